@@ -1,0 +1,157 @@
+"""The `fieldbot` command line (also `python -m bot`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from bot.config import Config, ConfigError, load_config
+
+EXIT_OK, EXIT_FAILURE, EXIT_BAD_INPUT = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="fieldbot", description="FieldBot service-station bot")
+    parser.add_argument("--config", default=None, help="config file (default ./config.toml)")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help_text: str) -> argparse.ArgumentParser:
+        cmd = sub.add_parser(name, help=help_text)
+        cmd.add_argument("--config", default=argparse.SUPPRESS, help="config file")
+        return cmd
+
+    command("run", "serve Telegram (the sandbox day when no token is set)")
+    demo = command("demo", "play the sandbox day against the local Bot API emulator")
+    demo.add_argument("--out", default="sandbox-out", help="folder for the day's files")
+    for name, what in (("import-slips", "service slips"), ("import-events", "penalties and rewards")):
+        cmd = command(name, f"load historical {what} from CSV (all-or-nothing)")
+        cmd.add_argument("file")
+        cmd.add_argument("--db", default=None)
+    statement = command("statement", "the month's statements for every technician")
+    statement.add_argument("--month", required=True, help="YYYY-MM")
+    statement.add_argument("--db", default=None)
+    statement.add_argument("--json", action="store_true", help="print the JSON of CONTRACTS.md")
+    statement.add_argument("--xlsx", default=None, help="also write the Excel workbook here")
+    backup = command("backup", "a consistent copy of the live database")
+    backup.add_argument("path")
+    backup.add_argument("--db", default=None)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point; returns the process exit status."""
+    args = _parser().parse_args(argv)
+    try:
+        config = load_config(args.config)
+    except ConfigError as exc:
+        print(str(exc), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if getattr(args, "db", None):
+        config = replace(config, db_path=args.db)
+    try:
+        return asyncio.run(_dispatch(args, config))
+    except KeyboardInterrupt:
+        return EXIT_OK
+
+
+async def _dispatch(args: argparse.Namespace, config: Config) -> int:
+    command = args.command
+    if command == "run":
+        return await _run(config)
+    if command == "demo":
+        from bot.sandbox.demo import run_demo
+
+        return await run_demo(config, Path(args.out))
+    if command in ("import-slips", "import-events"):
+        return await _import(command, args.file, config)
+    if command == "statement":
+        return await _statement(args, config)
+    if command == "backup":
+        return await _backup(args.path, config)
+    return EXIT_BAD_INPUT
+
+
+async def _run(config: Config) -> int:
+    from bot.app import open_services, serve, setup_logging
+
+    if not config.token:
+        print("No bot token (FIELDBOT_TOKEN or telegram.token): running the sandbox day instead.")
+        from bot.sandbox.demo import run_demo
+
+        return await run_demo(config, Path("sandbox-out"))
+    setup_logging(config.token)
+    services = await open_services(config)
+    try:
+        await serve(services)
+    finally:
+        await services.db.close()
+    return EXIT_OK
+
+
+async def _import(command: str, file: str, config: Config) -> int:
+    from bot import imports
+    from storage.db import Database
+
+    db = await Database.open(config.db_path, config.busy_timeout_ms)
+    try:
+        loader = imports.import_slips if command == "import-slips" else imports.import_events
+        result = await loader(db, config, file)
+    except imports.ImportError_ as exc:
+        for line in exc.errors:
+            print(line, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        await db.close()
+    print(f"{file}: {result.added} added, {result.unchanged} already present")
+    return EXIT_OK
+
+
+async def _statement(args: argparse.Namespace, config: Config) -> int:
+    from bot import statements
+    from storage.db import Database
+
+    month = statements.parse_month(args.month)
+    if month is None:
+        print(f"--month: {args.month!r} is not a month like 2026-11", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    db = await Database.open(config.db_path, config.busy_timeout_ms)
+    try:
+        statement = await statements.compute(db, config, month)
+        metrics = await statements.metrics(db, config, month) if args.xlsx else {}
+    finally:
+        await db.close()
+    if args.json:
+        print(statements.statement_json(statement))
+    else:
+        from bot.reports import format_summary_text
+
+        print(format_summary_text(statement, metrics, config.language))
+    if args.xlsx:
+        from bot.reports import write_workbook
+
+        write_workbook(statement, metrics, Path(args.xlsx), config.language)
+    return EXIT_OK
+
+
+async def _backup(path: str, config: Config) -> int:
+    from storage.db import Database
+
+    if not Path(config.db_path).exists():
+        print(f"{config.db_path}: no such database", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    db = await Database.open(config.db_path, config.busy_timeout_ms)
+    try:
+        await db.backup(path)
+    finally:
+        await db.close()
+    print(f"backed up {config.db_path} to {path}")
+    return EXIT_OK
+
+
+def entry() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    sys.exit(main())

@@ -1,0 +1,179 @@
+"""Domain records shared by the core, storage and the front ends (no Telegram types here)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from enum import StrEnum
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    DISPATCHER = "dispatcher"
+    TECHNICIAN = "technician"
+    CUSTOMER = "customer"
+
+
+CUSTOMER_CLASSES = ("agent", "industry", "network", "quasi", "other")
+MACHINE_KINDS = ("single", "network")
+SERVICE_TYPES = ("hardware", "software")
+SATISFACTION = ("satisfied", "neutral", "dissatisfied")
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    name: str
+    role: Role
+    telegram_id: int | None = None
+    language: str | None = None
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Invite:
+    code: str
+    role: Role
+    created_by: int
+    expires_at: datetime
+    used_by: int | None = None
+
+
+@dataclass(frozen=True)
+class Slip:
+    """The facts of one service slip that the monthly statement needs."""
+
+    id: int
+    technician: str
+    customer: str
+    customer_class: str
+    netcafe: bool
+    machine: str
+    service_type: str
+    check_in: datetime
+    check_out: datetime
+    complete: bool
+    satisfaction: str | None
+    distance_m: float  # geodesic station -> registered site, computed once when recorded
+    revenue_fen: int = 0
+
+    @property
+    def is_home_single(self) -> bool:
+        """A home single-machine slip (ALW-RATE decision): class other, machine single."""
+        return self.customer_class == "other" and self.machine == "single"
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """A penalty or reward a person recorded (or a timer recorded), RULES.md sections 4-7."""
+
+    id: int
+    technician: str  # "*" = all station staff (RMA-LOST with no one responsible)
+    rule: str
+    day: date
+    amount_fen: int | None = None
+    note: str = ""
+    slip_id: int | None = None
+    voided: bool = False
+    adjustment_of: str | None = None  # "YYYY-MM" when this corrects a closed month
+
+
+@dataclass(frozen=True)
+class StatementLine:
+    rule: str
+    amount_fen: int
+    ref: str
+    note: str = ""
+    kind: str = "allowance"  # allowance | travel | reward | deduction
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "rule": self.rule,
+            "kind": self.kind,
+            "amount_fen": self.amount_fen,
+            "ref": self.ref,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class TechnicianStatement:
+    technician: str
+    slips: int
+    settled: int
+    lines: tuple[StatementLine, ...] = field(default_factory=tuple)
+
+    def total(self, kind: str) -> int:
+        return sum(line.amount_fen for line in self.lines if line.kind == kind)
+
+    @property
+    def allowance_fen(self) -> int:
+        return self.total("allowance")
+
+    @property
+    def travel_fen(self) -> int:
+        return self.total("travel")
+
+    @property
+    def reward_fen(self) -> int:
+        return self.total("reward")
+
+    @property
+    def deduction_fen(self) -> int:
+        return self.total("deduction")
+
+    @property
+    def net_fen(self) -> int:
+        return self.allowance_fen + self.travel_fen + self.reward_fen - self.deduction_fen
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "technician": self.technician,
+            "slips": self.slips,
+            "settled": self.settled,
+            "allowance_fen": self.allowance_fen,
+            "travel_fen": self.travel_fen,
+            "reward_fen": self.reward_fen,
+            "deduction_fen": self.deduction_fen,
+            "net_fen": self.net_fen,
+            "lines": [line.as_json() for line in self.lines],
+        }
+
+
+@dataclass(frozen=True)
+class MonthStatement:
+    month: str
+    technicians: tuple[TechnicianStatement, ...]
+
+    def as_json(self) -> dict[str, object]:
+        return {
+            "month": self.month,
+            "currency": "CNY",
+            "technicians": [t.as_json() for t in self.technicians],
+        }
+
+
+def statement_from_json(data: dict) -> MonthStatement:
+    """Rebuild a MonthStatement from its JSON form (a closed month's snapshot)."""
+    return MonthStatement(
+        month=data["month"],
+        technicians=tuple(
+            TechnicianStatement(
+                technician=item["technician"],
+                slips=item["slips"],
+                settled=item["settled"],
+                lines=tuple(
+                    StatementLine(
+                        rule=line["rule"],
+                        amount_fen=line["amount_fen"],
+                        ref=line["ref"],
+                        note=line.get("note", ""),
+                        kind=line["kind"],
+                    )
+                    for line in item["lines"]
+                ),
+            )
+            for item in data["technicians"]
+        ),
+    )

@@ -1,0 +1,88 @@
+"""The access gate: runs before every other handler and stops what the caller may not do."""
+
+from __future__ import annotations
+
+from telegram import Update
+from telegram.ext import ApplicationHandlerStop
+
+from bot import access
+from bot.context import FieldContext
+from bot.i18n import normalize_language, t
+from storage import people
+
+# Messages that carry no command still need a known sender; these pass for anyone.
+OPEN_ACTIONS = {"start"}
+
+
+def action_of(update: Update, bot_username: str) -> str | None:
+    """The command name or button action this update asks for, if any."""
+    if update.callback_query is not None:
+        return (update.callback_query.data or "").split(":", 1)[0]
+    message = update.effective_message
+    if message is None or not message.text or not message.text.startswith("/"):
+        return None
+    head = message.text.split(maxsplit=1)[0][1:]
+    name, _, target = head.partition("@")
+    if target and target.lower() != bot_username.lower():
+        return None
+    return name.lower()
+
+
+async def resolve_actor(update: Update, context: FieldContext) -> access.Actor | None:
+    """Who sent this update, with their language."""
+    user = update.effective_user
+    if user is None:
+        return None
+    services = context.services
+    async with services.db.read() as conn:
+        person = await people.by_telegram_id(conn, user.id)
+    language = (
+        (person.language if person else None)
+        or normalize_language(user.language_code)
+        or services.config.language
+    )
+    return access.Actor(
+        telegram_id=user.id,
+        person=person,
+        is_admin=user.id in services.config.admins,
+        language=language,
+    )
+
+
+async def dispatch_group_id(context: FieldContext) -> int | None:
+    async with context.services.db.read() as conn:
+        return await people.bound_chat(conn, "dispatch")
+
+
+async def gate(update: Update, context: FieldContext) -> None:
+    """Resolve the actor and refuse, once and politely, anything they may not do."""
+    message = update.effective_message
+    if message is not None and (message.migrate_to_chat_id or message.migrate_from_chat_id):
+        return
+    context.actor = await resolve_actor(update, context)
+    actor = context.actor
+    if actor is None:
+        raise ApplicationHandlerStop
+    action = action_of(update, context.bot.username)
+    if action in OPEN_ACTIONS:
+        return
+    chat = update.effective_chat
+    chat_kind = chat.type if chat else "private"
+    if action is None:
+        if actor.known:
+            return
+        refusal: access.Refusal | None = access.Refusal.STRANGER
+        if chat_kind != "private":
+            raise ApplicationHandlerStop  # chatter in a group from a stranger: stay silent
+    else:
+        group_id = await dispatch_group_id(context) if chat_kind != "private" else None
+        in_group = chat is not None and group_id is not None and chat.id == group_id
+        refusal = access.decide(actor, action, chat_kind, in_group)
+    if refusal is None:
+        return
+    text = t(actor.language, refusal.value)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    elif message is not None:
+        await message.reply_text(text)
+    raise ApplicationHandlerStop

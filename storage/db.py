@@ -1,0 +1,144 @@
+"""One SQLite connection: WAL, foreign keys, busy timeout, migrations, transactions."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib import resources
+from pathlib import Path
+
+import aiosqlite
+
+# The update being handled; a transaction that commits records it as handled in the same commit,
+# so a re-delivered update is recognised after a crash.
+current_update_id: contextvars.ContextVar[int | None] = contextvars.ContextVar(
+    "current_update_id", default=None
+)
+
+
+def utcnow_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def migrations() -> list[tuple[int, str, str]]:
+    """The numbered SQL migrations shipped with the package, in order."""
+    found = []
+    for entry in resources.files("storage.migrations").iterdir():
+        name = entry.name
+        if name.endswith(".sql") and name[:3].isdigit():
+            found.append((int(name[:3]), name, entry.read_text(encoding="utf-8")))
+    return sorted(found)
+
+
+class Database:
+    """The application's database handle; every access goes through one lock."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self.conn = conn
+        self.path = path
+        self._lock = asyncio.Lock()
+
+    @classmethod
+    async def open(cls, path: str | Path, busy_timeout_ms: int = 5000) -> Database:
+        """Open (creating if needed) and migrate the database at path."""
+        conn = await aiosqlite.connect(str(path), isolation_level=None)
+        conn.row_factory = aiosqlite.Row
+        await conn.execute("PRAGMA journal_mode=WAL")
+        await conn.execute("PRAGMA foreign_keys=ON")
+        await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        await conn.execute("PRAGMA synchronous=NORMAL")
+        db = cls(conn, str(path))
+        await db.migrate()
+        return db
+
+    async def close(self) -> None:
+        await self.conn.close()
+
+    async def migrate(self) -> list[int]:
+        """Apply migrations not yet recorded; returns the versions applied."""
+        await self.conn.execute(
+            "CREATE TABLE IF NOT EXISTS schema_migrations ("
+            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        )
+        async with self.conn.execute("SELECT version FROM schema_migrations") as cur:
+            done = {row[0] for row in await cur.fetchall()}
+        applied = []
+        for version, name, sql in migrations():
+            if version in done:
+                continue
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in _split_sql(sql):
+                    await self.conn.execute(statement)
+                await self.conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, utcnow_iso()),
+                )
+                await self.conn.execute("COMMIT")
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            applied.append(version)
+        return applied
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """One atomic unit of work; also marks the current update handled when it commits."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+                update_id = current_update_id.get()
+                if update_id is not None:
+                    await self.conn.execute(
+                        "INSERT INTO handled_updates (update_id, handled_at) VALUES (?, ?) "
+                        "ON CONFLICT (update_id) DO NOTHING",
+                        (update_id, utcnow_iso()),
+                    )
+                await self.conn.execute("COMMIT")
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """Read access, serialised with writers on this connection."""
+        async with self._lock:
+            yield self.conn
+
+    async def is_handled(self, update_id: int) -> bool:
+        async with self.read() as conn:
+            async with conn.execute(
+                "SELECT 1 FROM handled_updates WHERE update_id = ?", (update_id,)
+            ) as cur:
+                return await cur.fetchone() is not None
+
+    async def mark_handled(self, update_id: int) -> None:
+        """Record an update as handled (for updates whose handler wrote nothing)."""
+        token = current_update_id.set(update_id)
+        try:
+            async with self.transaction():
+                pass
+        finally:
+            current_update_id.reset(token)
+
+    async def backup(self, target: str | Path) -> None:
+        """A consistent copy of the live database through SQLite's backup API."""
+        target = Path(target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        async with self.read() as conn:
+            dest = sqlite3.connect(str(target))
+            try:
+                await conn.backup(dest)
+            finally:
+                dest.close()
+
+
+def _split_sql(sql: str) -> list[str]:
+    """Split a migration file into statements (no semicolons inside literals in ours)."""
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]

@@ -1,0 +1,261 @@
+"""Slips and recorded events: what the monthly statements are computed from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+
+import aiosqlite
+
+from bot.models import RecordedEvent, Slip
+from storage.db import utcnow_iso
+
+
+@dataclass(frozen=True)
+class NewSlip:
+    technician_id: int
+    customer_id: int
+    customer_class: str
+    netcafe: bool
+    machine: str
+    service_type: str
+    check_in: datetime
+    check_out: datetime
+    site: tuple[float, float]
+    distance_m: float
+    complete: bool
+    satisfaction: str | None
+    revenue_fen: int = 0
+    visit_id: int | None = None
+    signature_file_id: str | None = None
+    signature_sha256: str | None = None
+    customer_verified: bool = False
+    source: str = "visit"
+
+    def comparable(self) -> tuple:
+        """The values an identical re-import must match (distance is derived, so excluded)."""
+        return (
+            self.customer_class,
+            self.netcafe,
+            self.machine,
+            self.service_type,
+            self.check_out,
+            round(self.site[0], 6),
+            round(self.site[1], 6),
+            self.complete,
+            self.satisfaction,
+            self.revenue_fen,
+        )
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    technician_id: int | None  # None = all station staff
+    rule: str
+    day: date
+    amount_fen: int | None
+    note: str = ""
+    slip_id: int | None = None
+    recorded_by: int | None = None
+    adjustment_of: str | None = None
+    source_key: str | None = None
+
+
+def _utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+async def find_slip(
+    conn: aiosqlite.Connection, technician_id: int, customer_id: int, check_in: datetime
+) -> aiosqlite.Row | None:
+    async with conn.execute(
+        "SELECT * FROM slips WHERE technician_id = ? AND customer_id = ? AND check_in = ?",
+        (technician_id, customer_id, check_in.isoformat()),
+    ) as cur:
+        return await cur.fetchone()
+
+
+def stored_comparable(row: aiosqlite.Row) -> tuple:
+    return (
+        row["customer_class"],
+        bool(row["netcafe"]),
+        row["machine"],
+        row["service_type"],
+        datetime.fromisoformat(row["check_out"]),
+        round(row["site_lat"], 6),
+        round(row["site_lon"], 6),
+        bool(row["complete"]),
+        row["satisfaction"],
+        row["revenue_fen"],
+    )
+
+
+async def insert_slip(conn: aiosqlite.Connection, slip: NewSlip) -> int:
+    cur = await conn.execute(
+        "INSERT INTO slips (technician_id, customer_id, visit_id, customer_class, netcafe, machine,"
+        " service_type, check_in, check_out, check_out_utc, site_lat, site_lon, distance_m,"
+        " complete, satisfaction, revenue_fen, signature_file_id, signature_sha256,"
+        " customer_verified, source, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            slip.technician_id,
+            slip.customer_id,
+            slip.visit_id,
+            slip.customer_class,
+            int(slip.netcafe),
+            slip.machine,
+            slip.service_type,
+            slip.check_in.isoformat(),
+            slip.check_out.isoformat(),
+            _utc(slip.check_out),
+            slip.site[0],
+            slip.site[1],
+            slip.distance_m,
+            int(slip.complete),
+            slip.satisfaction,
+            slip.revenue_fen,
+            slip.signature_file_id,
+            slip.signature_sha256,
+            int(slip.customer_verified),
+            slip.source,
+            utcnow_iso(),
+        ),
+    )
+    return int(cur.lastrowid)
+
+
+SLIP_COLUMNS = (
+    "s.id, p.name AS technician, c.name AS customer, s.customer_class, s.netcafe, s.machine,"
+    " s.service_type, s.check_in, s.check_out, s.complete, s.satisfaction, s.distance_m,"
+    " s.revenue_fen"
+)
+
+
+def slip_from_row(row: tuple) -> Slip:
+    return Slip(
+        id=row[0],
+        technician=row[1],
+        customer=row[2],
+        customer_class=row[3],
+        netcafe=bool(row[4]),
+        machine=row[5],
+        service_type=row[6],
+        check_in=datetime.fromisoformat(row[7]),
+        check_out=datetime.fromisoformat(row[8]),
+        complete=bool(row[9]),
+        satisfaction=row[10],
+        distance_m=row[11],
+        revenue_fen=row[12],
+    )
+
+
+async def slips_between(
+    conn: aiosqlite.Connection, start: datetime, end: datetime, technician: str | None = None
+) -> list[Slip]:
+    """Slips checked out in [start, end), optionally of one technician."""
+    sql = (
+        f"SELECT {SLIP_COLUMNS} FROM slips s JOIN people p ON p.id = s.technician_id"
+        " JOIN customers c ON c.id = s.customer_id WHERE s.check_out_utc >= ? AND s.check_out_utc < ?"
+    )
+    params: list[object] = [_utc(start), _utc(end)]
+    if technician is not None:
+        sql += " AND p.name = ?"
+        params.append(technician)
+    conn_rows = await conn.execute_fetchall(sql, params)
+    return [slip_from_row(tuple(row)) for row in conn_rows]
+
+
+async def insert_event(conn: aiosqlite.Connection, event: NewEvent) -> int | None:
+    """Insert a recorded event; None when its source_key was imported before."""
+    cur = await conn.execute(
+        "INSERT INTO events (technician_id, rule, day, amount_fen, note, slip_id, recorded_by,"
+        " recorded_at, adjustment_of, source_key) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (source_key) DO NOTHING",
+        (
+            event.technician_id,
+            event.rule,
+            event.day.isoformat(),
+            event.amount_fen,
+            event.note,
+            event.slip_id,
+            event.recorded_by,
+            utcnow_iso(),
+            event.adjustment_of,
+            event.source_key,
+        ),
+    )
+    return int(cur.lastrowid) if cur.rowcount == 1 else None
+
+
+def event_from_row(row: aiosqlite.Row) -> RecordedEvent:
+    return RecordedEvent(
+        id=row["id"],
+        technician=row["technician"] if row["technician"] is not None else "*",
+        rule=row["rule"],
+        day=date.fromisoformat(row["day"]),
+        amount_fen=row["amount_fen"],
+        note=row["note"],
+        slip_id=row["slip_id"],
+        voided=bool(row["voided"]),
+        adjustment_of=row["adjustment_of"],
+    )
+
+
+async def events_between(
+    conn: aiosqlite.Connection, first: date, last: date, technician: str | None = None
+) -> list[RecordedEvent]:
+    """Events dated first..last inclusive (voided ones included, flagged)."""
+    sql = (
+        "SELECT e.*, p.name AS technician FROM events e LEFT JOIN people p ON p.id = e.technician_id"
+        " WHERE e.day >= ? AND e.day <= ?"
+    )
+    params: list[object] = [first.isoformat(), last.isoformat()]
+    if technician is not None:
+        sql += " AND (p.name = ? OR e.technician_id IS NULL)"
+        params.append(technician)
+    rows = await conn.execute_fetchall(sql + " ORDER BY e.id", params)
+    return [event_from_row(row) for row in rows]
+
+
+async def event_by_id(conn: aiosqlite.Connection, event_id: int) -> RecordedEvent | None:
+    rows = await conn.execute_fetchall(
+        "SELECT e.*, p.name AS technician FROM events e LEFT JOIN people p ON p.id = e.technician_id"
+        " WHERE e.id = ?",
+        (event_id,),
+    )
+    return event_from_row(rows[0]) if rows else None
+
+
+async def void_event(conn: aiosqlite.Connection, event_id: int, reason: str, by: int) -> bool:
+    cur = await conn.execute(
+        "UPDATE events SET voided = 1, void_reason = ?, voided_by = ? WHERE id = ? AND voided = 0",
+        (reason, by, event_id),
+    )
+    return cur.rowcount == 1
+
+
+async def technician_names(conn: aiosqlite.Connection) -> list[str]:
+    rows = await conn.execute_fetchall(
+        "SELECT name FROM people WHERE role = 'technician' AND active = 1 ORDER BY name"
+    )
+    return [row[0] for row in rows]
+
+
+async def arrivals_between(
+    conn: aiosqlite.Connection, start: datetime, end: datetime, grace_minutes: int
+) -> dict[str, tuple[int, int]]:
+    """Per technician: (arrivals on time, arrivals with an appointment) checked in in [start, end)."""
+    rows = await conn.execute_fetchall(
+        "SELECT p.name, v.check_in_at, COALESCE(v.late_new_time, t.appointment_start)"
+        " FROM visits v JOIN people p ON p.id = v.technician_id JOIN tickets t ON t.id = v.ticket_id"
+        " WHERE v.check_in_at >= ? AND v.check_in_at < ? AND t.appointment_start IS NOT NULL",
+        (_utc(start), _utc(end)),
+    )
+    result: dict[str, tuple[int, int]] = {}
+    for name, check_in, due in rows:
+        on_time, timed = result.get(name, (0, 0))
+        late = datetime.fromisoformat(check_in) > datetime.fromisoformat(due) + timedelta(
+            minutes=grace_minutes
+        )
+        result[name] = (on_time + (not late), timed + 1)
+    return result
