@@ -27,7 +27,10 @@ def _parser() -> argparse.ArgumentParser:
     command("run", "serve Telegram (the sandbox day when no token is set)")
     demo = command("demo", "play the sandbox day against the local Bot API emulator")
     demo.add_argument("--out", default="sandbox-out", help="folder for the day's files")
-    for name, what in (("import-slips", "service slips"), ("import-events", "penalties and rewards")):
+    for name, what in (
+        ("import-slips", "service slips"),
+        ("import-events", "penalties and rewards"),
+    ):
         cmd = command(name, f"load historical {what} from CSV (all-or-nothing)")
         cmd.add_argument("file")
         cmd.add_argument("--db", default=None)

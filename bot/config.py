@@ -292,7 +292,9 @@ def load_config(path: str | Path | None = None, env: dict[str, str] | None = Non
     return parse_config(data, env, name)
 
 
-def parse_config(data: dict[str, Any], env: dict[str, str] | None = None, file: str = "config.toml") -> Config:
+def parse_config(
+    data: dict[str, Any], env: dict[str, str] | None = None, file: str = "config.toml"
+) -> Config:
     """Validate a parsed TOML document into a Config."""
     env = env or {}
     root = _Reader(data, "", file)
@@ -334,7 +336,11 @@ def parse_config(data: dict[str, Any], env: dict[str, str] | None = None, file: 
         raise ConfigError("station.timezone", f"unknown time zone {timezone!r}", file) from None
 
     evidence = geo.get("accepted_evidence", list(EVIDENCE_STRENGTHS))
-    if not isinstance(evidence, list) or not evidence or any(e not in EVIDENCE_STRENGTHS for e in evidence):
+    if (
+        not isinstance(evidence, list)
+        or not evidence
+        or any(e not in EVIDENCE_STRENGTHS for e in evidence)
+    ):
         raise ConfigError(
             "geofence.accepted_evidence", f"must list some of {', '.join(EVIDENCE_STRENGTHS)}", file
         )
@@ -345,7 +351,9 @@ def parse_config(data: dict[str, Any], env: dict[str, str] | None = None, file: 
     travel_mode = trv.string("mode", "per_km", ("per_km", "zones"))
     zones = _travel_zones(trv.get("zones", []), file)
     if travel_mode == "zones" and not zones:
-        raise ConfigError("travel.zones", "must list [radius_km, amount] pairs when mode = zones", file)
+        raise ConfigError(
+            "travel.zones", "must list [radius_km, amount] pairs when mode = zones", file
+        )
 
     workday_start = sla.clock("workday_start", time(8, 30))
     workday_end = sla.clock("workday_end", time(17, 30))
@@ -355,7 +363,9 @@ def parse_config(data: dict[str, Any], env: dict[str, str] | None = None, file: 
     suggestion_min = rwd.money("suggestion_min", 1000)
     suggestion_max = rwd.money("suggestion_max", 5000)
     if suggestion_max < suggestion_min:
-        raise ConfigError("rewards.suggestion_max", "must not be below rewards.suggestion_min", file)
+        raise ConfigError(
+            "rewards.suggestion_max", "must not be below rewards.suggestion_min", file
+        )
 
     return Config(
         token=env.get("FIELDBOT_TOKEN") or tg.string("token", ""),

@@ -14,7 +14,9 @@ if TYPE_CHECKING:
 class FieldContext(CallbackContext[ExtBot, dict, dict, dict]):
     """CallbackContext plus the actor resolved once per update by the access gate."""
 
-    def __init__(self, application: Application, chat_id: int | None = None, user_id: int | None = None):
+    def __init__(
+        self, application: Application, chat_id: int | None = None, user_id: int | None = None
+    ):
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.actor: Actor | None = None
 

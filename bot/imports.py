@@ -101,7 +101,9 @@ def _moment(row: dict[str, str], column: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise _RowError(column, f"{value!r} is not ISO 8601 like 2026-11-03T09:12:00+08:00") from None
+        raise _RowError(
+            column, f"{value!r} is not ISO 8601 like 2026-11-03T09:12:00+08:00"
+        ) from None
     if moment.tzinfo is None:
         raise _RowError(column, "needs a UTC offset, e.g. +08:00")
     return moment
@@ -151,7 +153,9 @@ def _parse_slip(row: dict[str, str], config: Config) -> tuple[str, str, ledger.N
     complete = _flag(row, "slip_complete")
     satisfaction = row.get("satisfaction", "") or None
     if satisfaction is not None and satisfaction not in SATISFACTION:
-        raise _RowError("satisfaction", f"{satisfaction!r} is not one of {', '.join(SATISFACTION)} or empty")
+        raise _RowError(
+            "satisfaction", f"{satisfaction!r} is not one of {', '.join(SATISFACTION)} or empty"
+        )
     revenue = _money(row, "revenue") or 0
     slip = ledger.NewSlip(
         technician_id=0,
@@ -279,7 +283,9 @@ async def import_events(db: Database, config: Config, path: str | Path) -> Impor
     occurrences: Counter[tuple] = Counter()
     for line, row in _read_rows(path, EVENT_COLUMNS):
         try:
-            technician, rule, day, amount, note, slip_customer, slip_check_in = _parse_event(row, config)
+            technician, rule, day, amount, note, slip_customer, slip_check_in = _parse_event(
+                row, config
+            )
         except _RowError as exc:
             errors.append(f"{path}:{line}: {exc.column}: {exc.reason}")
             continue
@@ -287,7 +293,14 @@ async def import_events(db: Database, config: Config, path: str | Path) -> Impor
         occurrences[identity] += 1
         parsed.append(
             _EventRow(
-                line, technician, rule, day, amount, note, slip_customer, slip_check_in,
+                line,
+                technician,
+                rule,
+                day,
+                amount,
+                note,
+                slip_customer,
+                slip_check_in,
                 _event_key(row, occurrences[identity]),
             )
         )
@@ -297,7 +310,9 @@ async def import_events(db: Database, config: Config, path: str | Path) -> Impor
     async with db.transaction() as conn:
         for item in parsed:
             technician_id = (
-                None if item.technician == ALL_STAFF else await people.ensure_technician(conn, item.technician)
+                None
+                if item.technician == ALL_STAFF
+                else await people.ensure_technician(conn, item.technician)
             )
             slip_id = None
             if item.slip_check_in is not None:
@@ -308,7 +323,9 @@ async def import_events(db: Database, config: Config, path: str | Path) -> Impor
                     else None
                 )
                 if found is None:
-                    errors.append(f"{path}:{item.line}: slip_check_in: no such slip of this technician")
+                    errors.append(
+                        f"{path}:{item.line}: slip_check_in: no such slip of this technician"
+                    )
                     continue
                 slip_id = found["id"]
             inserted = await ledger.insert_event(

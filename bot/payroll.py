@@ -11,8 +11,9 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
+from operator import itemgetter
 from zoneinfo import ZoneInfo
 
 from bot.config import RewardRules, Rules, TravelRules
@@ -251,38 +252,53 @@ def _half_up(numerator: int, denominator: int) -> int:
     return (2 * numerator + denominator) // (2 * denominator)
 
 
-def _distance_ratio(distance_m: float) -> tuple[int, int]:
-    if not math.isfinite(distance_m) or distance_m < 0:
-        raise ValueError(f"distance must be a finite number of metres >= 0, not {distance_m!r}")
-    return float(distance_m).as_integer_ratio()
+class _Travel:
+    """TRV-HOW for one TravelRules, with the constant parts worked out once."""
+
+    __slots__ = ("zones", "numerator", "denominator", "minimum", "suffix", "minimum_note")
+
+    def __init__(self, rules: TravelRules) -> None:
+        road = rules.road_factor
+        self.zones = (
+            tuple((r.numerator, r.denominator, amount, float(r)) for r, amount in rules.zones)
+            if rules.mode == "zones"
+            else None
+        )
+        # 2 × km × road × rate = distance_m × numerator / denominator
+        self.numerator = 2 * road.numerator * rules.rate_per_km_fen
+        self.denominator = 1000 * road.denominator
+        self.minimum = rules.minimum_fen
+        self.suffix = f" km × {float(road):g} × {format_yuan(rules.rate_per_km_fen)} 元/km"
+        self.minimum_note = f", raised to the minimum {format_yuan(rules.minimum_fen)} 元"
+
+    def quote(self, distance_m: float) -> tuple[int, str]:
+        """Amount in fen and a short note for a site `distance_m` from the station."""
+        if not 0 <= distance_m < math.inf:
+            raise ValueError(f"distance must be a finite number of metres >= 0, not {distance_m!r}")
+        p, q = float(distance_m).as_integer_ratio()  # exact: distance_m == p / q
+        km = distance_m / 1000
+        if self.zones is not None:
+            return self._zone(p, q, km)
+        amount = _half_up(p * self.numerator, q * self.denominator)
+        if amount < self.minimum:
+            return self.minimum, f"2 × {km:.3f}{self.suffix}{self.minimum_note}"
+        return amount, f"2 × {km:.3f}{self.suffix}"
+
+    def _zone(self, p: int, q: int, km: float) -> tuple[int, str]:
+        for index, (num, den, amount, radius) in enumerate(self.zones or (), start=1):
+            if p * den <= 1000 * q * num:  # km <= radius, exactly
+                return amount, f"zone {index} (up to {radius:g} km), site {km:.3f} km away"
+        return 0, f"site {km:.3f} km away, beyond the last travel zone: no travel paid"
 
 
 def travel_quote(distance_m: float, rules: TravelRules) -> tuple[int, str]:
     """TRV-HOW amount in fen for a round trip to a site `distance_m` away, with a short note."""
-    p, q = _distance_ratio(distance_m)
-    km = distance_m / 1000
-    if rules.mode == "zones":
-        for index, (radius_km, amount) in enumerate(rules.zones, start=1):
-            if p * radius_km.denominator <= 1000 * q * radius_km.numerator:
-                return (
-                    amount,
-                    f"zone {index} (up to {float(radius_km):g} km), site {km:.3f} km away",
-                )
-        return 0, f"site {km:.3f} km away, beyond the last travel zone: no travel paid"
-    road = rules.road_factor
-    amount = _half_up(p * 2 * road.numerator * rules.rate_per_km_fen, q * 1000 * road.denominator)
-    note = f"2 × {km:.3f} km × {float(road):g} × {format_yuan(rules.rate_per_km_fen)} 元/km"
-    if amount < rules.minimum_fen:
-        return (
-            rules.minimum_fen,
-            f"{note}, raised to the minimum {format_yuan(rules.minimum_fen)} 元",
-        )
-    return amount, note
+    return _Travel(rules).quote(distance_m)
 
 
 def travel_fen(distance_m: float, rules: TravelRules) -> int:
     """TRV-HOW: round-trip travel in fen (per km with road factor and minimum, or zones)."""
-    return travel_quote(distance_m, rules)[0]
+    return _Travel(rules).quote(distance_m)[0]
 
 
 def revenue_reward_fen(revenue_fen: int, rules: Rules | RewardRules) -> int:
@@ -341,13 +357,44 @@ def month_of(moment: datetime, tz: ZoneInfo) -> str:
 
 # --- one technician --------------------------------------------------------------------------
 
-
-def _slip_key(slip: Slip) -> tuple[datetime, datetime, str, int]:
-    return (slip.check_out, slip.check_in, slip.customer, slip.id)
+_new = object.__new__
 
 
-def _event_key(event: RecordedEvent) -> tuple[date, int]:
-    return (event.day, event.id)
+def _line(rule: str, amount_fen: int, ref: str, note: str, kind: str) -> StatementLine:
+    """A StatementLine, built without the frozen-dataclass __init__ (a third of the cost)."""
+    line = _new(StatementLine)
+    fields = line.__dict__
+    fields["rule"] = rule
+    fields["amount_fen"] = amount_fen
+    fields["ref"] = ref
+    fields["note"] = note
+    fields["kind"] = kind
+    return line
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+
+SlipKey = tuple[timedelta, timedelta, str, int]
+
+
+def _since_epoch(moment: datetime, tz: ZoneInfo | None = None) -> timedelta:
+    """Time since the epoch, a cheap sort key; a naive moment is read in `tz` when given."""
+    if moment.tzinfo is None:
+        if tz is None:
+            return moment - _NAIVE_EPOCH
+        moment = moment.replace(tzinfo=tz)
+    return moment - _EPOCH
+
+
+def _slip_key(slip: Slip, tz: ZoneInfo | None = None) -> SlipKey:
+    """ALW-CAP-HOW order: check-out, check-in, customer name; then slip id for a total order."""
+    return (
+        _since_epoch(slip.check_out, tz),
+        _since_epoch(slip.check_in, tz),
+        slip.customer,
+        slip.id,
+    )
 
 
 def _first_by_slip(events: Iterable[RecordedEvent], rule: str) -> dict[int, RecordedEvent]:
@@ -358,91 +405,86 @@ def _first_by_slip(events: Iterable[RecordedEvent], rule: str) -> dict[int, Reco
     return marks
 
 
-def _unsettled_reason(slip: Slip, beyond: dict[int, RecordedEvent]) -> tuple[str, str] | None:
-    """(rule, note) when the slip fails ALW-UNSETTLED, ALW-BEYOND or DED-DISSAT; None if it passes."""
+def _unsettled(slip: Slip, beyond: dict[int, RecordedEvent]) -> tuple[str, str] | None:
+    """(rule, note) when the slip fails ALW-BEYOND, DED-DISSAT or ALW-UNSETTLED; None if it passes."""
+    if slip.complete and slip.satisfaction == SATISFIED and slip.id not in beyond:
+        return None
     if slip.id in beyond:
         return "ALW-BEYOND", f"beyond the technician's authority (event {beyond[slip.id].id})"
     if slip.satisfaction == DISSATISFIED:
         return "DED-DISSAT", "customer marked dissatisfied: not settled"
     if not slip.complete:
         return "ALW-UNSETTLED", "slip incomplete: not settled"
-    if slip.satisfaction != SATISFIED:
-        given = slip.satisfaction or "not given"
-        return "ALW-UNSETTLED", f"satisfaction {given}, not satisfied: not settled"
-    return None
+    return "ALW-UNSETTLED", f"satisfaction {slip.satisfaction or 'not given'}: not settled"
 
 
-def _cap_note(over_home: bool, over_sw: bool, home_cap: int, sw_cap: int, denom: int) -> str:
-    parts = []
-    if over_home:
-        parts.append(f"home single-machine cap ({home_cap} of {denom} settled slips)")
-    if over_sw:
-        parts.append(f"software cap ({sw_cap} of {denom} settled slips)")
-    return "over the " + " and the ".join(parts) + ": no allowance"
+class _Caps:
+    """ALW-CAP-HOW over one technician's month: walks the settled slips in order."""
 
+    __slots__ = ("denominator", "home_cap", "software_cap", "home_seen", "software_seen")
 
-def _allowance_lines(
-    slips: Sequence[Slip], beyond: dict[int, RecordedEvent], rules: Rules
-) -> list[StatementLine]:
-    """One allowance line per slip (already sorted), caps per ALW-CAP-HOW."""
-    reasons = [_unsettled_reason(slip, beyond) for slip in slips]
-    denom = reasons.count(None)
-    home_cap = cap_slips(rules.allowance.cap_home_share, denom)
-    sw_cap = cap_slips(rules.allowance.cap_software_share, denom)
-    home_seen = sw_seen = 0
-    lines = []
-    for slip, reason in zip(slips, reasons, strict=True):
-        ref = f"slip {slip.id}"
-        if reason is not None:
-            lines.append(StatementLine(reason[0], 0, ref, reason[1], ALLOWANCE))
-            continue
-        over_home = over_sw = False
-        if slip.is_home_single:
-            over_home = home_seen >= home_cap
-            home_seen += 1
+    def __init__(self, rules: Rules, denominator: int) -> None:
+        self.denominator = denominator
+        self.home_cap = cap_slips(rules.allowance.cap_home_share, denominator)
+        self.software_cap = cap_slips(rules.allowance.cap_software_share, denominator)
+        self.home_seen = self.software_seen = 0
+
+    def check(self, slip: Slip) -> tuple[str, str] | None:
+        """(rule, note) when this next settled slip is over a cap, else None."""
+        over_home = over_software = False
+        if slip.customer_class == "other" and slip.machine == "single":  # Slip.is_home_single
+            over_home = self.home_seen >= self.home_cap
+            self.home_seen += 1
         if slip.service_type == "software":
-            over_sw = sw_seen >= sw_cap
-            sw_seen += 1
-        if over_home or over_sw:
-            rule = "ALW-CAP-HOME" if over_home else "ALW-CAP-SW"
-            note = _cap_note(over_home, over_sw, home_cap, sw_cap, denom)
-            lines.append(StatementLine(rule, 0, ref, note, ALLOWANCE))
-            continue
-        rate, note = allowance_rate(slip, rules)
-        lines.append(StatementLine("ALW-RATE", rate, ref, note, ALLOWANCE))
-    return lines
+            over_software = self.software_seen >= self.software_cap
+            self.software_seen += 1
+        if not (over_home or over_software):
+            return None
+        parts = []
+        if over_home:
+            parts.append(f"home single-machine cap ({self.home_cap} of {self.denominator})")
+        if over_software:
+            parts.append(f"software cap ({self.software_cap} of {self.denominator})")
+        note = "over the " + " and the ".join(parts) + ": no allowance"
+        return ("ALW-CAP-HOME" if over_home else "ALW-CAP-SW"), note
 
 
-def _forfeit(line: StatementLine, event: RecordedEvent) -> StatementLine:
-    note = f"allowance for the month forfeited (event {event.id})"
-    if line.rule != "ALW-RATE":
-        note += f"; also {line.note}"
-    return StatementLine(event.rule, 0, line.ref, note, ALLOWANCE)
+class _Month:
+    """The per-rules constants of one statement run."""
+
+    __slots__ = ("rules", "travel", "dissatisfied", "revenue_share", "revenue_note")
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.travel = _Travel(rules.travel)
+        self.dissatisfied = rules.deductions.dissatisfied_fen
+        self.revenue_share = rules.rewards.revenue_share
+        self.revenue_note = f"{float(self.revenue_share) * 100:g}% of "
 
 
 def _slip_lines(
     slip: Slip,
-    allowance: StatementLine,
+    allowance: tuple[str, int, str],
     false_slips: dict[int, RecordedEvent],
-    rules: Rules,
+    month: _Month,
 ) -> list[StatementLine]:
-    ref = allowance.ref
-    lines = [allowance]
+    """The slip's allowance line, DED-DISSAT, TRV-HOW and RWD-REVENUE lines."""
+    ref = f"slip {slip.id}"
+    lines = [_line(allowance[0], allowance[1], ref, allowance[2], ALLOWANCE)]
     if slip.satisfaction == DISSATISFIED:
-        amount = rules.deductions.dissatisfied_fen
-        lines.append(
-            StatementLine("DED-DISSAT", amount, ref, "customer marked dissatisfied", DEDUCTION)
-        )
+        note = "customer marked dissatisfied"
+        lines.append(_line("DED-DISSAT", month.dissatisfied, ref, note, DEDUCTION))
     if slip.id in false_slips:
         note = f"slip found false (event {false_slips[slip.id].id}): no travel"
-        lines.append(StatementLine("TRV-HOW", 0, ref, note, TRAVEL))
+        lines.append(_line("TRV-HOW", 0, ref, note, TRAVEL))
     else:
-        amount, note = travel_quote(slip.distance_m, rules.travel)
-        lines.append(StatementLine("TRV-HOW", amount, ref, note, TRAVEL))
+        amount, note = month.travel.quote(slip.distance_m)
+        lines.append(_line("TRV-HOW", amount, ref, note, TRAVEL))
     if slip.revenue_fen > 0:
-        reward = revenue_reward_fen(slip.revenue_fen, rules)
-        note = f"{float(rules.rewards.revenue_share):.0%} of {format_yuan(slip.revenue_fen)} 元 benefit"
-        lines.append(StatementLine("RWD-REVENUE", reward, ref, note, REWARD))
+        share = month.revenue_share
+        reward = _half_up(slip.revenue_fen * share.numerator, share.denominator)
+        note = f"{month.revenue_note}{format_yuan(slip.revenue_fen)} 元 benefit"
+        lines.append(_line("RWD-REVENUE", reward, ref, note, REWARD))
     return lines
 
 
@@ -456,10 +498,16 @@ def _event_amount(event: RecordedEvent, info: EventRuleInfo, rules: Rules) -> in
     raise ValueError(f"event {event.id}: {event.rule} needs an amount")
 
 
-def _event_line(event: RecordedEvent, rules: Rules) -> StatementLine:
+def _event_info(event: RecordedEvent) -> EventRuleInfo:
     info = EVENT_RULES.get(event.rule)
     if info is None:
         raise ValueError(f"event {event.id}: {event.rule!r} is not a recorded rule")
+    return info
+
+
+def _event_line(event: RecordedEvent, rules: Rules) -> StatementLine:
+    """The line of one recorded event (an adjustment of a closed month says so first)."""
+    info = _event_info(event)
     note = info.title_en
     if event.slip_id is not None:
         note += f", slip {event.slip_id}"
@@ -469,9 +517,58 @@ def _event_line(event: RecordedEvent, rules: Rules) -> StatementLine:
         note += f": {event.note}"
     if event.adjustment_of is not None:
         note = f"adjustment for {event.adjustment_of}: {note}"
-    return StatementLine(
-        event.rule, _event_amount(event, info, rules), f"event {event.id}", note, info.kind
-    )
+    amount = _event_amount(event, info, rules)
+    return _line(event.rule, amount, f"event {event.id}", note, info.kind)
+
+
+def _forfeit_by(events: Sequence[RecordedEvent]) -> RecordedEvent | None:
+    """ALW-FORFEIT-HOW: the first forfeiting event of the month (adjustments excluded)."""
+    for event in events:
+        if event.adjustment_of is None and _event_info(event).forfeits:
+            return event
+    return None
+
+
+def _allowances(
+    slips: Sequence[Slip], events: Sequence[RecordedEvent], rules: Rules
+) -> list[tuple[str, int, str]]:
+    """(rule, amount, note) of each slip's allowance line, slips in ALW-CAP-HOW order."""
+    beyond = _first_by_slip(events, "ALW-BEYOND")
+    reasons = [_unsettled(slip, beyond) for slip in slips]
+    caps = _Caps(rules, reasons.count(None))
+    result = []
+    for slip, reason in zip(slips, reasons, strict=True):
+        reason = reason or caps.check(slip)
+        if reason is None:
+            result.append(("ALW-RATE", *allowance_rate(slip, rules)))
+        else:
+            result.append((reason[0], 0, reason[1]))
+    forfeit = _forfeit_by(events)
+    if forfeit is None:
+        return result
+    note = f"allowance for the month forfeited (event {forfeit.id})"
+    return [
+        (forfeit.rule, 0, note if rule == "ALW-RATE" else f"{note}; also {why}")
+        for rule, _amount, why in result
+    ]
+
+
+def _statement(
+    technician: str, slips: Sequence[Slip], events: Sequence[RecordedEvent], month: _Month
+) -> TechnicianStatement:
+    """The statement from slips in ALW-CAP-HOW order and events in (day, id) order."""
+    allowances = _allowances(slips, events, month.rules)
+    false_slips = _first_by_slip(events, "ALW-FORFEIT-FALSE")
+    lines: list[StatementLine] = []
+    for slip, allowance in zip(slips, allowances, strict=True):
+        lines.extend(_slip_lines(slip, allowance, false_slips, month))
+    lines.extend(_event_line(event, month.rules) for event in events)
+    settled = sum(1 for rule, amount, _note in allowances if rule == "ALW-RATE" and amount > 0)
+    return TechnicianStatement(technician, len(slips), settled, tuple(lines))
+
+
+def _event_key(event: RecordedEvent) -> tuple[date, int]:
+    return (event.day, event.id)
 
 
 def compute_technician(
@@ -481,7 +578,11 @@ def compute_technician(
     events: Sequence[RecordedEvent],
     rules: Rules,
 ) -> TechnicianStatement:
-    """One technician's statement from the month's slips and events (already chosen by month)."""
+    """One technician's statement from the month's slips and events (in any order).
+
+    The caller chooses the month's slips (compute_month does so by check-out time); events are
+    kept when they are this technician's, not voided, and dated in `month`.
+    """
     first_day, next_first = month_days(month)
     own_slips = sorted((s for s in slips if s.technician == technician), key=_slip_key)
     own_events = sorted(
@@ -492,47 +593,27 @@ def compute_technician(
         ),
         key=_event_key,
     )
-    beyond = _first_by_slip(own_events, "ALW-BEYOND")
-    false_slips = _first_by_slip(own_events, "ALW-FORFEIT-FALSE")
-    forfeit = next(
-        (
-            e
-            for e in own_events
-            if e.adjustment_of is None and e.rule in EVENT_RULES and EVENT_RULES[e.rule].forfeits
-        ),
-        None,
-    )
-    allowances = _allowance_lines(own_slips, beyond, rules)
-    settled = sum(1 for line in allowances if line.rule == "ALW-RATE" and line.amount_fen > 0)
-    if forfeit is not None:
-        allowances = [_forfeit(line, forfeit) for line in allowances]
-        settled = 0
-    lines: list[StatementLine] = []
-    for slip, allowance in zip(own_slips, allowances, strict=True):
-        lines.extend(_slip_lines(slip, allowance, false_slips, rules))
-    lines.extend(_event_line(event, rules) for event in own_events)
-    return TechnicianStatement(technician, len(own_slips), settled, tuple(lines))
+    return _statement(technician, own_slips, own_events, _Month(rules))
 
 
 # --- the whole month -------------------------------------------------------------------------
 
 
-def split_among_staff(event: RecordedEvent, staff: Sequence[str]) -> list[RecordedEvent]:
+def split_among_staff(event: RecordedEvent, staff: Iterable[str]) -> list[RecordedEvent]:
     """RMA-LOST for all staff: equal shares to the fen, remainder fen to the first names."""
-    names = sorted(set(staff))
+    names = sorted(set(staff) - {ALL_STAFF})
     if not names:
         raise ValueError(f"event {event.id}: {event.rule} is for all staff, but no staff are known")
     if event.amount_fen is None:
         raise ValueError(f"event {event.id}: {event.rule} needs an amount")
     base, remainder = divmod(event.amount_fen, len(names))
-    shares = []
-    for index, name in enumerate(names):
-        share = base + (1 if index < remainder else 0)
-        note = f"share of {format_yuan(event.amount_fen)} 元 split among {len(names)} staff" + (
-            f"; {event.note}" if event.note else ""
-        )
-        shares.append(replace(event, technician=name, amount_fen=share, note=note))
-    return shares
+    note = f"share of {format_yuan(event.amount_fen)} 元 split among {len(names)} staff"
+    if event.note:
+        note += f"; {event.note}"
+    return [
+        replace(event, technician=name, amount_fen=base + (index < remainder), note=note)
+        for index, name in enumerate(names)
+    ]
 
 
 def compute_month(
@@ -543,16 +624,14 @@ def compute_month(
     tz: ZoneInfo,
     staff: Sequence[str] = (),
 ) -> MonthStatement:
-    """Every technician's statement for a calendar month (slips by check-out in `tz`)."""
-    start, end = month_bounds(month, tz)
+    """Every technician's statement for a calendar month (slips by check-out time in `tz`)."""
+    start, end = (moment - _EPOCH for moment in month_bounds(month, tz))
     first_day, next_first = month_days(month)
-    month_slips: dict[str, list[Slip]] = defaultdict(list)
+    keyed: dict[str, list[tuple[SlipKey, Slip]]] = defaultdict(list)
     for slip in slips:
-        check_out = slip.check_out
-        if check_out.tzinfo is None:
-            check_out = check_out.replace(tzinfo=tz)
-        if start <= check_out < end:
-            month_slips[slip.technician].append(slip)
+        key = _slip_key(slip, tz)
+        if start <= key[0] < end:
+            keyed[slip.technician].append((key, slip))
     month_events: dict[str, list[RecordedEvent]] = defaultdict(list)
     for event in events:
         if event.voided or not first_day <= event.day < next_first:
@@ -562,11 +641,10 @@ def compute_month(
                 month_events[share.technician].append(share)
         else:
             month_events[event.technician].append(event)
-    names = sorted(month_slips.keys() | month_events.keys())
-    return MonthStatement(
-        month,
-        tuple(
-            compute_technician(name, month, month_slips[name], month_events[name], rules)
-            for name in names
-        ),
-    )
+    constants = _Month(rules)
+    statements = []
+    for name in sorted(keyed.keys() | month_events.keys()):
+        pairs = sorted(keyed.get(name, ()), key=itemgetter(0))
+        own_events = sorted(month_events.get(name, ()), key=_event_key)
+        statements.append(_statement(name, [slip for _key, slip in pairs], own_events, constants))
+    return MonthStatement(month, tuple(statements))

@@ -46,7 +46,9 @@ def next_month(month: str) -> str:
     return f"{year + (mon == 12):04d}-{mon % 12 + 1:02d}"
 
 
-async def compute(db: Database, config: Config, month: str, technician: str | None = None) -> MonthStatement:
+async def compute(
+    db: Database, config: Config, month: str, technician: str | None = None
+) -> MonthStatement:
     """The live statement of month (closed months return their frozen snapshot)."""
     async with db.read() as conn:
         frozen = await months.snapshot(conn, month)
@@ -54,7 +56,8 @@ async def compute(db: Database, config: Config, month: str, technician: str | No
         statement = statement_from_json(json.loads(frozen))
         if technician is not None:
             statement = MonthStatement(
-                statement.month, tuple(t for t in statement.technicians if t.technician == technician)
+                statement.month,
+                tuple(t for t in statement.technicians if t.technician == technician),
             )
         return statement
     start, end = month_bounds(month, config.tz)

@@ -41,7 +41,6 @@ def help_text(language: str, roles: frozenset[Role], available: set[str]) -> str
 
 async def publish_commands(app: Application) -> None:
     """set_my_commands: a default menu for strangers and one per registered chat."""
-    available = available_commands(app)
     services = app.bot_data["services"]
     default_language = services.config.language
     bot = app.bot
@@ -87,7 +86,12 @@ async def start(update: Update, context: FieldContext) -> None:
             name = actor.person.name if actor.person else update.effective_user.full_name
             role = actor.person.role if actor.person else Role.ADMIN
             await message.reply_text(
-                t(actor.language, "start.welcome_back", name=name, role=role_name(actor.language, role))
+                t(
+                    actor.language,
+                    "start.welcome_back",
+                    name=name,
+                    role=role_name(actor.language, role),
+                )
             )
         else:
             await message.reply_text(t(actor.language, "access.stranger"))
@@ -149,7 +153,9 @@ def _invite_keyboard(language: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(role_name(language, role), callback_data=f"invite:{role.value}")
+                InlineKeyboardButton(
+                    role_name(language, role), callback_data=f"invite:{role.value}"
+                )
                 for role in registration.INVITABLE
             ]
         ]

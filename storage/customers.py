@@ -25,6 +25,13 @@ async def ensure_customer(
         return found
     cur = await conn.execute(
         "INSERT INTO customers (name, class, kind, lat, lon, created_at) VALUES (?, ?, ?, ?, ?, ?)",
-        (name, customer_class, kind, site[0] if site else None, site[1] if site else None, utcnow_iso()),
+        (
+            name,
+            customer_class,
+            kind,
+            site[0] if site else None,
+            site[1] if site else None,
+            utcnow_iso(),
+        ),
     )
     return int(cur.lastrowid)

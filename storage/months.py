@@ -14,7 +14,9 @@ async def closed(conn: aiosqlite.Connection, month: str) -> str | None:
 
 
 async def snapshot(conn: aiosqlite.Connection, month: str) -> str | None:
-    rows = await conn.execute_fetchall("SELECT snapshot FROM closed_months WHERE month = ?", (month,))
+    rows = await conn.execute_fetchall(
+        "SELECT snapshot FROM closed_months WHERE month = ?", (month,)
+    )
     return rows[0][0] if rows else None
 
 

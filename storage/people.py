@@ -138,9 +138,7 @@ async def bind_chat(conn: aiosqlite.Connection, purpose: str, chat_id: int, by: 
 
 
 async def bound_chat(conn: aiosqlite.Connection, purpose: str) -> int | None:
-    async with conn.execute(
-        "SELECT chat_id FROM bound_chats WHERE purpose = ?", (purpose,)
-    ) as cur:
+    async with conn.execute("SELECT chat_id FROM bound_chats WHERE purpose = ?", (purpose,)) as cur:
         row = await cur.fetchone()
     return row[0] if row else None
 

@@ -1,0 +1,603 @@
+"""Monthly statement reports: chat summary table, Excel workbook and net/satisfaction chart.
+
+Money stays in integer fen until it is shown; 元 values are fen / 100 so that
+round(yuan * 100) == fen holds for every cell. matplotlib and openpyxl are imported lazily,
+so importing this module costs the bot's start-up nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import re
+import threading
+import unicodedata
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.i18n import DEFAULT_LANGUAGE, normalize_language
+from bot.i18n.report_strings import REPORT_STRINGS
+from bot.models import MonthStatement, StatementLine, TechnicianStatement
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+    from openpyxl.worksheet.worksheet import Worksheet
+
+KINDS = ("allowance", "travel", "reward", "deduction")
+NOT_AVAILABLE = "—"
+MONEY_FORMAT = "0.00"
+RATE_FORMAT = "0.0%"
+SHEET_TITLE_MAX = 31
+CHART_FONT_FILE = "NotoSansCJKsc-Regular.otf"
+
+_INVALID_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
+_MAX_CELL_TEXT = 32767
+_NAME_CELLS = 12  # widest technician name, in monospace cells, in the chat table
+
+
+def _t(language: str | None, key: str, **values: object) -> str:
+    """The report text for key in language (falling back to zh-CN), with values filled in."""
+    lang = normalize_language(language) or DEFAULT_LANGUAGE
+    template = REPORT_STRINGS[lang].get(key) or REPORT_STRINGS[DEFAULT_LANGUAGE][key]
+    return template.format(**values) if values else template
+
+
+# --- figures ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TechnicianMetrics:
+    """Service-quality counts of one technician for the month."""
+
+    technician: str
+    visits: int
+    satisfied: int
+    rated: int
+    on_time: int
+    timed: int
+
+    @property
+    def satisfaction_rate(self) -> float | None:
+        """satisfied / rated, or None when nothing was rated."""
+        return self.satisfied / self.rated if self.rated else None
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """on_time / timed, or None when no arrival was timed."""
+        return self.on_time / self.timed if self.timed else None
+
+
+@dataclass(frozen=True)
+class SummaryRow:
+    """One line of the summary: a technician, or the station (technician == "")."""
+
+    technician: str
+    slips: int
+    settled: int
+    satisfaction: float | None
+    on_time: float | None
+    allowance_fen: int
+    travel_fen: int
+    deduction_fen: int
+    reward_fen: int
+    net_fen: int
+
+
+Metrics = Mapping[str, TechnicianMetrics] | None
+
+
+def _technicians(statement: MonthStatement) -> list[TechnicianStatement]:
+    """The statement's technicians in Unicode code-point order of name (stable)."""
+    return sorted(statement.technicians, key=lambda tech: tech.technician)
+
+
+def summary_rows(statement: MonthStatement, metrics: Metrics = None) -> list[SummaryRow]:
+    """One summary row per technician, sorted by name; missing metrics give None rates."""
+    metrics = metrics or {}
+    rows = []
+    for tech in _technicians(statement):
+        m = metrics.get(tech.technician)
+        rows.append(
+            SummaryRow(
+                technician=tech.technician,
+                slips=tech.slips,
+                settled=tech.settled,
+                satisfaction=m.satisfaction_rate if m else None,
+                on_time=m.on_time_rate if m else None,
+                allowance_fen=tech.allowance_fen,
+                travel_fen=tech.travel_fen,
+                deduction_fen=tech.deduction_fen,
+                reward_fen=tech.reward_fen,
+                net_fen=tech.net_fen,
+            )
+        )
+    return rows
+
+
+def station_totals(statement: MonthStatement, metrics: Metrics = None) -> SummaryRow:
+    """The station's totals (technician ""); rates pool the counts of the listed technicians."""
+    metrics = metrics or {}
+    techs = statement.technicians
+    pooled = [metrics[t.technician] for t in techs if t.technician in metrics]
+    rated = sum(m.rated for m in pooled)
+    timed = sum(m.timed for m in pooled)
+    return SummaryRow(
+        technician="",
+        slips=sum(t.slips for t in techs),
+        settled=sum(t.settled for t in techs),
+        satisfaction=sum(m.satisfied for m in pooled) / rated if rated else None,
+        on_time=sum(m.on_time for m in pooled) / timed if timed else None,
+        allowance_fen=sum(t.allowance_fen for t in techs),
+        travel_fen=sum(t.travel_fen for t in techs),
+        deduction_fen=sum(t.deduction_fen for t in techs),
+        reward_fen=sum(t.reward_fen for t in techs),
+        net_fen=sum(t.net_fen for t in techs),
+    )
+
+
+def format_yuan(fen: int) -> str:
+    """Fen as 元 with two decimals: 1234 -> "12.34", -200 -> "-2.00"."""
+    sign = "-" if fen < 0 else ""
+    whole, cents = divmod(abs(fen), 100)
+    return f"{sign}{whole}.{cents:02d}"
+
+
+def format_rate(rate: float | None) -> str:
+    """A rate as a percentage with one decimal, or "—" when there is none."""
+    return NOT_AVAILABLE if rate is None else f"{rate * 100:.1f}%"
+
+
+def yuan(fen: int) -> float:
+    """Fen as a 元 number for a spreadsheet cell (round(yuan(f) * 100) == f)."""
+    return fen / 100
+
+
+# --- chat text -------------------------------------------------------------------------------
+
+
+def _cell_width(text: str) -> int:
+    """Monospace cells text takes: wide/full-width characters 2, combining marks 0."""
+    width = 0
+    for char in text:
+        if unicodedata.combining(char):
+            continue
+        width += 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
+    return width
+
+
+def _clip(text: str, cells: int) -> str:
+    """Text cut to at most cells monospace cells, ending in "…" when cut."""
+    if _cell_width(text) <= cells:
+        return text
+    out = ""
+    for char in text:
+        if _cell_width(out + char) > cells - 1:
+            break
+        out += char
+    return out + "…"
+
+
+def _pad(text: str, cells: int, right: bool) -> str:
+    """Text padded with spaces to cells monospace cells, right- or left-aligned."""
+    fill = " " * max(0, cells - _cell_width(text))
+    return fill + text if right else text + fill
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Aligned lines: first column left-aligned, the others right-aligned."""
+    grid = [list(header), *map(list, rows)]
+    widths = [max(_cell_width(row[i]) for row in grid) for i in range(len(header))]
+    return [
+        " ".join(_pad(cell, widths[i], right=i > 0) for i, cell in enumerate(row)).rstrip()
+        for row in grid
+    ]
+
+
+def _station_lines(total: SummaryRow, count: int, language: str | None) -> list[str]:
+    """The station-totals block of the chat summary."""
+
+    def pair(key_a: str, value_a: str, key_b: str, value_b: str) -> str:
+        return f"{_t(language, key_a)} {value_a}  {_t(language, key_b)} {value_b}"
+
+    return [
+        _t(language, "report.station_heading", count=count),
+        pair("report.short_slips", str(total.slips), "report.short_settled", str(total.settled)),
+        pair(
+            "report.short_satisfaction",
+            format_rate(total.satisfaction),
+            "report.short_on_time",
+            format_rate(total.on_time),
+        ),
+        pair(
+            "report.short_allowance",
+            format_yuan(total.allowance_fen),
+            "report.short_travel",
+            format_yuan(total.travel_fen),
+        ),
+        pair(
+            "report.short_deduction",
+            format_yuan(total.deduction_fen),
+            "report.short_reward",
+            format_yuan(total.reward_fen),
+        ),
+        f"{_t(language, 'report.short_net')} {format_yuan(total.net_fen)}",
+    ]
+
+
+def _technician_tables(rows: list[SummaryRow], language: str | None) -> list[str]:
+    """Two narrow per-technician tables: counts, rates and net; then the money parts."""
+    names = [_clip(row.technician, _NAME_CELLS) for row in rows]
+    keys_a = ("technician", "slips", "settled", "satisfaction", "on_time", "net")
+    head_a = [_t(language, "report.col_technician")]
+    head_a += [_t(language, f"report.short_{key}") for key in keys_a[1:]]
+    body_a = [
+        [name, str(r.slips), str(r.settled), format_rate(r.satisfaction)]
+        + [format_rate(r.on_time), format_yuan(r.net_fen)]
+        for name, r in zip(names, rows, strict=True)
+    ]
+    keys_b = ("allowance", "travel", "deduction", "reward")
+    head_b = [_t(language, "report.col_technician")]
+    head_b += [_t(language, f"report.short_{key}") for key in keys_b]
+    body_b = [
+        [name, format_yuan(r.allowance_fen), format_yuan(r.travel_fen)]
+        + [format_yuan(r.deduction_fen), format_yuan(r.reward_fen)]
+        for name, r in zip(names, rows, strict=True)
+    ]
+    return [*_table(head_a, body_a), "", *_table(head_b, body_b)]
+
+
+def format_summary_text(
+    statement: MonthStatement, metrics: Metrics = None, language: str | None = None
+) -> str:
+    """A monospace chat summary (station totals first), HTML-escaped for use inside <pre>."""
+    rows = summary_rows(statement, metrics)
+    total = station_totals(statement, metrics)
+    lines = [_t(language, "report.title", month=statement.month), ""]
+    lines += _station_lines(total, len(rows), language)
+    lines.append("")
+    if rows:
+        lines += _technician_tables(rows, language)
+    else:
+        lines.append(_t(language, "report.no_technicians"))
+    return html.escape("\n".join(lines), quote=False)
+
+
+# --- workbook --------------------------------------------------------------------------------
+
+
+def clean_sheet_title(name: str) -> str:
+    """A valid Excel sheet title from name: no []:*?/\\ or controls, ≤31 UTF-16 units."""
+    title = _INVALID_TITLE_CHARS.sub("_", name)
+    title = "".join(c for c in title if unicodedata.category(c) not in ("Cc", "Cs"))
+    title = title.strip().strip("'").strip()
+    if not title:
+        title = "_"
+    if title.casefold() == "history":  # reserved by Excel
+        title += "_"
+    return _fit_utf16(title, SHEET_TITLE_MAX)
+
+
+def _fit_utf16(text: str, units: int) -> str:
+    """Text cut to at most units UTF-16 code units (Excel's measure), never mid-character."""
+    out, used = "", 0
+    for char in text:
+        size = 2 if ord(char) > 0xFFFF else 1
+        if used + size > units:
+            break
+        out, used = out + char, used + size
+    return out.rstrip().rstrip("'") or "_"
+
+
+def unique_sheet_titles(names: Sequence[str], reserved: Iterable[str] = ()) -> list[str]:
+    """Clean titles for names, deduplicated case-insensitively against reserved and each other."""
+    taken = {title.casefold() for title in reserved}
+    titles = []
+    for name in names:
+        base = clean_sheet_title(name)
+        title, number = base, 1
+        while title.casefold() in taken:
+            number += 1
+            suffix = f"~{number}"
+            title = _fit_utf16(base, SHEET_TITLE_MAX - len(suffix)) + suffix
+        taken.add(title.casefold())
+        titles.append(title)
+    return titles
+
+
+def _set(ws: Worksheet, row: int, col: int, value: object, number_format: str = "") -> None:
+    """Write one cell; text is stored as text (never a formula) without illegal characters."""
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)[:_MAX_CELL_TEXT]
+    cell = ws.cell(row=row, column=col, value=value)
+    if isinstance(value, str):
+        cell.data_type = "s"  # "=..." would otherwise become a formula
+    if number_format:
+        cell.number_format = number_format
+
+
+def _write_row(ws: Worksheet, row: int, values: Sequence[object], formats: Sequence[str]) -> None:
+    """Write values across row from column A with the matching number formats."""
+    for col, (value, fmt) in enumerate(zip(values, formats, strict=True), start=1):
+        _set(ws, row, col, value, fmt)
+
+
+_SUMMARY_KEYS = (
+    "technician",
+    "slips",
+    "settled",
+    "satisfaction",
+    "on_time",
+    "allowance",
+    "travel",
+    "deductions",
+    "rewards",
+    "net",
+)
+_SUMMARY_FORMATS = ("", "0", "0", RATE_FORMAT, RATE_FORMAT) + (MONEY_FORMAT,) * 5
+
+
+def _summary_values(row: SummaryRow, label: str) -> list[object]:
+    """The summary sheet cells of one row: counts, rates (or "—") and money in 元."""
+    rates: list[object] = [
+        NOT_AVAILABLE if r is None else r for r in (row.satisfaction, row.on_time)
+    ]
+    money = (row.allowance_fen, row.travel_fen, row.deduction_fen, row.reward_fen, row.net_fen)
+    return [label, row.slips, row.settled, *rates, *(yuan(fen) for fen in money)]
+
+
+def _bold_row(ws: Worksheet, row: int) -> None:
+    """Make every written cell of row bold."""
+    from openpyxl.styles import Font
+
+    for cell in ws[row]:
+        cell.font = Font(bold=True)
+
+
+def _write_summary_sheet(
+    ws: Worksheet, statement: MonthStatement, metrics: Metrics, language: str | None
+) -> None:
+    """Title, station totals, then the per-technician table."""
+    header = [_t(language, f"report.col_{key}") for key in _SUMMARY_KEYS]
+    text_formats = ("",) * len(header)
+    _set(ws, 1, 1, _t(language, "report.title", month=statement.month))
+    ws.cell(row=1, column=1).font = _font(bold=True, size=14)
+    _write_row(ws, 3, header, text_formats)
+    total = station_totals(statement, metrics)
+    _write_row(
+        ws, 4, _summary_values(total, _t(language, "report.station_total")), _SUMMARY_FORMATS
+    )
+    _write_row(ws, 6, header, text_formats)
+    for offset, row in enumerate(summary_rows(statement, metrics)):
+        _write_row(ws, 7 + offset, _summary_values(row, row.technician), _SUMMARY_FORMATS)
+    for row in (3, 4, 6):
+        _bold_row(ws, row)
+    _set_widths(ws, [16, 8, 10, 10, 12] + [14] * 5)
+    ws.freeze_panes = "B7"
+
+
+def _font(bold: bool = False, size: float | None = None) -> Any:
+    """An openpyxl Font."""
+    from openpyxl.styles import Font
+
+    return Font(bold=bold, size=size)
+
+
+def _set_widths(ws: Worksheet, widths: Sequence[float]) -> None:
+    """Column widths from column A on."""
+    from openpyxl.utils import get_column_letter
+
+    for col, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
+
+
+def _kind_label(kind: str, language: str | None) -> str:
+    """The localized name of a line kind (the raw kind when unknown)."""
+    return _t(language, f"report.kind_{kind}") if kind in KINDS else kind
+
+
+def _line_values(line: StatementLine, language: str | None) -> list[object]:
+    """The sheet cells of one statement line."""
+    return [line.rule, _kind_label(line.kind, language), yuan(line.amount_fen), line.ref, line.note]
+
+
+_LINE_FORMATS = ("", "", MONEY_FORMAT, "", "")
+
+
+def _write_technician_sheet(
+    ws: Worksheet, statement: MonthStatement, tech: TechnicianStatement, language: str | None
+) -> None:
+    """The technician's name and counts, every line in statement order, then totals."""
+    counts = [
+        (_t(language, "report.col_technician"), tech.technician),
+        (_t(language, "report.col_month"), statement.month),
+        (_t(language, "report.col_slips"), tech.slips),
+        (_t(language, "report.col_settled"), tech.settled),
+    ]
+    for row, (label, value) in enumerate(counts, start=1):
+        _write_row(ws, row, [label, value], ("", ""))
+        ws.cell(row=row, column=1).font = _font(bold=True)
+    head_row = len(counts) + 2
+    header = [
+        _t(language, f"report.col_{key}") for key in ("rule", "kind", "amount", "ref", "note")
+    ]
+    _write_row(ws, head_row, header, ("",) * 5)
+    _bold_row(ws, head_row)
+    for offset, line in enumerate(tech.lines, start=1):
+        _write_row(ws, head_row + offset, _line_values(line, language), _LINE_FORMATS)
+    _write_totals(ws, head_row + len(tech.lines) + 2, tech, language)
+    _set_widths(ws, [18, 12, 14, 18, 40])
+    ws.freeze_panes = ws.cell(row=head_row + 1, column=1)
+
+
+def _write_totals(
+    ws: Worksheet, first: int, tech: TechnicianStatement, language: str | None
+) -> None:
+    """One total row per kind (always all four) and the net row, from integer fen sums."""
+    rows = [
+        (
+            _t(language, "report.kind_total", kind=_kind_label(kind, language)),
+            kind,
+            tech.total(kind),
+        )
+        for kind in KINDS
+    ]
+    rows.append((_t(language, "report.net_total"), "", tech.net_fen))
+    for offset, (label, kind, fen) in enumerate(rows):
+        kind_text = _kind_label(kind, language) if kind else ""
+        _write_row(ws, first + offset, [label, kind_text, yuan(fen)], ("", "", MONEY_FORMAT))
+        _bold_row(ws, first + offset)
+
+
+def write_workbook(
+    statement: MonthStatement,
+    metrics: Metrics,
+    path: str | Path,
+    language: str | None = None,
+) -> Path:
+    """Save the month's summary sheet plus one sheet per technician as an .xlsx file."""
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    summary = workbook.active
+    summary.title = clean_sheet_title(_t(language, "report.sheet_summary"))
+    _write_summary_sheet(summary, statement, metrics, language)
+    techs = _technicians(statement)
+    titles = unique_sheet_titles([t.technician for t in techs], reserved=[summary.title])
+    for tech, title in zip(techs, titles, strict=True):
+        _write_technician_sheet(workbook.create_sheet(title), statement, tech, language)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    workbook.save(target)
+    return target
+
+
+# --- chart -----------------------------------------------------------------------------------
+
+_NET_COLORS = ("#3b7dd8", "#d9534f")  # net >= 0, net < 0
+_font_lock = threading.Lock()
+_font_family: str | None = None
+
+
+def chart_font_path() -> Path:
+    """The Noto Sans CJK SC font file shipped inside the installed mplfonts package."""
+    path = Path(str(resources.files("mplfonts") / "fonts" / CHART_FONT_FILE))
+    if not path.is_file():
+        raise FileNotFoundError(f"mplfonts does not ship {CHART_FONT_FILE} at {path}")
+    return path
+
+
+def chart_font_family() -> str:
+    """The family name of the bundled CJK font, registered with matplotlib once."""
+    global _font_family
+    with _font_lock:
+        if _font_family is None:
+            _font_family = _register_font(chart_font_path())
+        return _font_family
+
+
+def _register_font(path: Path) -> str:
+    """Add the font file to matplotlib's font manager (unless there) and return its family."""
+    from matplotlib import font_manager
+
+    def entry() -> Any:
+        return next((f for f in font_manager.fontManager.ttflist if f.fname == str(path)), None)
+
+    if entry() is None:
+        font_manager.fontManager.addfont(str(path))
+    return entry().name
+
+
+def _chart_rc() -> dict[str, object]:
+    """rcParams that make every text of a chart use the bundled CJK font."""
+    family = chart_font_family()
+    return {"font.family": [family], "font.sans-serif": [family], "axes.unicode_minus": True}
+
+
+def _pin_font(figure: Figure) -> None:
+    """Point every text artist straight at the bundled font file (not a family lookup)."""
+    from matplotlib.text import Text
+
+    path = str(chart_font_path())
+    for text in figure.findobj(Text):
+        prop = text.get_fontproperties().copy()
+        prop.set_file(path)
+        text.set_fontproperties(prop)
+
+
+def _draw_axes(
+    figure: Figure, statement: MonthStatement, metrics: Metrics, language: str | None
+) -> None:
+    """Bars of net pay, a satisfaction line on a 0–100 % secondary axis, labels, legend."""
+    from matplotlib.patches import Patch
+    from matplotlib.ticker import PercentFormatter
+
+    rows = summary_rows(statement, metrics)
+    names = [row.technician for row in rows]
+    nets = [yuan(row.net_fen) for row in rows]
+    rates = [math.nan if row.satisfaction is None else row.satisfaction * 100 for row in rows]
+    ax = figure.add_subplot()
+    positions = list(range(len(names)))
+    colors = [_NET_COLORS[0] if net >= 0 else _NET_COLORS[1] for net in nets]
+    bars = ax.bar(positions, nets, color=colors, width=0.6)
+    ax.bar_label(bars, labels=[format_yuan(row.net_fen) for row in rows], fontsize=8, padding=2)
+    ax.axhline(0, color="0.35", linewidth=0.8)
+    ax.set_xticks(positions, labels=names, rotation=30 if len(names) > 6 else 0)
+    ax.set_xlabel(_t(language, "report.chart_xlabel"))
+    ax.set_ylabel(_t(language, "report.chart_ylabel"))
+    ax.set_title(_t(language, "report.chart_title", month=statement.month))
+    ax.margins(x=0.1, y=0.15)
+    ax2 = ax.twinx()
+    label = _t(language, "report.chart_satisfaction")
+    shown = any(not math.isnan(rate) for rate in rates)  # an empty line has a bogus bbox
+    (line,) = ax2.plot(
+        positions, rates, color="#f0a202", marker="o", clip_on=not shown, label=label
+    )
+    ax2.set_ylim(0, 100)
+    ax2.yaxis.set_major_formatter(PercentFormatter(100, decimals=0))
+    ax2.set_ylabel(_t(language, "report.chart_y2label"))
+    if not names:
+        ax.set_xlim(-1, 1)
+        ax.set_ylim(-1, 1)
+        ax.text(0.5, 0.5, _t(language, "report.chart_no_data"), transform=ax.transAxes, ha="center")
+    net_key = Patch(facecolor=_NET_COLORS[0], label=_t(language, "report.chart_net"))
+    figure.legend(handles=[net_key, line], loc="outside lower center", ncols=2, frameon=False)
+
+
+def build_chart_figure(
+    statement: MonthStatement, metrics: Metrics = None, language: str | None = None
+) -> Figure:
+    """The chart as a laid-out Agg Figure whose every text uses the bundled CJK font."""
+    from matplotlib import rc_context
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    with rc_context(_chart_rc()):
+        width = min(16.0, max(6.4, 1.1 * len(statement.technicians) + 3))
+        figure = Figure(figsize=(width, 4.8), dpi=120, layout="constrained")
+        FigureCanvasAgg(figure)
+        _draw_axes(figure, statement, metrics, language)
+        figure.canvas.draw()  # create every tick label now, under the font settings
+        _pin_font(figure)
+    return figure
+
+
+def draw_chart(
+    statement: MonthStatement,
+    metrics: Metrics,
+    path: str | Path,
+    language: str | None = None,
+) -> Path:
+    """Save the net-per-technician bar chart with satisfaction line as a PNG."""
+    from matplotlib import rc_context
+
+    figure = build_chart_figure(statement, metrics, language)
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with rc_context(_chart_rc()):
+        figure.savefig(target, format="png")
+    return target

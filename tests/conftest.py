@@ -1,0 +1,47 @@
+"""Shared fixtures: a validated config on a temporary database."""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from bot.config import EXAMPLE_PATH, Config, parse_config
+from storage.db import Database
+
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def example_data() -> dict:
+    with open(EXAMPLE_PATH, "rb") as handle:
+        return tomllib.load(handle)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    base = parse_config(example_data(), env={})
+    return replace(base, db_path=str(tmp_path / "fieldbot.db"), admins=(1,), rate_limiter=False)
+
+
+@pytest.fixture
+async def db(config: Config):
+    database = await Database.open(config.db_path, config.busy_timeout_ms)
+    yield database
+    await database.close()
+
+
+@pytest.fixture
+async def harness(config: Config):
+    """The real application polling the Bot API emulator on 127.0.0.1."""
+    from bot.sandbox.emulator import BotApiEmulator
+    from tests.e2e.harness import BotHarness, Clock
+
+    async with BotApiEmulator() as emulator:
+        bot_harness = BotHarness(emulator, config, Clock())
+        await bot_harness.start()
+        try:
+            yield bot_harness
+        finally:
+            await bot_harness.stop()

@@ -1,0 +1,69 @@
+"""The database layer on a real temporary SQLite file."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from bot.models import Role
+from storage import people
+from storage.db import Database, current_update_id, migrations
+
+
+async def test_migrations_applied_once_and_recorded(db: Database) -> None:
+    rows = await db.conn.execute_fetchall("SELECT version FROM schema_migrations")
+    assert [r[0] for r in rows] == [m[0] for m in migrations()]
+    assert await db.migrate() == []
+
+
+async def test_pragmas(db: Database) -> None:
+    assert (await db.conn.execute_fetchall("PRAGMA journal_mode"))[0][0] == "wal"
+    assert (await db.conn.execute_fetchall("PRAGMA foreign_keys"))[0][0] == 1
+    assert (await db.conn.execute_fetchall("PRAGMA busy_timeout"))[0][0] == 5000
+
+
+async def test_failed_transaction_leaves_nothing(db: Database) -> None:
+    with pytest.raises(RuntimeError):
+        async with db.transaction() as conn:
+            await people.bind_person(conn, 5, "甲", Role.TECHNICIAN, None)
+            raise RuntimeError("boom")
+    async with db.read() as conn:
+        assert await people.by_telegram_id(conn, 5) is None
+
+
+async def test_transaction_records_current_update_atomically(db: Database) -> None:
+    token = current_update_id.set(77)
+    try:
+        async with db.transaction() as conn:
+            await people.bind_person(conn, 6, "乙", Role.DISPATCHER, None)
+    finally:
+        current_update_id.reset(token)
+    assert await db.is_handled(77)
+    assert not await db.is_handled(78)
+
+
+async def test_foreign_keys_enforced(db: Database) -> None:
+    with pytest.raises(sqlite3.IntegrityError):
+        async with db.transaction() as conn:
+            await conn.execute("INSERT INTO machines (customer_id, description) VALUES (999, 'x')")
+
+
+async def test_backup_is_a_consistent_copy(db: Database, tmp_path) -> None:
+    async with db.transaction() as conn:
+        await people.bind_person(conn, 7, "丙", Role.MANAGER, "en")
+    target = tmp_path / "copy" / "backup.db"
+    await db.backup(target)
+    copy = sqlite3.connect(target)
+    try:
+        assert copy.execute("SELECT name FROM people WHERE telegram_id = 7").fetchone() == ("丙",)
+    finally:
+        copy.close()
+
+
+async def test_technician_claimed_by_name_on_registration(db: Database) -> None:
+    async with db.transaction() as conn:
+        tech_id = await people.ensure_technician(conn, "张伟")
+        person = await people.bind_person(conn, 8, "张伟", Role.TECHNICIAN, None)
+    assert person.id == tech_id
+    assert person.telegram_id == 8
