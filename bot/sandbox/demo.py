@@ -1,0 +1,200 @@
+"""The sandbox day: the real bot against the local Bot API emulator, with a printed transcript."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import sys
+from dataclasses import replace
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, TextIO
+
+from bot.app import build_application, with_endpoint
+from bot.config import Config
+from bot.polling import poll
+from bot.sandbox.emulator import BotApiEmulator, SentCall
+from bot.services import Services
+from storage.db import Database
+
+ADMIN_ID = 1
+GROUP_ID = -1001
+SHARED_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
+
+
+class Transcript:
+    """Prints who said what and what the bot answered, buttons included."""
+
+    def __init__(self, emulator: BotApiEmulator, out: TextIO = sys.stdout) -> None:
+        self.emu = emulator
+        self.out = out
+        self.names: dict[int, str] = {}
+
+    def person(self, user_id: int, name: str) -> None:
+        self.names[user_id] = name
+
+    def chat_name(self, chat_id: int) -> str:
+        if chat_id < 0:
+            return "调度群"
+        return self.names.get(chat_id, str(chat_id))
+
+    def heading(self, text: str) -> None:
+        print(f"\n=== {text} ===", file=self.out)
+
+    def user_said(self, user_id: int, chat_id: int, what: str) -> None:
+        where = f" @ {self.chat_name(chat_id)}" if chat_id != user_id else ""
+        print(f"[{self.names.get(user_id, user_id)}{where}] {what}", file=self.out)
+
+    def bot_calls(self, calls: list[SentCall]) -> None:
+        for call in calls:
+            line = self._describe(call)
+            if line:
+                print(line, file=self.out)
+
+    def _describe(self, call: SentCall) -> str | None:
+        params = call.params
+        chat = params.get("chat_id")
+        target = (
+            self.chat_name(int(chat))
+            if isinstance(chat, int | str) and str(chat).lstrip("-").isdigit()
+            else ""
+        )
+        if call.method in ("sendMessage", "editMessageText"):
+            verb = "edits" if call.method == "editMessageText" else "→"
+            text = str(params.get("text", "")).replace("\n", "\n      ")
+            return f"  bot {verb} {target}: {text}{self._buttons(params)}"
+        if call.method == "answerCallbackQuery" and params.get("text"):
+            return f"  bot (popup): {params['text']}"
+        if call.method in ("sendDocument", "sendPhoto"):
+            caption = params.get("caption", "")
+            return f"  bot sends a file to {target}: {caption}"
+        if call.method == "sendLocation":
+            return f"  bot → {target}: 📍 {params.get('latitude')}, {params.get('longitude')}"
+        return None
+
+    @staticmethod
+    def _buttons(params: dict[str, Any]) -> str:
+        markup = params.get("reply_markup") or {}
+        rows = markup.get("inline_keyboard") or markup.get("keyboard") or []
+        labels = [button.get("text", "") for row in rows for button in row]
+        return f"\n      buttons: [{'] ['.join(labels)}]" if labels else ""
+
+
+class SandboxDay:
+    """Drives users through the emulator and waits for the bot to finish each step."""
+
+    def __init__(self, emulator: BotApiEmulator, db: Database, transcript: Transcript) -> None:
+        self.emu = emulator
+        self.db = db
+        self.log = transcript
+
+    async def settle(self, mark: int) -> list[SentCall]:
+        """Wait until the bot has handled everything queued, then print its calls."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while self.emu.pending_updates() and loop.time() < deadline:
+            await asyncio.sleep(0.01)
+        await asyncio.sleep(0.05)
+        calls = self.emu.calls(after=mark)
+        self.log.bot_calls(calls)
+        return calls
+
+    async def say(
+        self, user_id: int, text: str, chat_id: int | None = None, **kw: Any
+    ) -> list[SentCall]:
+        chat = chat_id if chat_id is not None else user_id
+        self.log.user_said(user_id, chat, text)
+        mark = self.emu.mark()
+        self.emu.send_text(user_id, text, chat_id=chat_id, **kw)
+        return await self.settle(mark)
+
+    async def press(self, user_id: int, chat_id: int, label: str) -> list[SentCall]:
+        self.log.user_said(user_id, chat_id, f"(presses “{label}”)")
+        mark = self.emu.mark()
+        self.emu.press_button(user_id, chat_id, label)
+        return await self.settle(mark)
+
+    async def invite_code(self, by: int, role: str) -> str:
+        calls = await self.say(by, f"/invite {role}")
+        for call in calls:
+            text = str(call.params.get("text", ""))
+            if "/start " in text:
+                return text.rsplit("/start ", 1)[1].strip()
+        raise RuntimeError(f"no invite code for {role}")
+
+
+async def play_day(day: SandboxDay, out_dir: Path) -> None:
+    """The scripted working day."""
+    emu, log = day.emu, day.log
+    people = {
+        ADMIN_ID: "站长",
+        101: "李经理",
+        102: "王调度",
+        103: "张伟",
+        104: "李娜",
+        999: "陌生人",
+    }
+    for user_id, name in people.items():
+        emu.user(user_id, name)
+        log.person(user_id, name)
+    emu.group(GROUP_ID, "成都服务站调度群")
+
+    log.heading("注册 Registration")
+    code = await day.invite_code(ADMIN_ID, "manager")
+    await day.say(101, f"/start {code}")
+    for user_id, role in ((102, "dispatcher"), (103, "technician"), (104, "technician")):
+        code = await day.invite_code(101, role)
+        await day.say(user_id, f"/start {code}")
+    await day.say(999, "/start WRONG")
+    await day.say(999, "/summary")
+
+    log.heading("绑定调度群 Binding the dispatch group")
+    await day.say(ADMIN_ID, "/bindgroup", chat_id=GROUP_ID)
+
+    log.heading("各角色的 /help")
+    for user_id in (101, 102, 103):
+        await day.say(user_id, "/help")
+    await day.say(104, "/lang en")
+    await day.say(104, "/help")
+    await day.say(104, "/lang zh")
+
+    extra = getattr(play_day, "chapters", [])
+    for chapter in extra:
+        await chapter(day, out_dir)
+
+
+async def run_demo(config: Config, out_dir: Path, out: TextIO = sys.stdout) -> int:
+    """Play the sandbox day and write its files to out_dir; returns the exit status."""
+    if out_dir.exists():
+        shutil.rmtree(out_dir)
+    out_dir.mkdir(parents=True)
+    async with BotApiEmulator() as emulator:
+        sandbox_config = replace(
+            with_endpoint(config, emulator.base_url, emulator.base_file_url, emulator.token),
+            db_path=str(out_dir / "sandbox.db"),
+            admins=(ADMIN_ID,),
+            rate_limiter=False,
+            poll_timeout_s=1,
+            backup_dir="",
+        )
+        db = await Database.open(sandbox_config.db_path)
+        services = Services(config=sandbox_config, db=db, clock=lambda: datetime.now(UTC))
+        app = build_application(services)
+        transcript = Transcript(emulator, out)
+        print(
+            f"FieldBot sandbox: {sandbox_config.station_name}, Bot API emulator on {emulator.base_url}",
+            file=out,
+        )
+        stop = asyncio.Event()
+        async with app:
+            await app.start()
+            task = asyncio.create_task(poll(app, db, stop, timeout=1))
+            try:
+                await play_day(SandboxDay(emulator, db, transcript), out_dir)
+            finally:
+                stop.set()
+                await task
+                await app.stop()
+        await db.close()
+    print(f"\nThe day's files are in {out_dir}/", file=out)
+    return 0

@@ -1,0 +1,30 @@
+"""The sandbox day: `fieldbot run` without a token plays it and exits 0."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_run_without_token_plays_the_sandbox_day(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    env.pop("FIELDBOT_TOKEN", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "bot", "--config", str(ROOT / "config.example.toml"), "run"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=240,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout
+    assert out.splitlines()[0].startswith("No bot token")
+    assert "注册成功" in out
+    assert "已将「成都服务站调度群」设为调度群" in out
+    assert "仅供服务站员工使用" in out  # the stranger's refusal
+    assert (tmp_path / "sandbox-out").is_dir()
