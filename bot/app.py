@@ -91,6 +91,8 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
         except (NotImplementedError, RuntimeError):
             pass
     async with app:
+        if app.post_init:  # run_polling would call it; we own the loop, so we do
+            await app.post_init(app)
         await app.start()
         try:
             await poll(app, services.db, stop, timeout=services.config.poll_timeout_s)

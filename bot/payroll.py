@@ -6,12 +6,14 @@ lines. No I/O here: storage selects the rows, the front ends render the result.
 
 from __future__ import annotations
 
+import gc
 import math
 import re
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from fractions import Fraction
 from operator import itemgetter
 from zoneinfo import ZoneInfo
@@ -275,7 +277,7 @@ class _Travel:
         """Amount in fen and a short note for a site `distance_m` from the station."""
         if not 0 <= distance_m < math.inf:
             raise ValueError(f"distance must be a finite number of metres >= 0, not {distance_m!r}")
-        p, q = float(distance_m).as_integer_ratio()  # exact: distance_m == p / q
+        p, q = distance_m.as_integer_ratio()  # exact: distance_m == p / q
         km = distance_m / 1000
         if self.zones is not None:
             return self._zone(p, q, km)
@@ -361,7 +363,7 @@ _new = object.__new__
 
 
 def _line(rule: str, amount_fen: int, ref: str, note: str, kind: str) -> StatementLine:
-    """A StatementLine, built without the frozen-dataclass __init__ (a third of the cost)."""
+    """A StatementLine built without the frozen-dataclass __init__ (a third of its cost)."""
     line = _new(StatementLine)
     fields = line.__dict__
     fields["rule"] = rule
@@ -372,29 +374,41 @@ def _line(rule: str, amount_fen: int, ref: str, note: str, kind: str) -> Stateme
     return line
 
 
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NAIVE_EPOCH = datetime(1970, 1, 1)
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic collector: a statement allocates many objects and never a cycle."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
-SlipKey = tuple[timedelta, timedelta, str, int]
 
+def _local(moment: datetime, tz: ZoneInfo) -> datetime:
+    """The moment in the station's zone (a naive moment is taken as station time).
 
-def _since_epoch(moment: datetime, tz: ZoneInfo | None = None) -> timedelta:
-    """Time since the epoch, a cheap sort key; a naive moment is read in `tz` when given."""
+    Aware datetimes sharing one tzinfo compare without computing offsets, which makes sorting
+    a large month several times faster.
+    """
+    if moment.tzinfo is tz:
+        return moment
     if moment.tzinfo is None:
-        if tz is None:
-            return moment - _NAIVE_EPOCH
-        moment = moment.replace(tzinfo=tz)
-    return moment - _EPOCH
+        return moment.replace(tzinfo=tz)
+    return moment.astimezone(tz)
 
 
-def _slip_key(slip: Slip, tz: ZoneInfo | None = None) -> SlipKey:
+SlipKey = tuple[datetime, datetime, str, int]
+
+
+def _slip_key(slip: Slip) -> SlipKey:
     """ALW-CAP-HOW order: check-out, check-in, customer name; then slip id for a total order."""
-    return (
-        _since_epoch(slip.check_out, tz),
-        _since_epoch(slip.check_in, tz),
-        slip.customer,
-        slip.id,
-    )
+    return (slip.check_out, slip.check_in, slip.customer, slip.id)
+
+
+def _event_key(event: RecordedEvent) -> tuple[date, int]:
+    return (event.day, event.id)
 
 
 def _first_by_slip(events: Iterable[RecordedEvent], rule: str) -> dict[int, RecordedEvent]:
@@ -406,7 +420,7 @@ def _first_by_slip(events: Iterable[RecordedEvent], rule: str) -> dict[int, Reco
 
 
 def _unsettled(slip: Slip, beyond: dict[int, RecordedEvent]) -> tuple[str, str] | None:
-    """(rule, note) when the slip fails ALW-BEYOND, DED-DISSAT or ALW-UNSETTLED; None if it passes."""
+    """(rule, note) when the slip fails ALW-BEYOND, DED-DISSAT or ALW-UNSETTLED; else None."""
     if slip.complete and slip.satisfaction == SATISFIED and slip.id not in beyond:
         return None
     if slip.id in beyond:
@@ -419,7 +433,7 @@ def _unsettled(slip: Slip, beyond: dict[int, RecordedEvent]) -> tuple[str, str] 
 
 
 class _Caps:
-    """ALW-CAP-HOW over one technician's month: walks the settled slips in order."""
+    """ALW-CAP-HOW over one technician's month, walking the settled slips in order."""
 
     __slots__ = ("denominator", "home_cap", "software_cap", "home_seen", "software_seen")
 
@@ -449,80 +463,8 @@ class _Caps:
         return ("ALW-CAP-HOME" if over_home else "ALW-CAP-SW"), note
 
 
-class _Month:
-    """The per-rules constants of one statement run."""
-
-    __slots__ = ("rules", "travel", "dissatisfied", "revenue_share", "revenue_note")
-
-    def __init__(self, rules: Rules) -> None:
-        self.rules = rules
-        self.travel = _Travel(rules.travel)
-        self.dissatisfied = rules.deductions.dissatisfied_fen
-        self.revenue_share = rules.rewards.revenue_share
-        self.revenue_note = f"{float(self.revenue_share) * 100:g}% of "
-
-
-def _slip_lines(
-    slip: Slip,
-    allowance: tuple[str, int, str],
-    false_slips: dict[int, RecordedEvent],
-    month: _Month,
-) -> list[StatementLine]:
-    """The slip's allowance line, DED-DISSAT, TRV-HOW and RWD-REVENUE lines."""
-    ref = f"slip {slip.id}"
-    lines = [_line(allowance[0], allowance[1], ref, allowance[2], ALLOWANCE)]
-    if slip.satisfaction == DISSATISFIED:
-        note = "customer marked dissatisfied"
-        lines.append(_line("DED-DISSAT", month.dissatisfied, ref, note, DEDUCTION))
-    if slip.id in false_slips:
-        note = f"slip found false (event {false_slips[slip.id].id}): no travel"
-        lines.append(_line("TRV-HOW", 0, ref, note, TRAVEL))
-    else:
-        amount, note = month.travel.quote(slip.distance_m)
-        lines.append(_line("TRV-HOW", amount, ref, note, TRAVEL))
-    if slip.revenue_fen > 0:
-        share = month.revenue_share
-        reward = _half_up(slip.revenue_fen * share.numerator, share.denominator)
-        note = f"{month.revenue_note}{format_yuan(slip.revenue_fen)} 元 benefit"
-        lines.append(_line("RWD-REVENUE", reward, ref, note, REWARD))
-    return lines
-
-
-def _event_amount(event: RecordedEvent, info: EventRuleInfo, rules: Rules) -> int:
-    if event.amount_fen is not None:
-        return event.amount_fen
-    if info.amount == FIXED:
-        return _config_value(rules, info.config or "")
-    if info.amount == OPTIONAL:
-        return 0
-    raise ValueError(f"event {event.id}: {event.rule} needs an amount")
-
-
-def _event_info(event: RecordedEvent) -> EventRuleInfo:
-    info = EVENT_RULES.get(event.rule)
-    if info is None:
-        raise ValueError(f"event {event.id}: {event.rule!r} is not a recorded rule")
-    return info
-
-
-def _event_line(event: RecordedEvent, rules: Rules) -> StatementLine:
-    """The line of one recorded event (an adjustment of a closed month says so first)."""
-    info = _event_info(event)
-    note = info.title_en
-    if event.slip_id is not None:
-        note += f", slip {event.slip_id}"
-    if info.forfeits and event.adjustment_of is None:
-        note += "; the month's allowance is forfeited"
-    if event.note:
-        note += f": {event.note}"
-    if event.adjustment_of is not None:
-        note = f"adjustment for {event.adjustment_of}: {note}"
-    amount = _event_amount(event, info, rules)
-    return _line(event.rule, amount, f"event {event.id}", note, info.kind)
-
-
 def _forfeit_by(events: Sequence[RecordedEvent]) -> RecordedEvent | None:
-    """ALW-FORFEIT-HOW: the first forfeiting event of the month (adjustments excluded)."""
+    """ALW-FORFEIT-HOW: the month's first forfeiting event (adjustments excluded)."""
     for event in events:
         if event.adjustment_of is None and _event_info(event).forfeits:
             return event
@@ -553,6 +495,77 @@ def _allowances(
     ]
 
 
+class _Month:
+    """The constants of one statement run, worked out once from the rules."""
+
+    __slots__ = ("rules", "travel", "dissatisfied", "revenue_share", "revenue_note")
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.travel = _Travel(rules.travel)
+        self.dissatisfied = rules.deductions.dissatisfied_fen
+        self.revenue_share = rules.rewards.revenue_share
+        self.revenue_note = f"{float(self.revenue_share) * 100:g}% of "
+
+
+def _add_slip_lines(
+    out: list[StatementLine],
+    slip: Slip,
+    allowance: tuple[str, int, str],
+    false_slips: dict[int, RecordedEvent],
+    month: _Month,
+) -> None:
+    """Append the slip's allowance, DED-DISSAT, TRV-HOW and RWD-REVENUE lines."""
+    ref = f"slip {slip.id}"
+    out.append(_line(allowance[0], allowance[1], ref, allowance[2], ALLOWANCE))
+    if slip.satisfaction == DISSATISFIED:
+        out.append(_line("DED-DISSAT", month.dissatisfied, ref, "customer dissatisfied", DEDUCTION))
+    if slip.id in false_slips:
+        note = f"slip found false (event {false_slips[slip.id].id}): no travel"
+        out.append(_line("TRV-HOW", 0, ref, note, TRAVEL))
+    else:
+        amount, note = month.travel.quote(slip.distance_m)
+        out.append(_line("TRV-HOW", amount, ref, note, TRAVEL))
+    if slip.revenue_fen > 0:
+        share = month.revenue_share
+        reward = _half_up(slip.revenue_fen * share.numerator, share.denominator)
+        note = f"{month.revenue_note}{format_yuan(slip.revenue_fen)} 元 benefit"
+        out.append(_line("RWD-REVENUE", reward, ref, note, REWARD))
+
+
+def _event_info(event: RecordedEvent) -> EventRuleInfo:
+    info = EVENT_RULES.get(event.rule)
+    if info is None:
+        raise ValueError(f"event {event.id}: {event.rule!r} is not a recorded rule")
+    return info
+
+
+def _event_amount(event: RecordedEvent, info: EventRuleInfo, rules: Rules) -> int:
+    if event.amount_fen is not None:
+        return event.amount_fen
+    if info.amount == FIXED:
+        return _config_value(rules, info.config or "")
+    if info.amount == OPTIONAL:
+        return 0
+    raise ValueError(f"event {event.id}: {event.rule} needs an amount")
+
+
+def _event_line(event: RecordedEvent, rules: Rules) -> StatementLine:
+    """The line of one recorded event (an adjustment of a closed month says so first)."""
+    info = _event_info(event)
+    note = info.title_en
+    if event.slip_id is not None:
+        note += f", slip {event.slip_id}"
+    if info.forfeits and event.adjustment_of is None:
+        note += "; the month's allowance is forfeited"
+    if event.note:
+        note += f": {event.note}"
+    if event.adjustment_of is not None:
+        note = f"adjustment for {event.adjustment_of}: {note}"
+    amount = _event_amount(event, info, rules)
+    return StatementLine(event.rule, amount, f"event {event.id}", note, info.kind)
+
+
 def _statement(
     technician: str, slips: Sequence[Slip], events: Sequence[RecordedEvent], month: _Month
 ) -> TechnicianStatement:
@@ -561,14 +574,10 @@ def _statement(
     false_slips = _first_by_slip(events, "ALW-FORFEIT-FALSE")
     lines: list[StatementLine] = []
     for slip, allowance in zip(slips, allowances, strict=True):
-        lines.extend(_slip_lines(slip, allowance, false_slips, month))
+        _add_slip_lines(lines, slip, allowance, false_slips, month)
     lines.extend(_event_line(event, month.rules) for event in events)
     settled = sum(1 for rule, amount, _note in allowances if rule == "ALW-RATE" and amount > 0)
     return TechnicianStatement(technician, len(slips), settled, tuple(lines))
-
-
-def _event_key(event: RecordedEvent) -> tuple[date, int]:
-    return (event.day, event.id)
 
 
 def compute_technician(
@@ -578,7 +587,7 @@ def compute_technician(
     events: Sequence[RecordedEvent],
     rules: Rules,
 ) -> TechnicianStatement:
-    """One technician's statement from the month's slips and events (in any order).
+    """One technician's statement from the month's slips and events, given in any order.
 
     The caller chooses the month's slips (compute_month does so by check-out time); events are
     kept when they are this technician's, not voided, and dated in `month`.
@@ -616,6 +625,37 @@ def split_among_staff(event: RecordedEvent, staff: Iterable[str]) -> list[Record
     ]
 
 
+def _month_slips(
+    slips: Iterable[Slip], month: str, tz: ZoneInfo
+) -> dict[str, list[tuple[SlipKey, Slip]]]:
+    """The month's slips by technician (check-out in `tz`), each with its sort key."""
+    start, end = month_bounds(month, tz)
+    keyed: dict[str, list[tuple[SlipKey, Slip]]] = defaultdict(list)
+    for slip in slips:
+        check_out = _local(slip.check_out, tz)
+        if start <= check_out < end:
+            key = (check_out, _local(slip.check_in, tz), slip.customer, slip.id)
+            keyed[slip.technician].append((key, slip))
+    return keyed
+
+
+def _month_events(
+    events: Iterable[RecordedEvent], month: str, staff: Sequence[str]
+) -> dict[str, list[RecordedEvent]]:
+    """The month's live events by technician, all-staff RMA-LOST split into shares."""
+    first_day, next_first = month_days(month)
+    by_technician: dict[str, list[RecordedEvent]] = defaultdict(list)
+    for event in events:
+        if event.voided or not first_day <= event.day < next_first:
+            continue
+        if event.technician == ALL_STAFF:
+            for share in split_among_staff(event, staff):
+                by_technician[share.technician].append(share)
+        else:
+            by_technician[event.technician].append(event)
+    return by_technician
+
+
 def compute_month(
     month: str,
     slips: Iterable[Slip],
@@ -625,26 +665,13 @@ def compute_month(
     staff: Sequence[str] = (),
 ) -> MonthStatement:
     """Every technician's statement for a calendar month (slips by check-out time in `tz`)."""
-    start, end = (moment - _EPOCH for moment in month_bounds(month, tz))
-    first_day, next_first = month_days(month)
-    keyed: dict[str, list[tuple[SlipKey, Slip]]] = defaultdict(list)
-    for slip in slips:
-        key = _slip_key(slip, tz)
-        if start <= key[0] < end:
-            keyed[slip.technician].append((key, slip))
-    month_events: dict[str, list[RecordedEvent]] = defaultdict(list)
-    for event in events:
-        if event.voided or not first_day <= event.day < next_first:
-            continue
-        if event.technician == ALL_STAFF:
-            for share in split_among_staff(event, staff):
-                month_events[share.technician].append(share)
-        else:
-            month_events[event.technician].append(event)
-    constants = _Month(rules)
-    statements = []
-    for name in sorted(keyed.keys() | month_events.keys()):
-        pairs = sorted(keyed.get(name, ()), key=itemgetter(0))
-        own_events = sorted(month_events.get(name, ()), key=_event_key)
-        statements.append(_statement(name, [slip for _key, slip in pairs], own_events, constants))
-    return MonthStatement(month, tuple(statements))
+    with _gc_paused():
+        keyed = _month_slips(slips, month, tz)
+        events_by = _month_events(events, month, staff)
+        constants = _Month(rules)
+        statements = []
+        for name in sorted(keyed.keys() | events_by.keys()):
+            own_slips = [slip for _key, slip in sorted(keyed.get(name, ()), key=itemgetter(0))]
+            own_events = sorted(events_by.get(name, ()), key=_event_key)
+            statements.append(_statement(name, own_slips, own_events, constants))
+        return MonthStatement(month, tuple(statements))

@@ -23,7 +23,14 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.error import BadRequest, ChatMigrated, Conflict, Forbidden, InvalidToken, RetryAfter
-from telegram.ext import Application, ApplicationBuilder
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+)
 
 from bot.sandbox.emulator import BotApiEmulator, parse_html, parse_markdown_v2
 
@@ -483,3 +490,33 @@ async def test_user_http_api(emu: BotApiEmulator, app: Application) -> None:
         async with session.post(f"{base}/press", json={"user_id": 1}) as resp:
             assert resp.status == 400
     assert emu.pending_updates() == 2
+
+
+async def test_full_application_with_polling(emu: BotApiEmulator) -> None:
+    async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Go", callback_data="go")]])
+        await update.effective_message.reply_text("Hello <b>tech</b>", reply_markup=keyboard)
+
+    async def pressed(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        await update.callback_query.answer("ok")
+        await update.callback_query.edit_message_text("Going")
+
+    application = emu.application_builder().defaults(Defaults(parse_mode=ParseMode.HTML)).build()
+    application.add_handler(CommandHandler("start", start))
+    application.add_handler(CallbackQueryHandler(pressed))
+    async with application:
+        await application.start()
+        await application.updater.start_polling(poll_interval=0, timeout=1)
+        try:
+            emu.send_text(ALICE, "/start")
+            msg = await emu.wait_for_message(ALICE, "Hello tech")
+            assert msg["entities"][0]["type"] == "bold"
+            mark = emu.mark()
+            emu.press_button(ALICE, ALICE, "Go")
+            assert (await emu.wait_for_message(ALICE, "Going", after=mark))["text"] == "Going"
+            answer = await emu.wait_for(lambda c: c.method == "answerCallbackQuery", after=mark)
+            assert answer.params["text"] == "ok"
+        finally:
+            await application.updater.stop()
+            await application.stop()
+    assert emu.pending_updates() == 0
