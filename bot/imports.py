@@ -272,6 +272,10 @@ def _parse_event(row: dict[str, str], config: Config) -> tuple:
     if bool(slip_customer) != (slip_check_in is not None):
         column = "slip_check_in" if slip_customer else "slip_customer"
         raise _RowError(column, "slip_customer and slip_check_in go together")
+    if info.slip == payroll.REQUIRED and slip_check_in is None:
+        raise _RowError("slip_customer", f"{rule} names the slip it concerns")
+    if info.slip == payroll.NONE and slip_check_in is not None:
+        raise _RowError("slip_customer", f"{rule} does not concern a single slip")
     return technician, rule, day, amount, row.get("note", ""), slip_customer, slip_check_in
 
 

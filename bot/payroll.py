@@ -255,9 +255,9 @@ def _half_up(numerator: int, denominator: int) -> int:
 
 
 class _Travel:
-    """TRV-HOW for one TravelRules, with the constant parts worked out once."""
+    """TRV-HOW for one TravelRules: constants worked out once, quotes remembered per distance."""
 
-    __slots__ = ("zones", "numerator", "denominator", "minimum", "suffix", "minimum_note")
+    __slots__ = ("zones", "numerator", "denominator", "minimum", "suffix", "minimum_note", "seen")
 
     def __init__(self, rules: TravelRules) -> None:
         road = rules.road_factor
@@ -266,22 +266,30 @@ class _Travel:
             if rules.mode == "zones"
             else None
         )
-        # 2 × km × road × rate = distance_m × numerator / denominator
-        self.numerator = 2 * road.numerator * rules.rate_per_km_fen
-        self.denominator = 1000 * road.denominator
+        # 2 × km × road × rate, half-up = (distance_m × numerator + q) // denominator with
+        # distance_m = p / q: the half-up is folded into the doubled numerator and denominator.
+        self.numerator = 2 * 2 * road.numerator * rules.rate_per_km_fen
+        self.denominator = 2 * 1000 * road.denominator
         self.minimum = rules.minimum_fen
         self.suffix = f" km × {float(road):g} × {format_yuan(rules.rate_per_km_fen)} 元/km"
         self.minimum_note = f", raised to the minimum {format_yuan(rules.minimum_fen)} 元"
+        self.seen: dict[float, tuple[int, str]] = {}  # a site's slips share one distance
 
     def quote(self, distance_m: float) -> tuple[int, str]:
         """Amount in fen and a short note for a site `distance_m` from the station."""
+        known = self.seen.get(distance_m)
+        if known is None:
+            known = self.seen[distance_m] = self._quote(distance_m)
+        return known
+
+    def _quote(self, distance_m: float) -> tuple[int, str]:
         if not 0 <= distance_m < math.inf:
             raise ValueError(f"distance must be a finite number of metres >= 0, not {distance_m!r}")
         p, q = distance_m.as_integer_ratio()  # exact: distance_m == p / q
         km = distance_m / 1000
         if self.zones is not None:
             return self._zone(p, q, km)
-        amount = _half_up(p * self.numerator, q * self.denominator)
+        amount = (p * self.numerator + q * self.denominator // 2) // (q * self.denominator)
         if amount < self.minimum:
             return self.minimum, f"2 × {km:.3f}{self.suffix}{self.minimum_note}"
         return amount, f"2 × {km:.3f}{self.suffix}"

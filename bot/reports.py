@@ -18,8 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot.i18n import DEFAULT_LANGUAGE, normalize_language
-from bot.i18n.report_strings import REPORT_STRINGS
+from bot.i18n import DEFAULT_LANGUAGE, normalize_language, t
 from bot.models import MonthStatement, StatementLine, TechnicianStatement
 
 if TYPE_CHECKING:
@@ -40,9 +39,7 @@ _NAME_CELLS = 12  # widest technician name, in monospace cells, in the chat tabl
 
 def _t(language: str | None, key: str, **values: object) -> str:
     """The report text for key in language (falling back to zh-CN), with values filled in."""
-    lang = normalize_language(language) or DEFAULT_LANGUAGE
-    template = REPORT_STRINGS[lang].get(key) or REPORT_STRINGS[DEFAULT_LANGUAGE][key]
-    return template.format(**values) if values else template
+    return t(normalize_language(language) or DEFAULT_LANGUAGE, key, **values)
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -581,8 +578,9 @@ def build_chart_figure(
         figure = Figure(figsize=(width, 4.8), dpi=120, layout="constrained")
         FigureCanvasAgg(figure)
         _draw_axes(figure, statement, metrics, language)
-        figure.canvas.draw()  # create every tick label now, under the font settings
+        figure.canvas.draw()  # lay out and create every tick label now, under the font settings
         _pin_font(figure)
+        figure.set_layout_engine("none")  # keep that layout: saving needs no second solve
     return figure
 
 

@@ -12,7 +12,9 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import common
+from bot.context import FieldContext
+from bot.i18n import t
+from handlers import common, manager, technician
 from handlers.errors import on_error
 from handlers.gate import gate
 
@@ -35,4 +37,36 @@ def register(app: Application) -> None:
     add_command(app, "invite", common.invite)
     add_command(app, "bindgroup", common.bindgroup)
     app.add_handler(CallbackQueryHandler(common.invite_button, pattern=r"^invite:"))
+    add_command(app, "cancel", cancel)
+    add_command(app, "rules", manager.rules)
+    add_command(app, "summary", manager.summary)
+    add_command(app, "closemonth", manager.closemonth)
+    add_command(app, "penalty", manager.penalty)
+    add_command(app, "reward", manager.reward)
+    add_command(app, "events", manager.events_list)
+    add_command(app, "void", manager.void)
+    add_command(app, "contests", manager.contests_list)
+    add_command(app, "me", technician.me)
+    app.add_handler(CallbackQueryHandler(manager.event_form_button, pattern=r"^(penalty|reward):"))
+    app.add_handler(CallbackQueryHandler(manager.decide_button, pattern=r"^decide:"))
+    app.add_handler(CallbackQueryHandler(technician.contest_button, pattern=r"^contest:"))
+    app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, route_text))
     app.add_error_handler(on_error)
+
+
+TEXT_CONSUMERS = (manager.event_form_text, technician.contest_reason_text)
+FORM_KEYS = (manager.FORM_KEY, technician.CONTEST_KEY)
+
+
+async def route_text(update: Update, context: FieldContext) -> None:
+    """Give a typed answer to the form waiting for it, if any."""
+    for consumer in TEXT_CONSUMERS:
+        if await consumer(update, context):
+            return
+
+
+async def cancel(update: Update, context: FieldContext) -> None:
+    """Drop whatever form the caller had open; nothing of it was written."""
+    had_form = any(context.user_data.pop(key, None) is not None for key in FORM_KEYS)
+    key = "form.cancelled" if had_form else "form.nothing_to_cancel"
+    await update.effective_message.reply_text(t(context.lang, key))

@@ -13,8 +13,6 @@ from hypothesis import strategies as st
 from matplotlib import font_manager
 from matplotlib.text import Text
 
-from bot.i18n import placeholders
-from bot.i18n.report_strings import REPORT_STRINGS
 from bot.models import MonthStatement, StatementLine, TechnicianStatement
 from bot.reports import (
     KINDS,
@@ -318,8 +316,3 @@ def test_draw_chart_writes_png(tmp_path: Path) -> None:
 # --- strings ---------------------------------------------------------------------------------
 
 
-def test_report_strings_match_between_languages() -> None:
-    zh, en = REPORT_STRINGS["zh-CN"], REPORT_STRINGS["en"]
-    assert sorted(zh) == sorted(en)
-    assert all(key.startswith("report.") for key in zh)
-    assert [k for k in zh if placeholders(zh[k]) != placeholders(en[k])] == []

@@ -1,0 +1,472 @@
+"""The manager's commands: summaries, month close, rules, penalties and rewards, contests."""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from html import escape
+from pathlib import Path
+
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ParseMode
+from telegram.error import TelegramError
+
+from bot import payroll, recorded_events, reports, statements
+from bot.config import yuan_to_fen
+from bot.context import FieldContext
+from bot.i18n import t
+from bot.models import RecordedEvent, Role
+from storage import contests, ledger, people
+
+log = logging.getLogger(__name__)
+
+FORM_KEY = "event_form"
+
+
+def _month_arg(context: FieldContext) -> str | None:
+    if not context.args:
+        return statements.month_of(context.services.now(), context.services.config.tz)
+    return statements.parse_month(context.args[0])
+
+
+async def send_summary(context: FieldContext, chat_id: int, month: str, language: str) -> None:
+    """The month's table in chat, then the workbook and the chart as files."""
+    services = context.services
+    statement = await statements.compute(services.db, services.config, month)
+    metrics = await statements.metrics(services.db, services.config, month)
+    table = reports.format_summary_text(statement, metrics, language)
+    closed = await statements.is_closed(services.db, month)
+    header = t(language, "summary.header_closed" if closed else "summary.header", month=month)
+    await context.bot.send_message(
+        chat_id, f"{escape(header)}\n<pre>{table}</pre>", parse_mode=ParseMode.HTML
+    )
+    with tempfile.TemporaryDirectory() as folder:
+        workbook = reports.write_workbook(
+            statement, metrics, Path(folder) / f"fieldbot-{month}.xlsx", language
+        )
+        chart = reports.draw_chart(
+            statement, metrics, Path(folder) / f"fieldbot-{month}.png", language
+        )
+        with open(workbook, "rb") as handle:
+            await context.bot.send_document(
+                chat_id,
+                handle,
+                filename=workbook.name,
+                caption=t(language, "summary.workbook", month=month),
+            )
+        with open(chart, "rb") as handle:
+            await context.bot.send_photo(
+                chat_id, handle, caption=t(language, "summary.chart", month=month)
+            )
+
+
+async def summary(update: Update, context: FieldContext) -> None:
+    """Monthly summary: /summary [YYYY-MM] — table, Excel workbook and chart."""
+    assert context.actor is not None and update.effective_chat
+    month = _month_arg(context)
+    if month is None:
+        await update.effective_message.reply_text(t(context.lang, "summary.usage"))
+        return
+    await send_summary(context, update.effective_chat.id, month, context.lang)
+
+
+async def closemonth(update: Update, context: FieldContext) -> None:
+    """Freeze a finished month's statements: /closemonth YYYY-MM."""
+    actor = context.actor
+    assert actor is not None and update.effective_message
+    month = statements.parse_month(context.args[0]) if context.args else None
+    if month is None:
+        await update.effective_message.reply_text(t(context.lang, "closemonth.usage"))
+        return
+    services = context.services
+    current = statements.month_of(services.now(), services.config.tz)
+    if month >= current:
+        await update.effective_message.reply_text(
+            t(context.lang, "closemonth.not_over", month=month)
+        )
+        return
+    by = actor.person.id if actor.person else None
+    closing = await statements.close_month(services.db, services.config, month, by)
+    key = "closemonth.already" if closing.already else "closemonth.done"
+    await update.effective_message.reply_text(
+        t(context.lang, key, month=month, hash=closing.sha256[:16])
+    )
+
+
+async def rules(update: Update, context: FieldContext) -> None:
+    """The amounts and caps in force, in the caller's language."""
+    assert update.effective_message
+    r = context.services.config.rules
+    y = payroll.format_yuan
+    lines = [
+        t(context.lang, "rules.header"),
+        t(
+            context.lang,
+            "rules.allowance",
+            single=y(r.allowance.rate_single_fen),
+            network=y(r.allowance.rate_network_fen),
+            netcafe=y(r.allowance.rate_netcafe_fen),
+        ),
+        t(
+            context.lang,
+            "rules.caps",
+            home=f"{float(r.allowance.cap_home_share) * 100:g}",
+            software=f"{float(r.allowance.cap_software_share) * 100:g}",
+        ),
+        t(
+            context.lang,
+            "rules.travel",
+            rate=y(r.travel.rate_per_km_fen),
+            factor=f"{float(r.travel.road_factor):g}",
+            minimum=y(r.travel.minimum_fen),
+        ),
+        t(context.lang, "rules.revenue", share=f"{float(r.rewards.revenue_share) * 100:g}"),
+        t(context.lang, "rules.dissatisfied", amount=y(r.deductions.dissatisfied_fen)),
+    ]
+    for rule, info in payroll.EVENT_RULES.items():
+        title = info.title_zh if context.lang == "zh-CN" else info.title_en
+        amount = payroll.config_amount(rule, r)
+        if amount is not None:
+            value = y(amount)
+        elif info.bounds is not None:
+            low, high = (payroll._config_value(r, key) for key in info.bounds)
+            value = f"{y(low)}–{y(high)}"
+        else:
+            value = t(context.lang, "rules.set_by_manager")
+        lines.append(f"{rule} {title}: {value}")
+    await update.effective_message.reply_text("\n".join(lines))
+
+
+# --- recording penalties and rewards ---------------------------------------------------------
+
+
+def _rules_for(kind: str) -> list[str]:
+    return [rule for rule, info in payroll.EVENT_RULES.items() if info.kind == kind]
+
+
+def _rule_title(rule: str, language: str) -> str:
+    info = payroll.EVENT_RULES[rule]
+    return info.title_zh if language == "zh-CN" else info.title_en
+
+
+def _parse_amount(text: str) -> int | None:
+    try:
+        return yuan_to_fen(text)
+    except ValueError:
+        return None
+
+
+async def _record_and_notify(
+    update: Update, context: FieldContext, technician: str, rule: str, amount: int | None, note: str
+) -> None:
+    actor = context.actor
+    assert actor is not None
+    try:
+        result = await recorded_events.record(
+            context.services,
+            technician,
+            rule,
+            amount,
+            note,
+            actor.person.id if actor.person else None,
+        )
+    except recorded_events.EventError as exc:
+        await context.bot.send_message(
+            update.effective_chat.id, t(context.lang, exc.problem.value, **exc.values)
+        )
+        return
+    event = result.event
+    value = payroll.format_yuan(recorded_events.event_amount(event, context.services))
+    key = "events.recorded_adjustment" if result.adjustment_of else "events.recorded"
+    await context.bot.send_message(
+        update.effective_chat.id,
+        t(
+            context.lang,
+            key,
+            id=event.id,
+            name=technician,
+            rule=rule,
+            title=_rule_title(rule, context.lang),
+            amount=value,
+            month=result.adjustment_of or "",
+        ),
+    )
+    if result.technician_telegram_id is not None:
+        await _notify_technician(context, result.technician_telegram_id, event, value)
+
+
+async def _notify_technician(
+    context: FieldContext, telegram_id: int, event: RecordedEvent, value: str
+) -> None:
+    async with context.services.db.read() as conn:
+        person = await people.by_telegram_id(conn, telegram_id)
+    language = (person.language if person else None) or context.services.config.language
+    info = payroll.EVENT_RULES[event.rule]
+    key = "events.notice_reward" if info.kind == payroll.REWARD else "events.notice_deduction"
+    keyboard = None
+    if info.kind != payroll.REWARD:
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t(language, "events.contest_button"), callback_data=f"contest:{event.id}"
+                    )
+                ]
+            ]
+        )
+    try:
+        await context.bot.send_message(
+            telegram_id,
+            t(
+                language,
+                key,
+                rule=event.rule,
+                title=_rule_title(event.rule, language),
+                amount=value,
+                note=event.note or "—",
+                id=event.id,
+            ),
+            reply_markup=keyboard,
+        )
+    except TelegramError as exc:
+        log.warning("could not tell technician %s about event %s: %s", telegram_id, event.id, exc)
+
+
+async def _technician_keyboard(context: FieldContext, kind: str) -> InlineKeyboardMarkup | None:
+    async with context.services.db.read() as conn:
+        technicians = await people.with_role(conn, Role.TECHNICIAN)
+    if not technicians:
+        return None
+    buttons = [InlineKeyboardButton(p.name, callback_data=f"{kind}:t:{p.id}") for p in technicians]
+    return InlineKeyboardMarkup([buttons[i : i + 3] for i in range(0, len(buttons), 3)])
+
+
+async def _start_event_form(update: Update, context: FieldContext, kind: str) -> None:
+    """The one-line form `/penalty NAME RULE [AMOUNT] [NOTE]`, or the guided form with buttons."""
+    command = "penalty" if kind == payroll.DEDUCTION else "reward"
+    message = update.effective_message
+    assert message is not None
+    if context.args:
+        if len(context.args) < 2:
+            await message.reply_text(t(context.lang, f"events.usage_{command}"))
+            return
+        technician, rule, *rest = context.args
+        rule = rule.upper()
+        if rule not in _rules_for(kind):
+            await message.reply_text(
+                t(context.lang, "events.wrong_kind", rule=rule, rules=", ".join(_rules_for(kind)))
+            )
+            return
+        amount = None
+        if rest and _parse_amount(rest[0]) is not None:
+            amount = _parse_amount(rest.pop(0))
+        await _record_and_notify(update, context, technician, rule, amount, " ".join(rest))
+        return
+    keyboard = await _technician_keyboard(context, command)
+    if keyboard is None:
+        await message.reply_text(t(context.lang, "events.no_technicians"))
+        return
+    context.user_data[FORM_KEY] = {"kind": kind, "command": command}
+    await message.reply_text(t(context.lang, "events.pick_technician"), reply_markup=keyboard)
+
+
+async def penalty(update: Update, context: FieldContext) -> None:
+    """Record a deduction: /penalty [NAME RULE [AMOUNT] [NOTE]]."""
+    await _start_event_form(update, context, payroll.DEDUCTION)
+
+
+async def reward(update: Update, context: FieldContext) -> None:
+    """Record a reward: /reward [NAME RULE AMOUNT [NOTE]]."""
+    await _start_event_form(update, context, payroll.REWARD)
+
+
+async def event_form_button(update: Update, context: FieldContext) -> None:
+    """A step of the guided penalty/reward form: technician, then rule."""
+    query = update.callback_query
+    assert query is not None and query.data
+    command, step, value = (query.data.split(":") + ["", ""])[:3]
+    form = context.user_data.get(FORM_KEY)
+    if not form or form.get("command") != command:
+        await query.answer(t(context.lang, "form.expired"), show_alert=True)
+        return
+    await query.answer()
+    if step == "t":
+        async with context.services.db.read() as conn:
+            person = await people.by_id(conn, int(value)) if value.isdigit() else None
+        if person is None or person.role is not Role.TECHNICIAN:
+            await query.edit_message_text(t(context.lang, "events.unknown_technician", name=value))
+            context.user_data.pop(FORM_KEY, None)
+            return
+        form["technician"] = person.name
+        buttons = [
+            [
+                InlineKeyboardButton(
+                    f"{rule} {_rule_title(rule, context.lang)}", callback_data=f"{command}:r:{rule}"
+                )
+            ]
+            for rule in _rules_for(form["kind"])
+        ]
+        await query.edit_message_text(
+            t(context.lang, "events.pick_rule", name=person.name),
+            reply_markup=InlineKeyboardMarkup(buttons),
+        )
+        return
+    if step == "r" and "technician" in form and value in _rules_for(form["kind"]):
+        form["rule"] = value
+        info = payroll.EVENT_RULES[value]
+        if info.amount == payroll.FIXED:
+            form["amount"] = None
+            form["awaiting"] = "note"
+            prompt = t(context.lang, "events.ask_note")
+        else:
+            form["awaiting"] = "amount"
+            prompt = t(context.lang, "events.ask_amount", rule=value)
+        await query.edit_message_text(
+            t(context.lang, "events.picked_rule", rule=value, name=form["technician"])
+        )
+        await context.bot.send_message(
+            update.effective_chat.id, prompt, reply_markup=ForceReply(selective=True)
+        )
+        return
+    await query.edit_message_text(t(context.lang, "form.expired"))
+    context.user_data.pop(FORM_KEY, None)
+
+
+async def event_form_text(update: Update, context: FieldContext) -> bool:
+    """A typed answer (amount or note) to the guided penalty/reward form; True if consumed."""
+    form = context.user_data.get(FORM_KEY)
+    message = update.effective_message
+    if not form or not form.get("awaiting") or message is None or not message.text:
+        return False
+    if form["awaiting"] == "amount":
+        amount = _parse_amount(message.text.strip())
+        if amount is None:
+            await message.reply_text(
+                t(context.lang, "events.bad_amount"), reply_markup=ForceReply(selective=True)
+            )
+            return True
+        try:
+            recorded_events.check_amount(form["rule"], amount, context.services)
+        except recorded_events.EventError as exc:
+            await message.reply_text(
+                t(context.lang, exc.problem.value, **exc.values),
+                reply_markup=ForceReply(selective=True),
+            )
+            return True
+        form["amount"] = amount
+        form["awaiting"] = "note"
+        await message.reply_text(
+            t(context.lang, "events.ask_note"), reply_markup=ForceReply(selective=True)
+        )
+        return True
+    note = "" if message.text.strip() in ("-", "—", "无", "none") else message.text.strip()
+    context.user_data.pop(FORM_KEY, None)
+    await _record_and_notify(
+        update, context, form["technician"], form["rule"], form["amount"], note
+    )
+    return True
+
+
+async def events_list(update: Update, context: FieldContext) -> None:
+    """The month's recorded events with their ids: /events [YYYY-MM]."""
+    assert update.effective_message
+    month = _month_arg(context)
+    if month is None:
+        await update.effective_message.reply_text(t(context.lang, "summary.usage"))
+        return
+    first, last = payroll.month_days(month)
+    async with context.services.db.read() as conn:
+        events = await ledger.events_between(conn, first, last)
+    if not events:
+        await update.effective_message.reply_text(t(context.lang, "events.none", month=month))
+        return
+    lines = [t(context.lang, "events.list_header", month=month)]
+    for event in events:
+        value = payroll.format_yuan(recorded_events.event_amount(event, context.services))
+        mark = t(context.lang, "events.voided_mark") if event.voided else ""
+        lines.append(
+            f"#{event.id} {event.day} {event.technician} {event.rule} {value}{mark} {event.note}".rstrip()
+        )
+    await update.effective_message.reply_text("\n".join(lines))
+
+
+async def void(update: Update, context: FieldContext) -> None:
+    """Void a recorded event with a reason: /void ID REASON."""
+    actor = context.actor
+    assert actor is not None and update.effective_message
+    if len(context.args or []) < 2 or not context.args[0].lstrip("#").isdigit():
+        await update.effective_message.reply_text(t(context.lang, "events.void_usage"))
+        return
+    event_id = int(context.args[0].lstrip("#"))
+    reason = " ".join(context.args[1:])
+    try:
+        await recorded_events.void(
+            context.services, event_id, reason, actor.person.id if actor.person else 0
+        )
+    except recorded_events.EventError as exc:
+        await update.effective_message.reply_text(t(context.lang, exc.problem.value, **exc.values))
+        return
+    await update.effective_message.reply_text(t(context.lang, "events.voided", id=event_id))
+
+
+async def contests_list(update: Update, context: FieldContext) -> None:
+    """Open contests, each with uphold / void buttons."""
+    assert update.effective_message
+    async with context.services.db.read() as conn:
+        open_items = await contests.open_contests(conn)
+        details = [(c, await ledger.event_by_id(conn, c.event_id)) for c in open_items]
+    if not details:
+        await update.effective_message.reply_text(t(context.lang, "contests.none"))
+        return
+    for contest, event in details:
+        assert event is not None
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t(context.lang, "contests.uphold"),
+                        callback_data=f"decide:{contest.id}:uphold",
+                    ),
+                    InlineKeyboardButton(
+                        t(context.lang, "contests.void"), callback_data=f"decide:{contest.id}:void"
+                    ),
+                ]
+            ]
+        )
+        await update.effective_message.reply_text(
+            t(
+                context.lang,
+                "contests.item",
+                id=contest.id,
+                name=event.technician,
+                rule=event.rule,
+                event=event.id,
+                reason=contest.reason,
+            ),
+            reply_markup=keyboard,
+        )
+
+
+async def decide_button(update: Update, context: FieldContext) -> None:
+    """A manager's decision on a contest."""
+    query = update.callback_query
+    actor = context.actor
+    assert query is not None and query.data and actor is not None
+    _, contest_id, choice = (query.data.split(":") + ["", ""])[:3]
+    if not contest_id.isdigit() or choice not in ("uphold", "void"):
+        await query.answer(t(context.lang, "form.expired"), show_alert=True)
+        return
+    try:
+        decided = await recorded_events.decide_contest(
+            context.services,
+            int(contest_id),
+            choice == "uphold",
+            actor.person.id if actor.person else 0,
+        )
+    except recorded_events.EventError as exc:
+        await query.answer(t(context.lang, exc.problem.value, **exc.values), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_text(
+        t(context.lang, f"contests.decided_{decided.state}", id=decided.id)
+    )

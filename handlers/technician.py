@@ -1,0 +1,89 @@
+"""The technician's private chat: /me, and contesting a recorded event."""
+
+from __future__ import annotations
+
+from telegram import ForceReply, Update
+
+from bot import payroll, recorded_events, statements
+from bot.context import FieldContext
+from bot.i18n import t
+
+CONTEST_KEY = "contest_event"
+
+
+async def me(update: Update, context: FieldContext) -> None:
+    """Month to date: slips, settled, allowance, travel, deductions, rewards, each line's rule."""
+    actor = context.actor
+    assert actor is not None and actor.person is not None and update.effective_message
+    services = context.services
+    month = statements.month_of(services.now(), services.config.tz)
+    statement = await statements.compute(services.db, services.config, month, actor.person.name)
+    y = payroll.format_yuan
+    if not statement.technicians:
+        await update.effective_message.reply_text(t(context.lang, "me.nothing", month=month))
+        return
+    own = statement.technicians[0]
+    lines = [
+        t(
+            context.lang,
+            "me.header",
+            month=month,
+            slips=own.slips,
+            settled=own.settled,
+            allowance=y(own.allowance_fen),
+            travel=y(own.travel_fen),
+            deductions=y(own.deduction_fen),
+            rewards=y(own.reward_fen),
+            net=y(own.net_fen),
+        )
+    ]
+    for line in own.lines:
+        sign = "-" if line.kind == "deduction" else ""
+        lines.append(f"{line.rule} {sign}{y(line.amount_fen)} {line.ref} {line.note}".rstrip())
+    await update.effective_message.reply_text("\n".join(lines))
+
+
+async def contest_button(update: Update, context: FieldContext) -> None:
+    """The Contest button under an event notice: ask for the reason."""
+    query = update.callback_query
+    assert query is not None and query.data
+    event_id = query.data.partition(":")[2]
+    if not event_id.isdigit():
+        await query.answer(t(context.lang, "form.expired"), show_alert=True)
+        return
+    await query.answer()
+    context.user_data[CONTEST_KEY] = int(event_id)
+    await context.bot.send_message(
+        update.effective_chat.id,
+        t(context.lang, "contest.ask_reason", id=event_id),
+        reply_markup=ForceReply(selective=True),
+    )
+
+
+async def contest_reason_text(update: Update, context: FieldContext) -> bool:
+    """The typed reason of a contest; True if this message was one."""
+    event_id = context.user_data.get(CONTEST_KEY)
+    message = update.effective_message
+    actor = context.actor
+    if (
+        event_id is None
+        or message is None
+        or not message.text
+        or actor is None
+        or actor.person is None
+    ):
+        return False
+    reason = message.text.strip()
+    if not reason:
+        await message.reply_text(t(context.lang, "contest.ask_reason", id=event_id))
+        return True
+    context.user_data.pop(CONTEST_KEY, None)
+    try:
+        contest_id = await recorded_events.open_contest(
+            context.services, event_id, actor.person.id, reason
+        )
+    except recorded_events.EventError as exc:
+        await message.reply_text(t(context.lang, exc.problem.value, **exc.values))
+        return True
+    await message.reply_text(t(context.lang, "contest.filed", id=contest_id, event=event_id))
+    return True
