@@ -53,70 +53,54 @@ class EventRuleInfo:
     bounds: tuple[str, str] | None = None  # config keys of the allowed range (RWD-SUGGEST)
 
 
-def _info(
-    rule: str, amount: str, slip: str, config: str | None, zh: str, en: str, **kw
+def _fixed(
+    rule: str, key: str, zh: str, en: str, slip: str = NONE, forfeits: bool = False
 ) -> EventRuleInfo:
-    kind = REWARD if rule.startswith("RWD-") else DEDUCTION
-    return EventRuleInfo(rule, kind, amount, slip, config, zh, en, **kw)
+    """A deduction of the fixed amount `deductions.<key>_fen`."""
+    return EventRuleInfo(rule, DEDUCTION, FIXED, slip, f"deductions.{key}_fen", zh, en, forfeits)
 
 
 EVENT_RULES: dict[str, EventRuleInfo] = {
-    i.rule: i
-    for i in (
-        _info(
-            "DED-COMPLAINT",
-            FIXED,
-            OPTIONAL,
-            "deductions.complaint_fen",
-            "客户投诉",
-            "Customer complaint",
-        ),
-        _info(
+    info.rule: info
+    for info in (
+        _fixed("DED-COMPLAINT", "complaint", "客户投诉", "Customer complaint", OPTIONAL),
+        _fixed(
             "DED-CONDUCT",
-            FIXED,
-            OPTIONAL,
-            "deductions.conduct_fen",
+            "conduct",
             "上门行为不规范（吃喝、吸烟、未穿鞋套）",
             "Conduct at the customer's (eating, drinking, smoking, no shoe covers)",
-        ),
-        _info(
-            "DED-LATE",
-            FIXED,
             OPTIONAL,
-            "deductions.late_fen",
-            "迟到未告知客户",
-            "Late without telling the customer",
         ),
-        _info("ALW-BEYOND", OPTIONAL, REQUIRED, None, "超出权限的服务", "Service beyond authority"),
-        _info(
-            "ALW-FORFEIT-FALSE",
-            FIXED,
+        _fixed("DED-LATE", "late", "迟到未告知客户", "Late without telling the customer", OPTIONAL),
+        EventRuleInfo(
+            "ALW-BEYOND",
+            DEDUCTION,
             OPTIONAL,
-            "deductions.false_slip_fen",
-            "虚假服务单",
-            "False service slip",
-            forfeits=True,
+            REQUIRED,
+            None,
+            "超出权限的服务",
+            "Service beyond authority",
         ),
-        _info(
+        _fixed(
+            "ALW-FORFEIT-FALSE", "false_slip", "虚假服务单", "False service slip", OPTIONAL, True
+        ),
+        _fixed(
             "ALW-FORFEIT-UNREPORTED",
-            FIXED,
-            NONE,
-            "deductions.unreported_unfinished_fen",
+            "unreported_unfinished",
             "未完成服务未上报",
             "Unfinished service not reported",
             forfeits=True,
         ),
-        _info(
+        _fixed(
             "DED-PRIVATE",
-            FIXED,
-            NONE,
-            "deductions.private_job_fen",
+            "private_job",
             "私自接活或隐瞒收入",
             "Private job or unreported takings",
             forfeits=True,
         ),
-        _info(
+        EventRuleInfo(
             "RWD-SUGGEST",
+            REWARD,
             REQUIRED,
             NONE,
             None,
@@ -124,55 +108,17 @@ EVENT_RULES: dict[str, EventRuleInfo] = {
             "Adopted suggestion",
             bounds=("rewards.suggestion_min_fen", "rewards.suggestion_max_fen"),
         ),
-        _info(
-            "RMA-REGISTER",
-            FIXED,
-            NONE,
-            "deductions.rma_unregistered_fen",
-            "返修品未登记",
-            "Repair item not registered",
+        _fixed("RMA-REGISTER", "rma_unregistered", "返修品未登记", "Repair item not registered"),
+        EventRuleInfo(
+            "RMA-LOST", DEDUCTION, REQUIRED, NONE, None, "返修品丢失", "Lost repair item"
         ),
-        _info("RMA-LOST", REQUIRED, NONE, None, "返修品丢失", "Lost repair item"),
-        _info(
-            "RMA-SIGNOFF",
-            FIXED,
-            NONE,
-            "deductions.rma_signoff_fen",
-            "返修品未签收",
-            "Returned without sign-off",
+        _fixed("RMA-SIGNOFF", "rma_signoff", "返修品未签收", "Returned without sign-off"),
+        _fixed(
+            "RMA-10DAY", "rma_10day", "10天未返还且未说明", "Not returned in 10 days, unexplained"
         ),
-        _info(
-            "RMA-10DAY",
-            FIXED,
-            NONE,
-            "deductions.rma_10day_fen",
-            "10天未返还且未说明",
-            "Not returned in 10 days, not explained",
-        ),
-        _info(
-            "RMA-20DAY",
-            FIXED,
-            NONE,
-            "deductions.rma_20day_fen",
-            "20天未返还且未报告",
-            "Over 20 days, not reported",
-        ),
-        _info(
-            "RMA-PAPERWORK",
-            FIXED,
-            NONE,
-            "deductions.rma_paperwork_fen",
-            "单据不规范",
-            "Irregular or unclear form",
-        ),
-        _info(
-            "RMA-DELAY",
-            FIXED,
-            NONE,
-            "deductions.rma_delay_fen",
-            "服务或返还延误",
-            "Service or return delayed",
-        ),
+        _fixed("RMA-20DAY", "rma_20day", "20天未返还且未报告", "Over 20 days, not reported"),
+        _fixed("RMA-PAPERWORK", "rma_paperwork", "单据不规范", "Irregular or unclear form"),
+        _fixed("RMA-DELAY", "rma_delay", "服务或返还延误", "Service or return delayed"),
     )
 }
 
@@ -266,10 +212,9 @@ class _Travel:
             if rules.mode == "zones"
             else None
         )
-        # 2 × km × road × rate, half-up = (distance_m × numerator + q) // denominator with
-        # distance_m = p / q: the half-up is folded into the doubled numerator and denominator.
-        self.numerator = 2 * 2 * road.numerator * rules.rate_per_km_fen
-        self.denominator = 2 * 1000 * road.denominator
+        # 2 × (distance_m / 1000) × road × rate = distance_m × numerator / denominator
+        self.numerator = 2 * road.numerator * rules.rate_per_km_fen
+        self.denominator = 1000 * road.denominator
         self.minimum = rules.minimum_fen
         self.suffix = f" km × {float(road):g} × {format_yuan(rules.rate_per_km_fen)} 元/km"
         self.minimum_note = f", raised to the minimum {format_yuan(rules.minimum_fen)} 元"
@@ -289,7 +234,7 @@ class _Travel:
         km = distance_m / 1000
         if self.zones is not None:
             return self._zone(p, q, km)
-        amount = (p * self.numerator + q * self.denominator // 2) // (q * self.denominator)
+        amount = _half_up(p * self.numerator, q * self.denominator)
         if amount < self.minimum:
             return self.minimum, f"2 × {km:.3f}{self.suffix}{self.minimum_note}"
         return amount, f"2 × {km:.3f}{self.suffix}"

@@ -5,7 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from itertools import product
+from functools import lru_cache, partial
+from itertools import product, repeat
+from operator import attrgetter
 from typing import NamedTuple
 
 from bot.config import PriorityWeights
@@ -29,21 +31,19 @@ class TicketFacts:
     brand: bool
     pinned: bool = False
     respond_due: datetime | None = None
-    # Constant per ticket, precomputed once so that rank() stays cheap.
+    # Constant per ticket, computed once here so that rank() stays cheap.
     _created_ts: float = field(init=False, repr=False, compare=False)
-    _due_ts: float | None = field(init=False, repr=False, compare=False)
+    _window_s: float | None = field(init=False, repr=False, compare=False)
     _mask: int = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if self.customer_class not in CUSTOMER_CLASSES:
             raise ValueError(f"unknown customer class {self.customer_class!r}")
-        due = self.respond_due.timestamp() if self.respond_due is not None else None
-        mask = 0
-        for bit, name in enumerate(FACTORS):
-            if getattr(self, name):
-                mask |= 1 << bit
-        object.__setattr__(self, "_created_ts", self.created_at.timestamp())
-        object.__setattr__(self, "_due_ts", due)
+        created = self.created_at.timestamp()
+        window = None if self.respond_due is None else self.respond_due.timestamp() - created
+        mask = sum(1 << bit for bit, name in enumerate(FACTORS) if getattr(self, name))
+        object.__setattr__(self, "_created_ts", created)
+        object.__setattr__(self, "_window_s", window)
         object.__setattr__(self, "_mask", mask)
 
 
@@ -60,10 +60,8 @@ class ScoreBreakdown(NamedTuple):
     total: float
 
     def parts(self) -> dict[str, float]:
-        """The named parts, keyed as in PRI-SCORE ("class", "tool", ..., "total")."""
-        values = self._asdict()
-        values["class"] = values.pop("class_")
-        return {"class": values.pop("class"), **values}
+        """The named parts, keyed as in PRI-SCORE: class, tool, ..., ageing, total."""
+        return {name.rstrip("_"): value for name, value in zip(self._fields, self, strict=True)}
 
     def display(self) -> dict[str, float]:
         """The parts rounded for the queue view; never use these for ordering."""
@@ -71,16 +69,18 @@ class ScoreBreakdown(NamedTuple):
 
 
 class RankedTicket(NamedTuple):
-    """One queue row: 1-based position, the ticket and its score breakdown."""
+    """One queue row: 1-based position, the ticket, its score and the weights it was scored by."""
 
     position: int
     ticket: TicketFacts
-    breakdown: ScoreBreakdown
+    total: float
+    ageing: float
+    weights: PriorityWeights
 
     @property
-    def total(self) -> float:
-        """The ticket's full score."""
-        return self.breakdown.total
+    def breakdown(self) -> ScoreBreakdown:
+        """The named parts of this row's score (built on demand, for display)."""
+        return _breakdown(self.ticket, self.ageing, _tables(self.weights))
 
 
 class _Tables(NamedTuple):
@@ -89,8 +89,9 @@ class _Tables(NamedTuple):
     factor_sum: tuple[float, ...]  # indexed by factor bit mask
 
 
+@lru_cache(maxsize=8)
 def _tables(weights: PriorityWeights) -> _Tables:
-    """Class weights and all 32 factor combinations, computed once per weights."""
+    """Class weights and the parts of all 32 factor combinations, once per weights."""
     class_weight = {name: float(getattr(weights, name)) for name in CUSTOMER_CLASSES}
     factor_weight = [float(getattr(weights, name)) for name in FACTORS]
     parts: list[tuple[float, ...]] = [()] * (1 << len(FACTORS))
@@ -100,23 +101,14 @@ def _tables(weights: PriorityWeights) -> _Tables:
     return _Tables(class_weight, tuple(parts), tuple(sum(p) for p in parts))
 
 
-def _window_seconds(ticket: TicketFacts, respond_window: timedelta) -> float:
-    """The length of this ticket's ageing window: to its response deadline, or the default."""
-    if ticket._due_ts is not None:
-        return ticket._due_ts - ticket._created_ts
-    return respond_window.total_seconds()
-
-
-def ageing(ticket: TicketFacts, now: datetime, weights: PriorityWeights, respond_window: timedelta) -> float:
-    """Ageing points: 0 at creation, growing linearly to ageing_max over the response window."""
-    return _ageing(
-        now.timestamp() - ticket._created_ts,
-        _window_seconds(ticket, respond_window),
-        float(weights.ageing_max),
-    )
+def _breakdown(t: TicketFacts, aged: float, tables: _Tables) -> ScoreBreakdown:
+    class_weight = tables.class_weight[t.customer_class]
+    total = class_weight + tables.factor_sum[t._mask] + aged
+    return ScoreBreakdown(class_weight, *tables.factor_parts[t._mask], aged, total)
 
 
 def _ageing(elapsed: float, window: float, ageing_max: float) -> float:
+    """Linear from 0 at creation to ageing_max at the end of the window, then flat."""
     if elapsed <= 0:
         return 0.0
     if elapsed >= window:
@@ -124,15 +116,23 @@ def _ageing(elapsed: float, window: float, ageing_max: float) -> float:
     return ageing_max * elapsed / window
 
 
+def ageing(
+    t: TicketFacts, now: datetime, weights: PriorityWeights, respond_window: timedelta
+) -> float:
+    """Ageing points of one ticket; its window ends at respond_due when set."""
+    window = respond_window.total_seconds() if t._window_s is None else t._window_s
+    return _ageing(now.timestamp() - t._created_ts, window, float(weights.ageing_max))
+
+
 def score(
     t: TicketFacts, now: datetime, weights: PriorityWeights, respond_window: timedelta
 ) -> ScoreBreakdown:
     """PRI-SCORE for one ticket, with every part named."""
-    tables = _tables(weights)
-    class_weight = tables.class_weight[t.customer_class]
-    aged = ageing(t, now, weights, respond_window)
-    total = class_weight + tables.factor_sum[t._mask] + aged
-    return ScoreBreakdown(class_weight, *tables.factor_parts[t._mask], aged, total)
+    return _breakdown(t, ageing(t, now, weights, respond_window), _tables(weights))
+
+
+_BY_ID = attrgetter("id")
+_BY_CREATED = attrgetter("_created_ts")
 
 
 def rank(
@@ -142,38 +142,50 @@ def rank(
     respond_window: timedelta,
 ) -> list[RankedTicket]:
     """The dispatch queue: pinned first, then score desc, then older first, then lower id."""
-    tables = _tables(weights)
+    senior = sorted(tickets, key=_BY_ID)
+    senior.sort(key=_BY_CREATED)  # stable: older first, then lower id
+    pinned = [t for t in senior if t.pinned]
+    rest = [t for t in senior if not t.pinned] if pinned else senior
+    group_args = (now.timestamp(), _tables(weights), weights, respond_window)
+    ordered, totals, ageings = _by_score(pinned, *group_args)
+    rest_ordered, rest_totals, rest_ageings = _by_score(rest, *group_args)
+    ordered += rest_ordered
+    totals += rest_totals
+    ageings += rest_ageings
+    rows = zip(range(1, len(ordered) + 1), ordered, totals, ageings, repeat(weights))
+    return list(map(_NEW_ROW, rows))
+
+
+_NEW_ROW = partial(tuple.__new__, RankedTicket)
+
+
+def _by_score(
+    group: list[TicketFacts],
+    now_ts: float,
+    tables: _Tables,
+    weights: PriorityWeights,
+    respond_window: timedelta,
+) -> tuple[list[TicketFacts], list[float], list[float]]:
+    """Score a seniority-ordered group and sort it by score desc (stable, so ties keep seniority)."""
     class_weight = tables.class_weight
     factor_sum = tables.factor_sum
     ageing_max = float(weights.ageing_max)
     default_window = respond_window.total_seconds()
-    now_ts = now.timestamp()
-    rows = []
-    for t in tickets:
+    totals: list[float] = []
+    ageings: list[float] = []
+    for t in group:
         elapsed = now_ts - t._created_ts
-        window = default_window if t._due_ts is None else t._due_ts - t._created_ts
+        window = default_window if t._window_s is None else t._window_s
         if elapsed <= 0:
             aged = 0.0
         elif elapsed >= window:
             aged = ageing_max
         else:
             aged = ageing_max * elapsed / window
-        total = class_weight[t.customer_class] + factor_sum[t._mask] + aged
-        rows.append((not t.pinned, -total, t._created_ts, t.id, aged, t))
-    rows.sort(key=_sort_key)
-    return [_ranked(position, row, tables) for position, row in enumerate(rows, 1)]
-
-
-def _sort_key(row: tuple) -> tuple:
-    return row[:4]
-
-
-def _ranked(position: int, row: tuple, tables: _Tables) -> RankedTicket:
-    """Build one queue row from a sorted (key..., ageing, ticket) tuple."""
-    _, negative_total, _, _, aged, t = row
-    parts = tables.factor_parts[t._mask]
-    breakdown = ScoreBreakdown(tables.class_weight[t.customer_class], *parts, aged, -negative_total)
-    return RankedTicket(position, t, breakdown)
+        ageings.append(aged)
+        totals.append(class_weight[t.customer_class] + factor_sum[t._mask] + aged)
+    order = sorted(range(len(group)), key=totals.__getitem__, reverse=True)
+    return [group[i] for i in order], [totals[i] for i in order], [ageings[i] for i in order]
 
 
 def is_repeat(
@@ -182,7 +194,7 @@ def is_repeat(
     now: datetime,
     window_days: int,
 ) -> bool:
-    """PRI-SCORE "Repeat": a visit closed unresolved or the same fault reopened within the window."""
+    """PRI-SCORE "Repeat": a visit closed unresolved or the same fault reopened in the window."""
     since = now - timedelta(days=window_days)
     return any(
         since <= moment <= now
