@@ -50,7 +50,7 @@ async def test_summary_sends_table_workbook_and_chart(harness: BotHarness) -> No
         amounts = [
             row[2]
             for row in sheet.iter_rows(values_only=True)
-            if row and row[0] in {l["rule"] for l in tech["lines"]}
+            if row and row[0] in {line["rule"] for line in tech["lines"]}
         ]
         assert len(amounts) == len(tech["lines"])
     summary_sheet = workbook[workbook.sheetnames[0]]
