@@ -21,6 +21,7 @@ VISIT_TERMS = (FREE, PAID, OUT_OF_RANGE)
 
 STRICT_ONSITE_CLASSES = frozenset({"industry", "network", "quasi"})  # quasi: MODE-ONSITE Decision
 BRING_IN_CLASSES = frozenset({"agent"})
+MONTHS_PER_YEAR = 12
 
 
 def is_house_brand(brand_name: str | None, house_brands: Iterable[str]) -> bool:
@@ -77,7 +78,7 @@ def visit_terms(
 def warranty_end(purchased: date, warranty_months: int) -> date:
     """The first day out of warranty: the same day warranty_months later (clamped to month end)."""
     months = purchased.month - 1 + warranty_months
-    year, month = purchased.year + months // 12, months % 12 + 1
+    year, month = purchased.year + months // MONTHS_PER_YEAR, months % MONTHS_PER_YEAR + 1
     return date(year, month, min(purchased.day, calendar.monthrange(year, month)[1]))
 
 

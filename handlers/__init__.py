@@ -14,7 +14,7 @@ from telegram.ext import (
 
 from bot.context import FieldContext
 from bot.i18n import t
-from handlers import common, manager, technician
+from handlers import common, jobs, manager, technician
 from handlers.errors import on_error
 from handlers.gate import gate
 
@@ -52,6 +52,7 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(technician.contest_button, pattern=r"^contest:"))
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, route_text))
     app.add_error_handler(on_error)
+    jobs.schedule(app)
 
 
 TEXT_CONSUMERS = (manager.event_form_text, technician.contest_reason_text)

@@ -22,7 +22,14 @@ def example_data() -> dict:
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     base = parse_config(example_data(), env={})
-    return replace(base, db_path=str(tmp_path / "fieldbot.db"), admins=(1,), rate_limiter=False)
+    return replace(
+        base,
+        db_path=str(tmp_path / "fieldbot.db"),
+        admins=(1,),
+        rate_limiter=False,
+        monthly_summary=False,  # timed jobs are driven explicitly by their own tests
+        backup_dir="",
+    )
 
 
 @pytest.fixture

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import shutil
 import sys
+import time
+from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -20,6 +23,15 @@ from storage.db import Database
 ADMIN_ID = 1
 GROUP_ID = -1001
 SHARED_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
+
+
+SANDBOX_MORNING = datetime(2026, 11, 27, 1, 30, tzinfo=UTC)  # 09:30 in Chengdu
+
+
+def scripted_clock() -> Callable[[], datetime]:
+    """The sandbox's own time: a fixed working morning, running at real speed."""
+    started = time.monotonic()
+    return lambda: SANDBOX_MORNING + timedelta(seconds=time.monotonic() - started)
 
 
 class Transcript:
@@ -61,7 +73,8 @@ class Transcript:
         )
         if call.method in ("sendMessage", "editMessageText"):
             verb = "edits" if call.method == "editMessageText" else "→"
-            text = str(params.get("text", "")).replace("\n", "\n      ")
+            shown = call.result.get("text") if isinstance(call.result, dict) else None
+            text = str(shown or params.get("text", "")).replace("\n", "\n      ")
             return f"  bot {verb} {target}: {text}{self._buttons(params)}"
         if call.method == "answerCallbackQuery" and params.get("text"):
             return f"  bot (popup): {params['text']}"
@@ -83,9 +96,12 @@ class Transcript:
 class SandboxDay:
     """Drives users through the emulator and waits for the bot to finish each step."""
 
-    def __init__(self, emulator: BotApiEmulator, db: Database, transcript: Transcript) -> None:
+    def __init__(
+        self, emulator: BotApiEmulator, services: Services, transcript: Transcript
+    ) -> None:
         self.emu = emulator
-        self.db = db
+        self.db = services.db
+        self.config = services.config
         self.log = transcript
 
     async def settle(self, mark: int) -> list[SentCall]:
@@ -158,9 +174,118 @@ async def play_day(day: SandboxDay, out_dir: Path) -> None:
     await day.say(104, "/help")
     await day.say(104, "/lang zh")
 
-    extra = getattr(play_day, "chapters", [])
-    for chapter in extra:
-        await chapter(day, out_dir)
+    await month_end(day, out_dir)
+
+
+def sample_slips_csv(path: Path) -> int:
+    """Write the sandbox's November slips (a mix of classes and satisfaction); returns the count."""
+    rows = [
+        "technician,customer,customer_class,netcafe,machine,service_type,check_in,check_out,"
+        "site_lat,site_lon,slip_complete,satisfaction,revenue"
+    ]
+    visits = [
+        (
+            "张伟",
+            "锦江区税务局",
+            "industry",
+            0,
+            "network",
+            "hardware",
+            30.6459,
+            104.0834,
+            "satisfied",
+            "",
+        ),
+        (
+            "张伟",
+            "蓝海网吧",
+            "network",
+            1,
+            "network",
+            "hardware",
+            30.6712,
+            104.1021,
+            "satisfied",
+            "",
+        ),
+        (
+            "张伟",
+            "王先生",
+            "other",
+            0,
+            "single",
+            "hardware",
+            30.6290,
+            104.0400,
+            "satisfied",
+            "80.00",
+        ),
+        ("张伟", "赵女士", "other", 0, "single", "software", 30.7001, 104.0305, "neutral", ""),
+        ("张伟", "陈先生", "other", 0, "single", "hardware", 30.6100, 104.0900, "satisfied", ""),
+        ("李娜", "成都七中", "quasi", 0, "network", "software", 30.6620, 104.0440, "satisfied", ""),
+        (
+            "李娜",
+            "华西贸易公司",
+            "network",
+            0,
+            "network",
+            "hardware",
+            30.5900,
+            104.0700,
+            "dissatisfied",
+            "",
+        ),
+        (
+            "李娜",
+            "刘女士",
+            "other",
+            0,
+            "single",
+            "hardware",
+            30.7200,
+            104.1200,
+            "satisfied",
+            "150.00",
+        ),
+    ]
+    for day, (tech, customer, cls, netcafe, machine, kind, lat, lon, sat, revenue) in enumerate(
+        visits, 2
+    ):
+        start = f"2026-11-{day:02d}T10:00:00+08:00"
+        end = f"2026-11-{day:02d}T11:10:00+08:00"
+        rows.append(
+            f"{tech},{customer},{cls},{netcafe},{machine},{kind},{start},{end},{lat},{lon},1,{sat},{revenue}"
+        )
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    return len(visits)
+
+
+async def month_end(day: SandboxDay, out_dir: Path) -> None:
+    """November's slips, a penalty and a reward, /me, and the manager's summary with its files."""
+    from bot.imports import import_slips
+
+    log = day.log
+    log.heading("月底结算 Month end")
+    csv_path = out_dir / "sample-slips.csv"
+    count = sample_slips_csv(csv_path)
+    result = await import_slips(day.db, day.config, csv_path)
+    print(
+        f"[system] fieldbot import-slips {csv_path.name}: {result.added} of {count} slips",
+        file=log.out,
+    )
+    await day.say(101, "/penalty 李娜 DED-LATE 上门迟到未告知客户")
+    await day.say(101, "/reward 张伟 RWD-SUGGEST 20 改进派工流程的建议")
+    await day.say(103, "/me")
+    calls = await day.say(101, "/summary 2026-11")
+    for call in calls:
+        if call.method == "sendDocument" and call.result:
+            document = call.result["document"]
+            (out_dir / document.get("file_name", "summary.xlsx")).write_bytes(
+                day.emu.get_file_bytes(document["file_id"])
+            )
+        if call.method == "sendPhoto" and call.result:
+            photo = call.result["photo"][-1]
+            (out_dir / "summary-2026-11.png").write_bytes(day.emu.get_file_bytes(photo["file_id"]))
 
 
 async def run_demo(config: Config, out_dir: Path, out: TextIO = sys.stdout) -> int:
@@ -176,9 +301,11 @@ async def run_demo(config: Config, out_dir: Path, out: TextIO = sys.stdout) -> i
             rate_limiter=False,
             poll_timeout_s=1,
             backup_dir="",
+            monthly_summary=False,  # the scripted day asks for its summary itself
         )
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         db = await Database.open(sandbox_config.db_path)
-        services = Services(config=sandbox_config, db=db, clock=lambda: datetime.now(UTC))
+        services = Services(config=sandbox_config, db=db, clock=scripted_clock())
         app = build_application(services)
         transcript = Transcript(emulator, out)
         print(
@@ -190,7 +317,7 @@ async def run_demo(config: Config, out_dir: Path, out: TextIO = sys.stdout) -> i
             await app.start()
             task = asyncio.create_task(poll(app, db, stop, timeout=1))
             try:
-                await play_day(SandboxDay(emulator, db, transcript), out_dir)
+                await play_day(SandboxDay(emulator, services, transcript), out_dir)
             finally:
                 stop.set()
                 await task

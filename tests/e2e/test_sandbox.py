@@ -27,4 +27,7 @@ def test_run_without_token_plays_the_sandbox_day(tmp_path: Path) -> None:
     assert "注册成功" in out
     assert "已将「成都服务站调度群」设为调度群" in out
     assert "仅供服务站员工使用" in out  # the stranger's refusal
-    assert (tmp_path / "sandbox-out").is_dir()
+    out_dir = tmp_path / "sandbox-out"
+    assert (out_dir / "fieldbot-2026-11.xlsx").stat().st_size > 0
+    assert (out_dir / "summary-2026-11.png").read_bytes()[:4] == b"\x89PNG"
+    assert "2026-11 月度汇总" in out

@@ -1,0 +1,107 @@
+"""Timed work: the monthly summary to managers and the daily backup, both restart-safe.
+
+Each tick checks whether its moment has passed and claims the period in the database before
+acting, so a restart neither skips nor repeats a run.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from telegram.error import TelegramError
+from telegram.ext import Application
+
+from bot import statements
+from bot.backups import daily_backup
+from bot.models import Role
+from bot.services import Services
+from handlers.manager import send_summary
+from storage import months, people
+
+log = logging.getLogger(__name__)
+TICK_SECONDS = 300
+
+
+def summary_due(local_now: datetime, services: Services) -> str | None:
+    """The month whose summary is due now (the previous one), once its send moment has passed."""
+    config = services.config
+    moment = local_now.replace(
+        day=config.monthly_summary_day,
+        hour=config.monthly_summary_time.hour,
+        minute=config.monthly_summary_time.minute,
+        second=0,
+        microsecond=0,
+    )
+    if local_now < moment:
+        return None
+    return statements.previous_month(local_now.strftime("%Y-%m"))
+
+
+async def monthly_summary_tick(app: Application) -> str | None:
+    """Send last month's summary to every manager if it is due and not sent yet."""
+    services: Services = app.bot_data["services"]
+    if not services.config.monthly_summary:
+        return None
+    month = summary_due(services.local_now(), services)
+    if month is None:
+        return None
+    async with services.db.transaction() as conn:
+        if not await months.claim_run(conn, "monthly_summary", month):
+            return None
+        managers = await people.with_role(conn, Role.MANAGER)
+    recipients = {(p.telegram_id, p.language) for p in managers if p.telegram_id is not None}
+    recipients |= {(admin, None) for admin in services.config.admins}
+    for chat_id, language in sorted(recipients, key=lambda r: r[0]):
+        try:
+            await send_summary(
+                _JobContext(app), chat_id, month, language or services.config.language
+            )
+        except TelegramError as exc:
+            log.warning("monthly summary for %s not delivered to %s: %s", month, chat_id, exc)
+    return month
+
+
+async def backup_tick(app: Application) -> str | None:
+    """Write today's backup once its time has passed."""
+    services: Services = app.bot_data["services"]
+    config = services.config
+    if not config.backup_dir:
+        return None
+    local = services.local_now()
+    if local.time() < config.backup_time:
+        return None
+    day = local.strftime("%Y-%m-%d")
+    async with services.db.transaction() as conn:
+        if not await months.claim_run(conn, "backup", day):
+            return None
+    path = await daily_backup(services.db, config.backup_dir, config.backup_keep, local)
+    log.info("daily backup written to %s", path)
+    return day
+
+
+class _JobContext:
+    """The slice of a callback context that send_summary uses, for jobs."""
+
+    def __init__(self, app: Application) -> None:
+        self.application = app
+        self.bot = app.bot
+
+    @property
+    def services(self) -> Services:
+        return self.application.bot_data["services"]
+
+
+async def _tick(context) -> None:  # noqa: ANN001 - PTB job callback
+    """Run every timed check; one failing does not stop the others."""
+    for tick in (monthly_summary_tick, backup_tick):
+        try:
+            await tick(context.application)
+        except Exception:
+            log.exception("timed job %s failed", tick.__name__)
+
+
+def schedule(app: Application) -> None:
+    """Start the periodic checks (the first shortly after start-up, catching up after downtime)."""
+    if app.job_queue is not None:
+        app.job_queue.run_repeating(_tick, interval=timedelta(seconds=TICK_SECONDS), first=2)
