@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from fractions import Fraction
 from operator import itemgetter
 from zoneinfo import ZoneInfo
@@ -145,9 +145,13 @@ def format_yuan(fen: int) -> str:
     return f"{sign}{whole}.{cents:02d}"
 
 
-def _config_value(rules: Rules, key: str) -> int:
+def config_value(rules: Rules, key: str) -> int:
+    """A rules amount by its EventRuleInfo key, e.g. "deductions.complaint_fen"."""
     section, attr = key.split(".")
     return getattr(getattr(rules, section), attr)
+
+
+_config_value = config_value  # the earlier private name, still used by importers and chat forms
 
 
 def config_amount(rule: str, rules: Rules) -> int | None:
@@ -195,6 +199,10 @@ def validate_event_amount(rule: str, amount_fen: int | None, rules: Rules) -> in
 # --- money formulas -------------------------------------------------------------------------
 
 
+_FLOAT_SAFE_FEN = 1e9  # float products below this are accurate to far better than 1e-6 fen
+_FLOAT_MARGIN_FEN = 1e-6
+
+
 def _half_up(numerator: int, denominator: int) -> int:
     """numerator / denominator rounded half-up, for a non-negative numerator."""
     return (2 * numerator + denominator) // (2 * denominator)
@@ -203,7 +211,16 @@ def _half_up(numerator: int, denominator: int) -> int:
 class _Travel:
     """TRV-HOW for one TravelRules: constants worked out once, quotes remembered per distance."""
 
-    __slots__ = ("zones", "numerator", "denominator", "minimum", "suffix", "minimum_note", "seen")
+    __slots__ = (
+        "zones",
+        "numerator",
+        "denominator",
+        "per_metre",
+        "minimum",
+        "suffix",
+        "minimum_note",
+        "seen",
+    )
 
     def __init__(self, rules: TravelRules) -> None:
         road = rules.road_factor
@@ -215,6 +232,7 @@ class _Travel:
         # 2 × (distance_m / 1000) × road × rate = distance_m × numerator / denominator
         self.numerator = 2 * road.numerator * rules.rate_per_km_fen
         self.denominator = 1000 * road.denominator
+        self.per_metre = self.numerator / self.denominator  # float, for the fast path
         self.minimum = rules.minimum_fen
         self.suffix = f" km × {float(road):g} × {format_yuan(rules.rate_per_km_fen)} 元/km"
         self.minimum_note = f", raised to the minimum {format_yuan(rules.minimum_fen)} 元"
@@ -230,16 +248,28 @@ class _Travel:
     def _quote(self, distance_m: float) -> tuple[int, str]:
         if not 0 <= distance_m < math.inf:
             raise ValueError(f"distance must be a finite number of metres >= 0, not {distance_m!r}")
-        p, q = distance_m.as_integer_ratio()  # exact: distance_m == p / q
         km = distance_m / 1000
         if self.zones is not None:
-            return self._zone(p, q, km)
-        amount = _half_up(p * self.numerator, q * self.denominator)
+            return self._zone(distance_m, km)
+        amount = self._per_km(distance_m)
         if amount < self.minimum:
             return self.minimum, f"2 × {km:.3f}{self.suffix}{self.minimum_note}"
         return amount, f"2 × {km:.3f}{self.suffix}"
 
-    def _zone(self, p: int, q: int, km: float) -> tuple[int, str]:
+    def _per_km(self, distance_m: float) -> int:
+        """distance_m × numerator / denominator rounded half-up, exactly.
+
+        Below 1e9 fen the float product is within 1e-6 fen of the exact one, so it decides
+        unless its fraction is that close to one half; exact integers decide the rest.
+        """
+        fen = distance_m * self.per_metre
+        if fen < _FLOAT_SAFE_FEN and abs(fen - int(fen) - 0.5) > _FLOAT_MARGIN_FEN:
+            return int(fen + 0.5)
+        p, q = distance_m.as_integer_ratio()  # exact: distance_m == p / q
+        return _half_up(p * self.numerator, q * self.denominator)
+
+    def _zone(self, distance_m: float, km: float) -> tuple[int, str]:
+        p, q = distance_m.as_integer_ratio()  # exact: distance_m == p / q
         for index, (num, den, amount, radius) in enumerate(self.zones or (), start=1):
             if p * den <= 1000 * q * num:  # km <= radius, exactly
                 return amount, f"zone {index} (up to {radius:g} km), site {km:.3f} km away"
@@ -269,14 +299,29 @@ def cap_slips(share: Fraction, denominator: int) -> int:
     return share.numerator * denominator // share.denominator
 
 
-def allowance_rate(slip: Slip, rules: Rules) -> tuple[int, str]:
-    """ALW-RATE decision: netcafe, else network class or machine, else single machine."""
-    alw = rules.allowance
+def rate_kind(slip: Slip) -> str:
+    """ALW-RATE decision: "netcafe", else "network" (class or machine), else "single"."""
     if slip.customer_class == "network" and slip.netcafe:
-        return alw.rate_netcafe_fen, "netcafe rate"
+        return "netcafe"
     if slip.customer_class == "network" or slip.machine == "network":
-        return alw.rate_network_fen, "network rate"
-    return alw.rate_single_fen, "single-machine rate"
+        return "network"
+    return "single"
+
+
+def _rate_lines(rules: Rules) -> dict[str, tuple[str, int, str]]:
+    """The (rule, amount, note) of an ALW-RATE line for each rate kind."""
+    alw = rules.allowance
+    return {
+        "netcafe": ("ALW-RATE", alw.rate_netcafe_fen, "netcafe rate"),
+        "network": ("ALW-RATE", alw.rate_network_fen, "network rate"),
+        "single": ("ALW-RATE", alw.rate_single_fen, "single-machine rate"),
+    }
+
+
+def allowance_rate(slip: Slip, rules: Rules) -> tuple[int, str]:
+    """ALW-RATE: the allowance of a settled slip in fen, and which rate it is."""
+    _rule, amount, note = _rate_lines(rules)[rate_kind(slip)]
+    return amount, note
 
 
 # --- months ----------------------------------------------------------------------------------
@@ -329,27 +374,22 @@ def _line(rule: str, amount_fen: int, ref: str, note: str, kind: str) -> Stateme
 
 @contextmanager
 def _gc_paused() -> Iterator[None]:
-    """Pause the cyclic collector: a statement allocates many objects and never a cycle."""
+    """Pause the cyclic collector while a statement is built: many objects, never a cycle.
+
+    On resuming, the objects made meanwhile would all be scanned at once; when nothing is frozen,
+    they go straight to the oldest generation instead (freeze, then unfreeze), to be scanned with
+    it at the next full collection, as long-lived results would be anyway.
+    """
     enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
         if enabled:
+            if gc.get_freeze_count() == 0:
+                gc.freeze()
+                gc.unfreeze()
             gc.enable()
-
-
-def _local(moment: datetime, tz: ZoneInfo) -> datetime:
-    """The moment in the station's zone (a naive moment is taken as station time).
-
-    Aware datetimes sharing one tzinfo compare without computing offsets, which makes sorting
-    a large month several times faster.
-    """
-    if moment.tzinfo is tz:
-        return moment
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=tz)
-    return moment.astimezone(tz)
 
 
 SlipKey = tuple[datetime, datetime, str, int]
@@ -372,10 +412,8 @@ def _first_by_slip(events: Iterable[RecordedEvent], rule: str) -> dict[int, Reco
     return marks
 
 
-def _unsettled(slip: Slip, beyond: dict[int, RecordedEvent]) -> tuple[str, str] | None:
-    """(rule, note) when the slip fails ALW-BEYOND, DED-DISSAT or ALW-UNSETTLED; else None."""
-    if slip.complete and slip.satisfaction == SATISFIED and slip.id not in beyond:
-        return None
+def _why_unsettled(slip: Slip, beyond: dict[int, RecordedEvent]) -> tuple[str, str]:
+    """(rule, note) for a slip that fails ALW-BEYOND, DED-DISSAT or ALW-UNSETTLED."""
     if slip.id in beyond:
         return "ALW-BEYOND", f"beyond the technician's authority (event {beyond[slip.id].id})"
     if slip.satisfaction == DISSATISFIED:
@@ -424,20 +462,56 @@ def _forfeit_by(events: Sequence[RecordedEvent]) -> RecordedEvent | None:
     return None
 
 
+class _Month:
+    """The constants of one statement run, worked out once; quotes remembered per value."""
+
+    __slots__ = (
+        "rules",
+        "rates",
+        "travel",
+        "dissatisfied",
+        "revenue_share",
+        "revenue_note",
+        "rewards",
+    )
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self.rates = _rate_lines(rules)  # shared by every slip paid at that rate
+        self.travel = _Travel(rules.travel)
+        self.dissatisfied = rules.deductions.dissatisfied_fen
+        self.revenue_share = rules.rewards.revenue_share
+        self.revenue_note = f"{float(self.revenue_share) * 100:g}% of "
+        self.rewards: dict[int, tuple[int, str]] = {}
+
+    def reward(self, revenue_fen: int) -> tuple[int, str]:
+        """RWD-REVENUE amount and note for a slip's benefit."""
+        known = self.rewards.get(revenue_fen)
+        if known is None:
+            share = self.revenue_share
+            amount = _half_up(revenue_fen * share.numerator, share.denominator)
+            note = f"{self.revenue_note}{format_yuan(revenue_fen)} 元 benefit"
+            known = self.rewards[revenue_fen] = (amount, note)
+        return known
+
+
 def _allowances(
-    slips: Sequence[Slip], events: Sequence[RecordedEvent], rules: Rules
+    slips: Sequence[Slip], events: Sequence[RecordedEvent], month: _Month
 ) -> list[tuple[str, int, str]]:
     """(rule, amount, note) of each slip's allowance line, slips in ALW-CAP-HOW order."""
     beyond = _first_by_slip(events, "ALW-BEYOND")
-    reasons = [_unsettled(slip, beyond) for slip in slips]
-    caps = _Caps(rules, reasons.count(None))
+    reasons = [
+        None
+        if slip.complete and slip.satisfaction == SATISFIED and slip.id not in beyond
+        else _why_unsettled(slip, beyond)
+        for slip in slips
+    ]
+    caps = _Caps(month.rules, reasons.count(None))
+    rates = month.rates
     result = []
     for slip, reason in zip(slips, reasons, strict=True):
         reason = reason or caps.check(slip)
-        if reason is None:
-            result.append(("ALW-RATE", *allowance_rate(slip, rules)))
-        else:
-            result.append((reason[0], 0, reason[1]))
+        result.append(rates[rate_kind(slip)] if reason is None else (reason[0], 0, reason[1]))
     forfeit = _forfeit_by(events)
     if forfeit is None:
         return result
@@ -448,42 +522,36 @@ def _allowances(
     ]
 
 
-class _Month:
-    """The constants of one statement run, worked out once from the rules."""
-
-    __slots__ = ("rules", "travel", "dissatisfied", "revenue_share", "revenue_note")
-
-    def __init__(self, rules: Rules) -> None:
-        self.rules = rules
-        self.travel = _Travel(rules.travel)
-        self.dissatisfied = rules.deductions.dissatisfied_fen
-        self.revenue_share = rules.rewards.revenue_share
-        self.revenue_note = f"{float(self.revenue_share) * 100:g}% of "
-
-
-def _add_slip_lines(
-    out: list[StatementLine],
-    slip: Slip,
-    allowance: tuple[str, int, str],
+def _slip_lines(
+    slips: Sequence[Slip],
+    allowances: Sequence[tuple[str, int, str]],
     false_slips: dict[int, RecordedEvent],
     month: _Month,
-) -> None:
-    """Append the slip's allowance, DED-DISSAT, TRV-HOW and RWD-REVENUE lines."""
-    ref = f"slip {slip.id}"
-    out.append(_line(allowance[0], allowance[1], ref, allowance[2], ALLOWANCE))
-    if slip.satisfaction == DISSATISFIED:
-        out.append(_line("DED-DISSAT", month.dissatisfied, ref, "customer dissatisfied", DEDUCTION))
-    if slip.id in false_slips:
-        note = f"slip found false (event {false_slips[slip.id].id}): no travel"
-        out.append(_line("TRV-HOW", 0, ref, note, TRAVEL))
-    else:
-        amount, note = month.travel.quote(slip.distance_m)
-        out.append(_line("TRV-HOW", amount, ref, note, TRAVEL))
-    if slip.revenue_fen > 0:
-        share = month.revenue_share
-        reward = _half_up(slip.revenue_fen * share.numerator, share.denominator)
-        note = f"{month.revenue_note}{format_yuan(slip.revenue_fen)} 元 benefit"
-        out.append(_line("RWD-REVENUE", reward, ref, note, REWARD))
+) -> list[StatementLine]:
+    """Each slip's allowance line, then its DED-DISSAT, TRV-HOW and RWD-REVENUE lines.
+
+    The hot loop of a large month: names are bound locally and lines built by _line.
+    """
+    lines: list[StatementLine] = []
+    add = lines.append
+    quote = month.travel.quote
+    reward = month.reward
+    dissatisfied = month.dissatisfied
+    for slip, (rule, amount, note) in zip(slips, allowances, strict=True):
+        ref = f"slip {slip.id}"
+        add(_line(rule, amount, ref, note, ALLOWANCE))
+        if slip.satisfaction == DISSATISFIED:
+            add(_line("DED-DISSAT", dissatisfied, ref, "customer dissatisfied", DEDUCTION))
+        if slip.id in false_slips:
+            note = f"slip found false (event {false_slips[slip.id].id}): no travel"
+            add(_line("TRV-HOW", 0, ref, note, TRAVEL))
+        else:
+            amount, note = quote(slip.distance_m)
+            add(_line("TRV-HOW", amount, ref, note, TRAVEL))
+        if slip.revenue_fen > 0:
+            amount, note = reward(slip.revenue_fen)
+            add(_line("RWD-REVENUE", amount, ref, note, REWARD))
+    return lines
 
 
 def _event_info(event: RecordedEvent) -> EventRuleInfo:
@@ -523,11 +591,9 @@ def _statement(
     technician: str, slips: Sequence[Slip], events: Sequence[RecordedEvent], month: _Month
 ) -> TechnicianStatement:
     """The statement from slips in ALW-CAP-HOW order and events in (day, id) order."""
-    allowances = _allowances(slips, events, month.rules)
+    allowances = _allowances(slips, events, month)
     false_slips = _first_by_slip(events, "ALW-FORFEIT-FALSE")
-    lines: list[StatementLine] = []
-    for slip, allowance in zip(slips, allowances, strict=True):
-        _add_slip_lines(lines, slip, allowance, false_slips, month)
+    lines = _slip_lines(slips, allowances, false_slips, month)
     lines.extend(_event_line(event, month.rules) for event in events)
     settled = sum(1 for rule, amount, _note in allowances if rule == "ALW-RATE" and amount > 0)
     return TechnicianStatement(technician, len(slips), settled, tuple(lines))
@@ -563,6 +629,8 @@ def compute_technician(
 
 def split_among_staff(event: RecordedEvent, staff: Iterable[str]) -> list[RecordedEvent]:
     """RMA-LOST for all staff: equal shares to the fen, remainder fen to the first names."""
+    if event.rule != "RMA-LOST":
+        raise ValueError(f"event {event.id}: only RMA-LOST may name all staff ({ALL_STAFF!r})")
     names = sorted(set(staff) - {ALL_STAFF})
     if not names:
         raise ValueError(f"event {event.id}: {event.rule} is for all staff, but no staff are known")
@@ -581,14 +649,31 @@ def split_among_staff(event: RecordedEvent, staff: Iterable[str]) -> list[Record
 def _month_slips(
     slips: Iterable[Slip], month: str, tz: ZoneInfo
 ) -> dict[str, list[tuple[SlipKey, Slip]]]:
-    """The month's slips by technician (check-out in `tz`), each with its sort key."""
+    """The month's slips by technician (check-out in `tz`), each with its sort key.
+
+    Aware datetimes with the very same tzinfo object compare field by field; different tzinfo
+    objects make every comparison compute two UTC offsets. So the check-outs are all brought to
+    one tzinfo, the first slip's (most come from one source and need no conversion), and the
+    month's bounds with them. Naive datetimes are station time.
+    """
     start, end = month_bounds(month, tz)
+    zone: tzinfo | None = None  # the tzinfo all check-outs are brought to
     keyed: dict[str, list[tuple[SlipKey, Slip]]] = defaultdict(list)
     for slip in slips:
-        check_out = _local(slip.check_out, tz)
+        check_out = slip.check_out
+        if check_out.tzinfo is None:
+            check_out = check_out.replace(tzinfo=tz)
+        if check_out.tzinfo is not zone:
+            if zone is None:
+                zone = check_out.tzinfo
+                start, end = start.astimezone(zone), end.astimezone(zone)
+            else:
+                check_out = check_out.astimezone(zone)
         if start <= check_out < end:
-            key = (check_out, _local(slip.check_in, tz), slip.customer, slip.id)
-            keyed[slip.technician].append((key, slip))
+            check_in = slip.check_in  # compared only on equal check-outs: convert only if naive
+            if check_in.tzinfo is None:
+                check_in = check_in.replace(tzinfo=tz)
+            keyed[slip.technician].append(((check_out, check_in, slip.customer, slip.id), slip))
     return keyed
 
 
@@ -609,6 +694,26 @@ def _month_events(
     return by_technician
 
 
+def _compute_month(
+    month: str,
+    slips: Iterable[Slip],
+    events: Iterable[RecordedEvent],
+    rules: Rules,
+    tz: ZoneInfo,
+    staff: Sequence[str],
+) -> MonthStatement:
+    """compute_month without the collector pause."""
+    keyed = _month_slips(slips, month, tz)
+    events_by = _month_events(events, month, staff)
+    constants = _Month(rules)
+    statements = []
+    for name in sorted(keyed.keys() | events_by.keys()):
+        own_slips = [slip for _key, slip in sorted(keyed.get(name, ()), key=itemgetter(0))]
+        own_events = sorted(events_by.get(name, ()), key=_event_key)
+        statements.append(_statement(name, own_slips, own_events, constants))
+    return MonthStatement(month, tuple(statements))
+
+
 def compute_month(
     month: str,
     slips: Iterable[Slip],
@@ -618,13 +723,6 @@ def compute_month(
     staff: Sequence[str] = (),
 ) -> MonthStatement:
     """Every technician's statement for a calendar month (slips by check-out time in `tz`)."""
+    # The collector resumes once the intermediates are gone: it then scans only the result.
     with _gc_paused():
-        keyed = _month_slips(slips, month, tz)
-        events_by = _month_events(events, month, staff)
-        constants = _Month(rules)
-        statements = []
-        for name in sorted(keyed.keys() | events_by.keys()):
-            own_slips = [slip for _key, slip in sorted(keyed.get(name, ()), key=itemgetter(0))]
-            own_events = sorted(events_by.get(name, ()), key=_event_key)
-            statements.append(_statement(name, own_slips, own_events, constants))
-        return MonthStatement(month, tuple(statements))
+        return _compute_month(month, slips, events, rules, tz, staff)

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache, partial
-from itertools import product, repeat
+from itertools import count, filterfalse, product, repeat
 from operator import attrgetter
 from typing import NamedTuple
 
@@ -35,16 +35,22 @@ class TicketFacts:
     _created_ts: float = field(init=False, repr=False, compare=False)
     _window_s: float | None = field(init=False, repr=False, compare=False)
     _mask: int = field(init=False, repr=False, compare=False)
+    _code: int = field(init=False, repr=False, compare=False)  # class index and factor mask
 
     def __post_init__(self) -> None:
         if self.customer_class not in CUSTOMER_CLASSES:
             raise ValueError(f"unknown customer class {self.customer_class!r}")
+        for moment in (self.created_at, self.respond_due):
+            if moment is not None and moment.utcoffset() is None:
+                raise ValueError(f"ticket {self.id}: {moment!r} has no time zone")
         created = self.created_at.timestamp()
         window = None if self.respond_due is None else self.respond_due.timestamp() - created
         mask = sum(1 << bit for bit, name in enumerate(FACTORS) if getattr(self, name))
         object.__setattr__(self, "_created_ts", created)
         object.__setattr__(self, "_window_s", window)
         object.__setattr__(self, "_mask", mask)
+        code = CUSTOMER_CLASSES.index(self.customer_class) << len(FACTORS) | mask
+        object.__setattr__(self, "_code", code)
 
 
 class ScoreBreakdown(NamedTuple):
@@ -87,6 +93,7 @@ class _Tables(NamedTuple):
     class_weight: dict[str, float]
     factor_parts: tuple[tuple[float, ...], ...]  # indexed by factor bit mask
     factor_sum: tuple[float, ...]  # indexed by factor bit mask
+    base: tuple[float, ...]  # class weight + factor sum, indexed by TicketFacts._code
 
 
 @lru_cache(maxsize=8)
@@ -98,7 +105,9 @@ def _tables(weights: PriorityWeights) -> _Tables:
     for flags in product((False, True), repeat=len(FACTORS)):
         mask = sum(1 << bit for bit, on in enumerate(flags) if on)
         parts[mask] = tuple(w if on else 0.0 for w, on in zip(factor_weight, flags, strict=True))
-    return _Tables(class_weight, tuple(parts), tuple(sum(p) for p in parts))
+    factor_sum = tuple(sum(p) for p in parts)
+    base = tuple(class_weight[name] + extra for name in CUSTOMER_CLASSES for extra in factor_sum)
+    return _Tables(class_weight, tuple(parts), factor_sum, base)
 
 
 def _breakdown(t: TicketFacts, aged: float, tables: _Tables) -> ScoreBreakdown:
@@ -133,6 +142,8 @@ def score(
 
 _BY_ID = attrgetter("id")
 _BY_CREATED = attrgetter("_created_ts")
+_BY_PINNED = attrgetter("pinned")
+_NEW_ROW = partial(tuple.__new__, RankedTicket)
 
 
 def rank(
@@ -144,32 +155,36 @@ def rank(
     """The dispatch queue: pinned first, then score desc, then older first, then lower id."""
     senior = sorted(tickets, key=_BY_ID)
     senior.sort(key=_BY_CREATED)  # stable: older first, then lower id
-    pinned = [t for t in senior if t.pinned]
-    rest = [t for t in senior if not t.pinned] if pinned else senior
-    group_args = (now.timestamp(), _tables(weights), weights, respond_window)
-    ordered, totals, ageings = _by_score(pinned, *group_args)
-    rest_ordered, rest_totals, rest_ageings = _by_score(rest, *group_args)
-    ordered += rest_ordered
-    totals += rest_totals
-    ageings += rest_ageings
-    rows = zip(range(1, len(ordered) + 1), ordered, totals, ageings, repeat(weights))
-    return list(map(_NEW_ROW, rows))
+    pinned = list(filter(_BY_PINNED, senior))
+    rest = list(filterfalse(_BY_PINNED, senior)) if pinned else senior
+    args = (now.timestamp(), _tables(weights), float(weights.ageing_max), respond_window)
+    ranked: list[RankedTicket] = []
+    for group in (pinned, rest):
+        totals, ageings = _scores(group, *args)
+        # Stable even with reverse=True, so equal scores keep their seniority order.
+        order = sorted(range(len(group)), key=totals.__getitem__, reverse=True)
+        ranked += map(
+            _NEW_ROW,
+            zip(
+                count(len(ranked) + 1),
+                map(group.__getitem__, order),
+                map(totals.__getitem__, order),
+                map(ageings.__getitem__, order),
+                repeat(weights),
+            ),
+        )
+    return ranked
 
 
-_NEW_ROW = partial(tuple.__new__, RankedTicket)
-
-
-def _by_score(
+def _scores(
     group: list[TicketFacts],
     now_ts: float,
     tables: _Tables,
-    weights: PriorityWeights,
+    ageing_max: float,
     respond_window: timedelta,
-) -> tuple[list[TicketFacts], list[float], list[float]]:
-    """Score a seniority-ordered group and sort it by score desc (stable, so ties keep seniority)."""
-    class_weight = tables.class_weight
-    factor_sum = tables.factor_sum
-    ageing_max = float(weights.ageing_max)
+) -> tuple[list[float], list[float]]:
+    """Totals and ageing points of each ticket (the hot loop of rank(), kept flat)."""
+    base = tables.base
     default_window = respond_window.total_seconds()
     totals: list[float] = []
     ageings: list[float] = []
@@ -183,9 +198,8 @@ def _by_score(
         else:
             aged = ageing_max * elapsed / window
         ageings.append(aged)
-        totals.append(class_weight[t.customer_class] + factor_sum[t._mask] + aged)
-    order = sorted(range(len(group)), key=totals.__getitem__, reverse=True)
-    return [group[i] for i in order], [totals[i] for i in order], [ageings[i] for i in order]
+        totals.append(base[t._code] + aged)
+    return totals, ageings
 
 
 def is_repeat(

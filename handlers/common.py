@@ -13,7 +13,7 @@ from telegram import (
     Update,
 )
 from telegram.error import TelegramError
-from telegram.ext import Application
+from telegram.ext import Application, CommandHandler
 
 from bot import access, registration
 from bot.context import FieldContext
@@ -26,6 +26,12 @@ log = logging.getLogger(__name__)
 
 def available_commands(app: Application) -> set[str]:
     return app.bot_data.setdefault("commands", set())
+
+
+def add_command(app: Application, name: str, callback, **kwargs) -> None:  # noqa: ANN001
+    """Register a command and list it for /help and the client's menu."""
+    app.add_handler(CommandHandler(name, callback, **kwargs))
+    available_commands(app).add(name)
 
 
 def role_name(language: str, role: Role) -> str:

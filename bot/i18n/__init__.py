@@ -9,14 +9,31 @@ from importlib import resources
 
 LANGUAGES = ("zh-CN", "en")
 DEFAULT_LANGUAGE = "zh-CN"
-_FILES = {"zh-CN": "zh_CN.toml", "en": "en.toml"}
+_FILES = {"zh-CN": "zh_CN", "en": "en"}
 
 
 @cache
 def catalog(language: str) -> dict[str, str]:
-    """The flat key -> template catalog of one language."""
-    text = resources.files("bot.i18n").joinpath(_FILES[language]).read_text(encoding="utf-8")
-    return _flatten(tomllib.loads(text))
+    """The flat key -> template catalog of one language (its main file plus feature files).
+
+    A language's strings live in `<stem>.toml` and `<stem>.<feature>.toml`, e.g.
+    `zh_CN.dispatch.toml`; a key defined twice is an error.
+    """
+    stem = _FILES[language]
+    merged: dict[str, str] = {}
+    files = sorted(
+        entry
+        for entry in resources.files("bot.i18n").iterdir()
+        if entry.name == f"{stem}.toml"
+        or (entry.name.startswith(f"{stem}.") and entry.name.endswith(".toml"))
+    )
+    for entry in files:
+        flat = _flatten(tomllib.loads(entry.read_text(encoding="utf-8")))
+        clash = set(flat) & set(merged)
+        if clash:
+            raise ValueError(f"{entry.name}: keys defined twice: {sorted(clash)}")
+        merged.update(flat)
+    return merged
 
 
 def _flatten(data: dict, prefix: str = "") -> dict[str, str]:

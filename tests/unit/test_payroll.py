@@ -5,18 +5,20 @@ from __future__ import annotations
 import csv
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot.config import AllowanceRules, DeductionRules, RewardRules, Rules, TravelRules
 from bot.geo import geodesic_m
-from bot.models import RecordedEvent, Slip, StatementLine, TechnicianStatement
+from bot.models import MonthStatement, RecordedEvent, Slip, StatementLine, TechnicianStatement
 from bot.payroll import (
     EVENT_RULES,
     RULE_TITLES,
@@ -82,24 +84,29 @@ def slip(
     )
 
 
-def home(id: int, **kw: object) -> Slip:
+def home(id: int, **kw: Any) -> Slip:
     """A home single-machine slip (class other, machine single)."""
-    return slip(id, customer_class="other", machine="single", **kw)  # type: ignore[arg-type]
+    return slip(id, customer_class="other", machine="single", **kw)
 
 
-def event(
-    id: int, rule: str, *, technician: str = "A", day: int = 20, **kw: object
-) -> RecordedEvent:
-    return RecordedEvent(id=id, technician=technician, rule=rule, day=date(2026, 11, day), **kw)  # type: ignore[arg-type]
+def event(id: int, rule: str, *, technician: str = "A", day: int = 20, **kw: Any) -> RecordedEvent:
+    """An event recorded on `day` of November."""
+    return RecordedEvent(id=id, technician=technician, rule=rule, day=date(2026, 11, day), **kw)
 
 
-def month(slips: list[Slip], events: list[RecordedEvent] = (), rules: Rules = RULES, **kw):  # type: ignore[assignment]
-    return compute_month(MONTH, slips, events, rules, TZ, **kw)
+def month(
+    slips: Sequence[Slip],
+    events: Sequence[RecordedEvent] = (),
+    rules: Rules = RULES,
+    staff: Sequence[str] = (),
+) -> MonthStatement:
+    """November 2026 for everyone."""
+    return compute_month(MONTH, slips, events, rules, TZ, staff)
 
 
 def only(
-    slips: list[Slip], events: list[RecordedEvent] = (), rules: Rules = RULES
-) -> TechnicianStatement:  # type: ignore[assignment]
+    slips: Sequence[Slip], events: Sequence[RecordedEvent] = (), rules: Rules = RULES
+) -> TechnicianStatement:
     """The single technician's statement."""
     (statement,) = month(slips, events, rules).technicians
     return statement
@@ -236,20 +243,34 @@ def test_alw_cap_how_floor_is_exact_not_floating_point() -> None:
     assert only(slips, rules=rules).settled == 29
 
 
-def test_alw_cap_how_latest_by_check_out_then_check_in_then_customer() -> None:
-    # Three home slips and three others: home cap 3; add a 4th home slip to push one over.
+def _ordering_slips() -> list[Slip]:
+    """Home slips whose ALW-CAP-HOW order is 5, 4, 3, 2, 1 although ids and check-ins differ."""
     same_out = at(9, 17)
-    tied = [
+    return [
         replace(home(1, check_out=same_out, customer="Bai"), check_in=at(9, 9)),
         replace(home(2, check_out=same_out, customer="Bai"), check_in=at(9, 8)),
         replace(home(3, check_out=same_out, customer="Ai"), check_in=at(9, 8)),
+        replace(home(4, check_out=at(9, 16, 30)), check_in=at(9, 16)),  # checked in last
+        replace(home(5, check_out=at(3)), check_in=at(3, 9)),
     ]
-    early = home(4, day=3)
-    others = [slip(n, day=2) for n in (5, 6)]
-    statement = only([*tied, early, *others])
-    # order: 4 (Nov 3), then on Nov 9 17:00: check-in 08:00 Ai (3), 08:00 Bai (2), 09:00 Bai (1)
-    assert allowance_line(statement, 1).rule == "ALW-CAP-HOME"
-    assert {allowance_line(statement, n).rule for n in (2, 3, 4)} == {"ALW-RATE"}
+
+
+@pytest.mark.parametrize(
+    ("others", "paid"),
+    [
+        (0, {5, 4}),  # denominator 5, home cap 2
+        (1, {5, 4, 3}),  # denominator 6, cap 3: same check-out and check-in, "Ai" before "Bai"
+        (3, {5, 4, 3, 2}),  # denominator 8, cap 4: same check-out, 08:00 check-in before 09:00
+    ],
+)
+def test_alw_cap_how_latest_by_check_out_then_check_in_then_customer(
+    others: int, paid: set[int]
+) -> None:
+    fillers = [slip(100 + n, day=1) for n in range(others)]
+    statement = only([*_ordering_slips(), *fillers])
+    rules = {n: allowance_line(statement, n).rule for n in range(1, 6)}
+    assert {n for n, rule in rules.items() if rule == "ALW-RATE"} == paid
+    assert {n for n, rule in rules.items() if rule == "ALW-CAP-HOME"} == {1, 2, 3, 4, 5} - paid
 
 
 def test_alw_cap_how_full_ties_fall_back_to_the_slip_id() -> None:
@@ -518,6 +539,8 @@ def test_rma_lost_for_all_staff_needs_staff() -> None:
     lost = event(1, "RMA-LOST", technician="*", amount_fen=1000)
     with pytest.raises(ValueError, match="no staff"):
         month([], [lost])
+    with pytest.raises(ValueError, match="only RMA-LOST"):
+        month([], [event(2, "DED-COMPLAINT", technician="*")], staff=["A"])
     shares = split_among_staff(lost, ["B", "A", "A"])  # duplicates count once
     assert [(e.technician, e.amount_fen) for e in shares] == [("A", 500), ("B", 500)]
 
@@ -645,6 +668,30 @@ def test_month_is_by_check_out_in_the_station_time_zone() -> None:
     ]
     (december,) = compute_month("2026-12", slips, [], RULES, TZ).technicians
     assert december.slips == 1 and december.lines[0].ref == "slip 2"
+
+
+@pytest.mark.parametrize("first", range(4))
+def test_month_and_order_do_not_depend_on_how_each_datetime_is_zoned(first: int) -> None:
+    utc, plus8 = ZoneInfo("UTC"), timezone(timedelta(hours=8))
+    moments = [  # the same four local check-outs, written four ways
+        datetime(2026, 10, 31, 16, 30, tzinfo=utc),  # Nov 1 00:30
+        datetime(2026, 11, 30, 23, 59, tzinfo=plus8),  # Nov 30 23:59
+        at(1, 0, 20, month=12),  # Dec 1 00:20
+        datetime(2026, 11, 15, 12, 0),  # naive: station time
+    ]
+    slips = [home(n, check_out=out) for n, out in enumerate(moments, start=1)]
+    rotated = slips[first:] + slips[:first]
+    statement = only(rotated)
+    assert [ln.ref for ln in statement.lines if ln.kind == "allowance"] == [
+        "slip 1",
+        "slip 4",
+        "slip 2",
+    ]
+    assert [allowance_line(statement, n).rule for n in (1, 4, 2)] == [
+        "ALW-RATE",
+        "ALW-CAP-HOME",
+        "ALW-CAP-HOME",
+    ]
 
 
 def test_the_00_20_december_slip_belongs_to_december_even_when_checked_in_in_november() -> None:

@@ -146,9 +146,13 @@ def test_rank_accepts_any_iterable_and_empty() -> None:
     assert order(iter([ticket(id=1)])) == [1]  # type: ignore[arg-type]
 
 
-def test_unknown_class_is_rejected() -> None:
+def test_unknown_class_and_naive_times_are_rejected() -> None:
     with pytest.raises(ValueError, match="customer class"):
         ticket(cls="vip")
+    with pytest.raises(ValueError, match="time zone"):
+        TicketFacts(1, "other", datetime(2026, 11, 3, 9, 0), **NO_FACTORS)
+    with pytest.raises(ValueError, match="time zone"):
+        ticket(respond_due=datetime(2026, 11, 3, 9, 0))
 
 
 facts = st.fixed_dictionaries({f: st.booleans() for f in FACTORS})
@@ -158,7 +162,7 @@ class_pairs = st.tuples(
 ).map(sorted)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(class_pairs, facts, facts, ages, ages)
 def test_factors_lift_at_most_two_steps_and_ageing_one_more(pair, high_f, low_f, age_h, age_l):
     """PRI-SCORE: 3+ class steps apart, factors alone never win; 4+ apart, nothing does."""
@@ -193,3 +197,37 @@ def test_is_repeat_within_window() -> None:
     assert not is_repeat([NOW - timedelta(days=days, seconds=1)], [], NOW, days)
     assert not is_repeat([], [], NOW, days)
     assert not is_repeat([NOW + timedelta(days=1)], [], NOW, days)
+
+
+tickets_strategy = st.lists(
+    st.builds(
+        lambda i, cls, minutes, f, pinned, due: ticket(
+            i,
+            cls,
+            timedelta(minutes=minutes),
+            pinned=pinned,
+            respond_due=None if due is None else NOW - timedelta(minutes=minutes - due),
+            **f,
+        ),
+        st.integers(1, 50),
+        st.sampled_from(CUSTOMER_CLASSES),
+        st.sampled_from([0, 30, 30, 60, 120, 200, 600]),  # repeats force ties
+        facts,
+        st.booleans(),
+        st.none() | st.sampled_from([60, 240]),
+    ),
+    max_size=25,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(tickets_strategy)
+def test_rank_matches_a_plain_key_sort(tickets: list[TicketFacts]) -> None:
+    """The fast path orders exactly like the rule's key: pinned, -score, created_at, id."""
+
+    def key(t: TicketFacts) -> tuple:
+        return (not t.pinned, -score(t, NOW, W, WINDOW).total, t.created_at, t.id)
+
+    rows = rank(tickets, NOW, W, WINDOW)
+    assert [r.ticket for r in rows] == sorted(tickets, key=key)
+    assert all(r.breakdown == score(r.ticket, NOW, W, WINDOW) for r in rows)

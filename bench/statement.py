@@ -1,0 +1,128 @@
+"""Statement benchmark: 100,000 slips of 50 technicians in one month.
+
+Prints `statement_s` (load + compute every technician's statement), `select_s` (a bare SELECT of
+the same columns, fetched into Python through the same driver) and the peak RSS.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from bot import statements  # noqa: E402
+from bot.config import load_config  # noqa: E402
+from storage import ledger  # noqa: E402
+from storage.db import Database  # noqa: E402
+
+SLIPS = 100_000
+TECHNICIANS = 50
+MONTH = "2026-11"
+REPEATS = 5
+CLASSES = ("agent", "industry", "network", "quasi", "other")
+
+
+async def fill(db: Database) -> None:
+    rng = random.Random(7)
+    start = datetime(2026, 10, 31, 17, 0, tzinfo=UTC)  # 01:00 on 1 November in Chengdu
+    created = start.isoformat()
+    async with db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO people (id, name, role, created_at) VALUES (?, ?, 'technician', ?)",
+            [(i + 1, f"技术员{i + 1:02d}", created) for i in range(TECHNICIANS)],
+        )
+        await conn.executemany(
+            "INSERT INTO customers (id, name, class, created_at) VALUES (?, ?, ?, ?)",
+            [(i + 1, f"客户{i + 1}", CLASSES[i % 5], created) for i in range(2000)],
+        )
+        rows = []
+        for i in range(SLIPS):
+            check_in = start + timedelta(seconds=rng.randrange(29 * 24 * 3600))
+            check_out = check_in + timedelta(minutes=rng.randrange(20, 180))
+            rows.append(
+                (
+                    rng.randrange(TECHNICIANS) + 1,
+                    rng.randrange(2000) + 1,
+                    CLASSES[i % 5],
+                    int(i % 17 == 0),
+                    "network" if i % 3 == 0 else "single",
+                    "software" if i % 4 == 0 else "hardware",
+                    check_in.isoformat(),
+                    check_out.isoformat(),
+                    check_out.isoformat(timespec="seconds"),
+                    30.6,
+                    104.0,
+                    rng.uniform(0, 30_000),
+                    int(rng.random() > 0.05),
+                    rng.choice(
+                        ("satisfied", "satisfied", "satisfied", "neutral", "dissatisfied", None)
+                    ),
+                    rng.choice((0, 0, 0, 5000, 12000)),
+                    created,
+                )
+            )
+        await conn.executemany(
+            "INSERT INTO slips (technician_id, customer_id, customer_class, netcafe, machine,"
+            " service_type, check_in, check_out, check_out_utc, site_lat, site_lon, distance_m,"
+            " complete, satisfaction, revenue_fen, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
+
+
+async def bare_select(db: Database, config) -> float:  # noqa: ANN001
+    begin, end = statements.month_bounds(MONTH, config.tz)
+    started = time.perf_counter()
+    async with db.read() as conn:
+        rows = await conn.execute_fetchall(
+            f"SELECT {ledger.SLIP_COLUMNS} FROM slips s JOIN people p ON p.id = s.technician_id"
+            " JOIN customers c ON c.id = s.customer_id"
+            " WHERE s.check_out_utc >= ? AND s.check_out_utc < ?",
+            (begin.astimezone(UTC).isoformat(), end.astimezone(UTC).isoformat()),
+        )
+    assert len(rows) == SLIPS
+    return time.perf_counter() - started
+
+
+async def main() -> None:
+    config = load_config(ROOT / "config.example.toml")
+    with tempfile.TemporaryDirectory() as folder:
+        db = await Database.open(Path(folder) / "bench.db")
+        await fill(db)
+        statement_times, select_times = [], []
+        for _ in range(REPEATS):
+            select_times.append(await bare_select(db, config))
+            started = time.perf_counter()
+            statement = await statements.compute(db, config, MONTH)
+            statement_times.append(time.perf_counter() - started)
+        assert sum(t.slips for t in statement.technicians) == SLIPS
+        await db.close()
+    statement_s = statistics.median(statement_times)
+    select_s = statistics.median(select_times)
+    print(
+        json.dumps(
+            {
+                "slips": SLIPS,
+                "technicians": TECHNICIANS,
+                "statement_s": round(statement_s, 3),
+                "select_s": round(select_s, 3),
+                "ratio": round(statement_s / select_s, 2),
+                "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+                "targets": {"statement_s": 2.0, "ratio": 3.0},
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
