@@ -151,13 +151,10 @@ def config_value(rules: Rules, key: str) -> int:
     return getattr(getattr(rules, section), attr)
 
 
-_config_value = config_value  # the earlier private name, still used by importers and chat forms
-
-
 def config_amount(rule: str, rules: Rules) -> int | None:
     """The configured amount of a fixed-amount recorded rule (None for open amounts)."""
     info = EVENT_RULES[rule]
-    return _config_value(rules, info.config) if info.config else None
+    return config_value(rules, info.config) if info.config else None
 
 
 def validate_event_amount(rule: str, amount_fen: int | None, rules: Rules) -> int:
@@ -173,7 +170,7 @@ def validate_event_amount(rule: str, amount_fen: int | None, rules: Rules) -> in
         if amount_fen < 0:
             raise ValueError(f"{rule}: the amount must not be negative")
     if info.amount == FIXED:
-        fixed = _config_value(rules, info.config or "")
+        fixed = config_value(rules, info.config or "")
         if amount_fen is not None and amount_fen != fixed:
             raise ValueError(
                 f"{rule} is a fixed {format_yuan(fixed)} 元, not {format_yuan(amount_fen)} 元; "
@@ -185,7 +182,7 @@ def validate_event_amount(rule: str, amount_fen: int | None, rules: Rules) -> in
     if amount_fen is None:
         raise ValueError(f"{rule} needs an amount")
     if info.bounds is not None:
-        low, high = (_config_value(rules, key) for key in info.bounds)
+        low, high = (config_value(rules, key) for key in info.bounds)
         if not low <= amount_fen <= high:
             raise ValueError(
                 f"{rule} must be between {format_yuan(low)} and {format_yuan(high)} 元, "
@@ -565,7 +562,7 @@ def _event_amount(event: RecordedEvent, info: EventRuleInfo, rules: Rules) -> in
     if event.amount_fen is not None:
         return event.amount_fen
     if info.amount == FIXED:
-        return _config_value(rules, info.config or "")
+        return config_value(rules, info.config or "")
     if info.amount == OPTIONAL:
         return 0
     raise ValueError(f"event {event.id}: {event.rule} needs an amount")

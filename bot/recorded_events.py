@@ -53,7 +53,7 @@ def check_amount(rule: str, amount_fen: int | None, services: Services) -> int:
         fixed = payroll.config_amount(rule, rules) or 0
         raise EventError(EventProblem.AMOUNT_FIXED, rule=rule, amount=payroll.format_yuan(fixed))
     if info.bounds is not None and amount_fen is not None:
-        low, high = (payroll._config_value(rules, key) for key in info.bounds)
+        low, high = (payroll.config_value(rules, key) for key in info.bounds)
         raise EventError(
             EventProblem.AMOUNT_RANGE,
             rule=rule,

@@ -129,7 +129,7 @@ async def rules(update: Update, context: FieldContext) -> None:
         if amount is not None:
             value = y(amount)
         elif info.bounds is not None:
-            low, high = (payroll._config_value(r, key) for key in info.bounds)
+            low, high = (payroll.config_value(r, key) for key in info.bounds)
             value = f"{y(low)}–{y(high)}"
         else:
             value = t(context.lang, "rules.set_by_manager")

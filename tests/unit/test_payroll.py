@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gc
 import json
 import re
 from collections.abc import Sequence
@@ -766,6 +767,20 @@ def test_totals_and_json_follow_the_contract() -> None:
     assert all(ln.amount_fen >= 0 for ln in statement.lines)
     assert all(ln.note for ln in statement.lines)
     json.dumps(data, ensure_ascii=False)
+
+
+def test_compute_month_leaves_the_garbage_collector_as_it_found_it() -> None:
+    slips = [slip(n, day=1 + n % 28) for n in range(50)]
+    was_enabled = gc.isenabled()
+    try:
+        for enabled in (True, False):
+            (gc.enable if enabled else gc.disable)()
+            freeze_count = gc.get_freeze_count()
+            month(slips)
+            assert gc.isenabled() is enabled
+            assert gc.get_freeze_count() == freeze_count
+    finally:
+        (gc.enable if was_enabled else gc.disable)()
 
 
 def test_fast_line_builder_equals_the_dataclass() -> None:

@@ -1,0 +1,312 @@
+"""Visits (check-in, live points, check-out) and the slip each closed visit carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from bot.visits import LocationReport, SiteCheck
+
+
+@dataclass(frozen=True)
+class VisitRow:
+    id: int
+    ticket_id: int | None
+    technician_id: int
+    state: str  # planned | open | closed
+    check_in_at: datetime | None
+    check_out_at: datetime | None
+    check_in_message_id: int | None
+    live: bool
+    late_notice_at: datetime | None
+    late_new_time: datetime | None
+    offsite: bool
+    no_dispatch: bool
+    evidence: str | None
+    outcome: str | None
+
+
+def _when(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _visit(row: aiosqlite.Row) -> VisitRow:
+    return VisitRow(
+        id=row["id"],
+        ticket_id=row["ticket_id"],
+        technician_id=row["technician_id"],
+        state=row["state"],
+        check_in_at=_when(row["check_in_at"]),
+        check_out_at=_when(row["check_out_at"]),
+        check_in_message_id=row["check_in_message_id"],
+        live=bool(row["live"]),
+        late_notice_at=_when(row["late_notice_at"]),
+        late_new_time=_when(row["late_new_time"]),
+        offsite=bool(row["offsite"]),
+        no_dispatch=bool(row["no_dispatch"]),
+        evidence=row["check_in_evidence"],
+        outcome=row["outcome"],
+    )
+
+
+async def by_id(conn: aiosqlite.Connection, visit_id: int) -> VisitRow | None:
+    rows = await conn.execute_fetchall("SELECT * FROM visits WHERE id = ?", (visit_id,))
+    return _visit(rows[0]) if rows else None
+
+
+async def current_for_ticket(conn: aiosqlite.Connection, ticket_id: int) -> VisitRow | None:
+    """The ticket's visit that is planned or open (at most one)."""
+    rows = await conn.execute_fetchall(
+        "SELECT * FROM visits WHERE ticket_id = ? AND state IN ('planned', 'open') ORDER BY id DESC",
+        (ticket_id,),
+    )
+    return _visit(rows[0]) if rows else None
+
+
+async def open_for_technician(conn: aiosqlite.Connection, technician_id: int) -> list[VisitRow]:
+    rows = await conn.execute_fetchall(
+        "SELECT * FROM visits WHERE technician_id = ? AND state = 'open' ORDER BY id",
+        (technician_id,),
+    )
+    return [_visit(row) for row in rows]
+
+
+async def plan_late(
+    conn: aiosqlite.Connection, ticket_id: int, technician_id: int, at: datetime, new_time: datetime
+) -> int:
+    """Record "I will be late" on the ticket's coming visit (creating it as planned)."""
+    current = await current_for_ticket(conn, ticket_id)
+    if current is not None:
+        await conn.execute(
+            "UPDATE visits SET late_notice_at = ?, late_new_time = ? WHERE id = ?",
+            (at.isoformat(), new_time.isoformat(), current.id),
+        )
+        return current.id
+    cur = await conn.execute(
+        "INSERT INTO visits (ticket_id, technician_id, late_notice_at, late_new_time, state)"
+        " VALUES (?, ?, ?, ?, 'planned')",
+        (ticket_id, technician_id, at.isoformat(), new_time.isoformat()),
+    )
+    return int(cur.lastrowid)
+
+
+async def check_in(
+    conn: aiosqlite.Connection,
+    ticket_id: int | None,
+    technician_id: int,
+    at: datetime,
+    report: LocationReport,
+    check: SiteCheck,
+    message_id: int,
+) -> int:
+    """Open the visit with its check-in evidence; returns the visit id."""
+    values = (
+        at.isoformat(),
+        report.lat,
+        report.lon,
+        report.accuracy_m,
+        check.distance_m,
+        check.evidence.value,
+        message_id,
+        int(check.offsite),
+        int(ticket_id is None),
+        int(report.live),
+    )
+    current = await current_for_ticket(conn, ticket_id) if ticket_id is not None else None
+    if current is not None and current.state == "planned":
+        await conn.execute(
+            "UPDATE visits SET check_in_at = ?, check_in_lat = ?, check_in_lon = ?,"
+            " check_in_accuracy = ?, check_in_distance_m = ?, check_in_evidence = ?,"
+            " check_in_message_id = ?, offsite = ?, no_dispatch = ?, live = ?, state = 'open'"
+            " WHERE id = ?",
+            (*values, current.id),
+        )
+        return current.id
+    cur = await conn.execute(
+        "INSERT INTO visits (ticket_id, technician_id, check_in_at, check_in_lat, check_in_lon,"
+        " check_in_accuracy, check_in_distance_m, check_in_evidence, check_in_message_id, offsite,"
+        " no_dispatch, live, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'open')",
+        (ticket_id, technician_id, *values),
+    )
+    return int(cur.lastrowid)
+
+
+async def live_visit(
+    conn: aiosqlite.Connection, technician_id: int, message_id: int
+) -> VisitRow | None:
+    """The open visit whose check-in was this live-location message."""
+    rows = await conn.execute_fetchall(
+        "SELECT * FROM visits WHERE technician_id = ? AND check_in_message_id = ? AND state = 'open'",
+        (technician_id, message_id),
+    )
+    return _visit(rows[0]) if rows else None
+
+
+async def add_live_point(
+    conn: aiosqlite.Connection,
+    visit_id: int,
+    lat: float,
+    lon: float,
+    accuracy: float | None,
+    at: datetime,
+    update_id: int | None,
+) -> bool:
+    """Keep one live-location update; False when this update was kept before."""
+    cur = await conn.execute(
+        "INSERT INTO live_points (visit_id, lat, lon, accuracy, at, update_id)"
+        " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
+        (visit_id, lat, lon, accuracy, at.isoformat(), update_id),
+    )
+    return cur.rowcount == 1
+
+
+@dataclass(frozen=True)
+class CheckOut:
+    at: datetime
+    lat: float
+    lon: float
+    distance_m: float | None
+    outcome: str  # resolved | revisit | taken_back
+    reason: str
+    service_type: str
+    machine: str
+    consult_over: bool
+    fee_fen: int
+    parts_fen: int
+
+
+async def check_out(conn: aiosqlite.Connection, visit_id: int, out: CheckOut) -> bool:
+    """Close an open visit; False when it was closed already (a double tap)."""
+    cur = await conn.execute(
+        "UPDATE visits SET check_out_at = ?, check_out_lat = ?, check_out_lon = ?,"
+        " check_out_distance_m = ?, outcome = ?, outcome_reason = ?, service_type = ?, machine = ?,"
+        " consult_over = ?, fee_fen = ?, parts_fen = ?, state = 'closed'"
+        " WHERE id = ? AND state = 'open'",
+        (
+            out.at.isoformat(),
+            out.lat,
+            out.lon,
+            out.distance_m,
+            out.outcome,
+            out.reason,
+            out.service_type,
+            out.machine,
+            int(out.consult_over),
+            out.fee_fen,
+            out.parts_fen,
+            visit_id,
+        ),
+    )
+    return cur.rowcount == 1
+
+
+async def add_flag(conn: aiosqlite.Connection, visit_id: int, flag: str) -> None:
+    await conn.execute("UPDATE visits SET flags = flags || ? WHERE id = ?", (f"{flag};", visit_id))
+
+
+# --- the slip of a visit ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlipRow:
+    id: int
+    visit_id: int | None
+    technician_id: int
+    customer_id: int
+    check_in: datetime
+    check_out: datetime
+    service_type: str
+    machine: str
+    outcome: str | None
+    satisfaction: str | None
+    conduct_shoe_covers: bool | None
+    conduct_no_eating: bool | None
+    signature_file_id: str | None
+    signature_sha256: str | None
+    customer_verified: bool
+    customer_token: str | None
+    complete: bool
+
+
+def _flag(value: int | None) -> bool | None:
+    return None if value is None else bool(value)
+
+
+def _slip(row: aiosqlite.Row) -> SlipRow:
+    return SlipRow(
+        id=row["id"],
+        visit_id=row["visit_id"],
+        technician_id=row["technician_id"],
+        customer_id=row["customer_id"],
+        check_in=datetime.fromisoformat(row["check_in"]),
+        check_out=datetime.fromisoformat(row["check_out"]),
+        service_type=row["service_type"],
+        machine=row["machine"],
+        outcome=row["outcome"],
+        satisfaction=row["satisfaction"],
+        conduct_shoe_covers=_flag(row["conduct_shoe_covers"]),
+        conduct_no_eating=_flag(row["conduct_no_eating"]),
+        signature_file_id=row["signature_file_id"],
+        signature_sha256=row["signature_sha256"],
+        customer_verified=bool(row["customer_verified"]),
+        customer_token=row["customer_token"],
+        complete=bool(row["complete"]),
+    )
+
+
+async def slip_for_visit(conn: aiosqlite.Connection, visit_id: int) -> SlipRow | None:
+    rows = await conn.execute_fetchall("SELECT * FROM slips WHERE visit_id = ?", (visit_id,))
+    return _slip(rows[0]) if rows else None
+
+
+async def slip_by_token(conn: aiosqlite.Connection, token: str) -> SlipRow | None:
+    rows = await conn.execute_fetchall("SELECT * FROM slips WHERE customer_token = ?", (token,))
+    return _slip(rows[0]) if rows else None
+
+
+async def set_slip_outcome(
+    conn: aiosqlite.Connection, slip_id: int, outcome: str, token: str
+) -> None:
+    await conn.execute(
+        "UPDATE slips SET outcome = ?, customer_token = ? WHERE id = ?", (outcome, token, slip_id)
+    )
+
+
+async def set_satisfaction(
+    conn: aiosqlite.Connection, slip_id: int, satisfaction: str, via: str, verified: bool
+) -> None:
+    await conn.execute(
+        "UPDATE slips SET satisfaction = ?, confirmed_via = ?,"
+        " customer_verified = MAX(customer_verified, ?) WHERE id = ?",
+        (satisfaction, via, int(verified), slip_id),
+    )
+
+
+async def set_conduct(conn: aiosqlite.Connection, slip_id: int, item: str, ok: bool) -> None:
+    column = {"shoes": "conduct_shoe_covers", "eating": "conduct_no_eating"}[item]
+    await conn.execute(f"UPDATE slips SET {column} = ? WHERE id = ?", (int(ok), slip_id))
+
+
+async def set_signature(
+    conn: aiosqlite.Connection, slip_id: int, file_id: str, sha256: str
+) -> None:
+    await conn.execute(
+        "UPDATE slips SET signature_file_id = ?, signature_sha256 = ? WHERE id = ?",
+        (file_id, sha256, slip_id),
+    )
+
+
+async def set_complete(conn: aiosqlite.Connection, slip_id: int, complete: bool) -> None:
+    await conn.execute("UPDATE slips SET complete = ? WHERE id = ?", (int(complete), slip_id))
+
+
+async def slips_with_signature(
+    conn: aiosqlite.Connection, sha256: str, other_than: int
+) -> list[int]:
+    rows = await conn.execute_fetchall(
+        "SELECT id FROM slips WHERE signature_sha256 = ? AND id <> ? ORDER BY id",
+        (sha256, other_than),
+    )
+    return [row[0] for row in rows]
