@@ -71,6 +71,7 @@ async def fill(db: Database) -> None:
                     created,
                 )
             )
+        rows.sort(key=lambda row: row[8])  # slips are recorded as visits end: in time order
         await conn.executemany(
             "INSERT INTO slips (technician_id, customer_id, customer_class, netcafe, machine,"
             " service_type, check_in, check_out, check_out_utc, site_lat, site_lon, distance_m,"

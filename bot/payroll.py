@@ -370,7 +370,7 @@ def _line(rule: str, amount_fen: int, ref: str, note: str, kind: str) -> Stateme
 
 
 @contextmanager
-def _gc_paused() -> Iterator[None]:
+def gc_paused() -> Iterator[None]:
     """Pause the cyclic collector while a statement is built: many objects, never a cycle.
 
     On resuming, the objects made meanwhile would all be scanned at once; when nothing is frozen,
@@ -721,5 +721,5 @@ def compute_month(
 ) -> MonthStatement:
     """Every technician's statement for a calendar month (slips by check-out time in `tz`)."""
     # The collector resumes once the intermediates are gone: it then scans only the result.
-    with _gc_paused():
+    with gc_paused():
         return _compute_month(month, slips, events, rules, tz, staff)

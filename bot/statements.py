@@ -61,13 +61,14 @@ async def compute(
             )
         return statement
     start, end = month_bounds(month, config.tz)
-    async with db.read() as conn:
-        slips = await ledger.slips_between(conn, start, end, technician)
-        events = await ledger.events_between(
-            conn, start.date(), (end - timedelta(days=1)).date(), technician
-        )
-        staff = await ledger.technician_names(conn)
-    statement = payroll.compute_month(month, slips, events, config.rules, config.tz, staff)
+    with payroll.gc_paused():  # a month is ~100k short-lived objects and not one cycle
+        async with db.read() as conn:
+            slips = await ledger.slips_between(conn, start, end, technician)
+            events = await ledger.events_between(
+                conn, start.date(), (end - timedelta(days=1)).date(), technician
+            )
+            staff = await ledger.technician_names(conn)
+        statement = payroll.compute_month(month, slips, events, config.rules, config.tz, staff)
     if technician is not None:
         statement = MonthStatement(
             month, tuple(t for t in statement.technicians if t.technician == technician)

@@ -67,3 +67,43 @@ async def test_technician_claimed_by_name_on_registration(db: Database) -> None:
         person = await people.bind_person(conn, 8, "张伟", Role.TECHNICIAN, None)
     assert person.id == tech_id
     assert person.telegram_id == 8
+
+
+def test_fast_slip_from_row_equals_the_constructor() -> None:
+    from datetime import datetime
+
+    from bot.models import Slip
+    from storage.ledger import slip_from_row
+
+    row = (
+        7,
+        "张伟",
+        "客户",
+        "network",
+        1,
+        "network",
+        "software",
+        "2026-11-03T09:12:00+08:00",
+        "2026-11-03T10:00:00+08:00",
+        0,
+        None,
+        1234.5,
+        300,
+    )
+    expected = Slip(
+        7,
+        "张伟",
+        "客户",
+        "network",
+        True,
+        "network",
+        "software",
+        datetime.fromisoformat(row[7]),
+        datetime.fromisoformat(row[8]),
+        False,
+        None,
+        1234.5,
+        300,
+    )
+    assert slip_from_row(row) == expected
+    assert hash(slip_from_row(row)) == hash(expected)
