@@ -19,6 +19,7 @@ OFFICE = frozenset({Role.ADMIN, Role.MANAGER, Role.DISPATCHER})
 MANAGEMENT = frozenset({Role.ADMIN, Role.MANAGER})
 ADMIN_ONLY = frozenset({Role.ADMIN})
 FIELD = frozenset({Role.TECHNICIAN})
+CUSTOMERS = frozenset({Role.CUSTOMER})
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,10 @@ PERMISSIONS: dict[str, Permission] = {
     "visit": Permission(FIELD, Where.PRIVATE, in_menu=False),
     "dispatch": Permission(FIELD, Where.PRIVATE, in_menu=False),
     "contest": Permission(FIELD, Where.PRIVATE, in_menu=False),
+    "slip": Permission(
+        FIELD, Where.PRIVATE, in_menu=False
+    ),  # the customer, on the technician's phone
+    "cslip": Permission(CUSTOMERS, Where.PRIVATE, in_menu=False),  # the customer's own chat
     # management
     "penalty": Permission(OFFICE),
     "reward": Permission(MANAGEMENT),
@@ -71,17 +76,20 @@ class Actor:
     person: Person | None
     is_admin: bool
     language: str
+    customer_id: int | None = None  # a customer who linked their chat through a slip
 
     @property
     def roles(self) -> frozenset[Role]:
         roles = {self.person.role} if self.person else set()
         if self.is_admin:
             roles |= {Role.ADMIN, Role.MANAGER}
+        if self.customer_id is not None and not roles:
+            roles = {Role.CUSTOMER}
         return frozenset(roles)
 
     @property
     def known(self) -> bool:
-        return self.is_admin or self.person is not None
+        return self.is_admin or self.person is not None or self.customer_id is not None
 
 
 class Refusal(StrEnum):

@@ -8,7 +8,7 @@ from telegram.ext import ApplicationHandlerStop
 from bot import access
 from bot.context import FieldContext
 from bot.i18n import normalize_language, t
-from storage import people
+from storage import customers, people
 
 # Messages that carry no command still need a known sender; these pass for anyone.
 OPEN_ACTIONS = {"start"}
@@ -34,8 +34,11 @@ async def resolve_actor(update: Update, context: FieldContext) -> access.Actor |
     if user is None:
         return None
     services = context.services
+    customer_id = None
     async with services.db.read() as conn:
         person = await people.by_telegram_id(conn, user.id)
+        if person is None:
+            customer_id = await customers.id_by_telegram(conn, user.id)
     language = (
         (person.language if person else None)
         or normalize_language(user.language_code)
@@ -46,6 +49,7 @@ async def resolve_actor(update: Update, context: FieldContext) -> access.Actor |
         person=person,
         is_admin=user.id in services.config.admins,
         language=language,
+        customer_id=customer_id,
     )
 
 
