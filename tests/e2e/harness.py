@@ -101,12 +101,11 @@ class BotHarness:
             await asyncio.sleep(0.01)
 
     async def handled(self, update: dict[str, Any] | None, timeout: float = 5.0) -> None:
-        """Wait until this update's handling has committed."""
+        """Wait until the bot has finished this update (its batch is confirmed to Telegram)."""
         assert update is not None, "the emulator did not deliver this update to the bot"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        assert self.db is not None
-        while not await self.db.is_handled(update["update_id"]):
+        while self.emu.updates_confirmed_upto < update["update_id"]:
             if loop.time() > deadline:
                 raise TimeoutError(f"update {update['update_id']} not handled")
             await asyncio.sleep(0.005)

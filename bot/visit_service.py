@@ -1,0 +1,331 @@
+"""Site visits as units of work: each step validates, then writes in one transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from bot import timers, visits
+from bot.geo import geodesic_m
+from bot.services import Services
+from bot.visits import LocationReport, SiteCheck, SlipState
+from storage import ledger, tickets
+from storage import visits as visit_store
+
+OUTCOME_EVENTS = {"resolved": "resolve", "revisit": "revisit", "taken_back": "take_back"}
+
+
+class VisitProblem(StrEnum):
+    NOT_YOURS = "visit.not_yours"
+    WRONG_STATE = "visit.wrong_state"
+    ALREADY_IN = "visit.already_in"
+    NOT_OPEN = "visit.not_open"
+    NO_SLIP = "visit.no_slip"
+    TOO_LATE = "visit.late_after_start"
+
+
+class VisitError(Exception):
+    def __init__(self, problem: VisitProblem) -> None:
+        super().__init__(problem.value)
+        self.problem = problem
+
+
+@dataclass(frozen=True)
+class CheckInResult:
+    visit_id: int | None
+    check: SiteCheck
+    ticket: tickets.TicketView | None
+    late_event_id: int | None = None
+
+
+def _require_assigned(ticket: tickets.TicketView | None, technician_id: int) -> tickets.TicketView:
+    if ticket is None or ticket.assigned_to != technician_id:
+        raise VisitError(VisitProblem.NOT_YOURS)
+    return ticket
+
+
+async def ticket_of(services: Services, ticket_id: int, technician_id: int) -> tickets.TicketView:
+    """The ticket, if it is assigned to this technician."""
+    async with services.db.read() as conn:
+        ticket = await tickets.ticket_for_visit(conn, ticket_id)
+    return _require_assigned(ticket, technician_id)
+
+
+async def announce_late(
+    services: Services, technician_id: int, ticket_id: int, new_time: datetime
+) -> tickets.TicketView:
+    """ "I will be late": the new time and that the customer was told, before arriving."""
+    async with services.db.transaction() as conn:
+        ticket = _require_assigned(await tickets.ticket_for_visit(conn, ticket_id), technician_id)
+        if ticket.state != "accepted":
+            raise VisitError(VisitProblem.WRONG_STATE)
+        current = await visit_store.current_for_ticket(conn, ticket_id)
+        if current is not None and current.state == "open":
+            raise VisitError(VisitProblem.ALREADY_IN)
+        await visit_store.plan_late(conn, ticket_id, technician_id, services.now(), new_time)
+    return ticket
+
+
+async def check_in(
+    services: Services,
+    technician_id: int,
+    ticket_id: int | None,
+    report: LocationReport,
+    message_id: int,
+) -> CheckInResult:
+    """Record arrival with its evidence; a refused location writes nothing."""
+    config = services.config
+    now = services.now()
+    async with services.db.transaction() as conn:
+        ticket = None
+        if ticket_id is not None:
+            ticket = _require_assigned(
+                await tickets.ticket_for_visit(conn, ticket_id), technician_id
+            )
+            current = await visit_store.current_for_ticket(conn, ticket_id)
+            if current is not None and current.state == "open":
+                raise VisitError(VisitProblem.ALREADY_IN)
+            if ticket.state != "accepted":
+                raise VisitError(VisitProblem.WRONG_STATE)
+        site = ticket.site if ticket else None
+        check = visits.check_location(
+            report, site, config.geofence_radius_m, config.accepted_evidence, config.allow_offsite
+        )
+        if check.refusal is not None:
+            return CheckInResult(None, check, ticket)
+        visit_id = await visit_store.check_in(
+            conn, ticket_id, technician_id, now, report, check, message_id
+        )
+        await conn.execute(
+            "UPDATE people SET last_lat = ?, last_lon = ?, last_seen_at = ? WHERE id = ?",
+            (report.lat, report.lon, now.isoformat(), technician_id),
+        )
+        late_event = None
+        if ticket is not None:
+            await tickets.transition(conn, ticket.id, "check_in", "technician", technician_id)
+            await timers.complete_deadline(conn, "SLA-ARRIVE", ticket.id)
+            planned = await visit_store.by_id(conn, visit_id)
+            announced = planned.late_new_time if planned else None
+            if visits.is_late(
+                now, ticket.appointment_start, config.sla.late_grace_minutes, announced
+            ):
+                late_event = await ledger.insert_event(
+                    conn,
+                    ledger.NewEvent(
+                        technician_id=technician_id,
+                        rule="DED-LATE",
+                        day=now.astimezone(config.tz).date(),
+                        amount_fen=None,
+                        note=f"ticket {ticket.id}: arrived {now.astimezone(config.tz):%H:%M} "
+                        "without notice",
+                        source_key=f"auto:DED-LATE:visit:{visit_id}",
+                    ),
+                )
+    return CheckInResult(visit_id, check, ticket, late_event)
+
+
+async def keep_live_point(
+    services: Services, technician_id: int, message_id: int, report: LocationReport, update_id: int
+) -> bool:
+    """Keep a live-location update of an open visit; False if none matches."""
+    async with services.db.transaction() as conn:
+        visit = await visit_store.live_visit(conn, technician_id, message_id)
+        if visit is None:
+            return False
+        await visit_store.add_live_point(
+            conn, visit.id, report.lat, report.lon, report.accuracy_m, services.now(), update_id
+        )
+    return True
+
+
+@dataclass(frozen=True)
+class CheckOutDetails:
+    outcome: str
+    reason: str
+    service_type: str
+    machine: str
+    consult_over: bool
+    fee_fen: int
+    parts_fen: int
+
+
+@dataclass(frozen=True)
+class CheckOutResult:
+    visit_id: int
+    slip_id: int
+    token: str
+    ticket: tickets.TicketView | None
+    check: SiteCheck
+
+
+async def check_out(
+    services: Services,
+    technician_id: int,
+    visit_id: int,
+    report: LocationReport,
+    details: CheckOutDetails,
+) -> CheckOutResult:
+    """Close the visit, move the ticket, start SLA-TAKEBACK, and open the slip, all at once."""
+    config = services.config
+    now = services.now()
+    async with services.db.transaction() as conn:
+        visit = await visit_store.by_id(conn, visit_id)
+        if visit is None or visit.technician_id != technician_id:
+            raise VisitError(VisitProblem.NOT_YOURS)
+        if visit.state != "open" or visit.check_in_at is None:
+            raise VisitError(VisitProblem.NOT_OPEN)
+        ticket = await tickets.ticket_for_visit(conn, visit.ticket_id) if visit.ticket_id else None
+        site = ticket.site if ticket else None
+        check = visits.check_location(
+            report, site, config.geofence_radius_m, config.accepted_evidence, allow_offsite=True
+        )
+        await visit_store.check_out(
+            conn,
+            visit_id,
+            visit_store.CheckOut(
+                at=now,
+                lat=report.lat,
+                lon=report.lon,
+                distance_m=check.distance_m,
+                outcome=details.outcome,
+                reason=details.reason,
+                service_type=details.service_type,
+                machine=details.machine,
+                consult_over=details.consult_over,
+                fee_fen=details.fee_fen,
+                parts_fen=details.parts_fen,
+            ),
+        )
+        if ticket is not None:
+            await tickets.transition(
+                conn,
+                ticket.id,
+                OUTCOME_EVENTS[details.outcome],
+                "technician",
+                technician_id,
+                details.reason,
+            )
+            if details.outcome == "taken_back":
+                await timers.create_deadline(
+                    services,
+                    conn,
+                    "SLA-TAKEBACK",
+                    ticket.id,
+                    now + timedelta(hours=config.sla.takeback_hours),
+                )
+        site_point = site or (report.lat, report.lon)
+        slip_id = await ledger.insert_slip(
+            conn,
+            ledger.NewSlip(
+                technician_id=technician_id,
+                customer_id=ticket.customer_id if ticket else await _walk_in_customer(conn),
+                customer_class=ticket.customer_class if ticket else "other",
+                netcafe=bool(ticket and ticket.customer_kind == "netcafe"),
+                machine=details.machine,
+                service_type=details.service_type,
+                check_in=visit.check_in_at,
+                check_out=now,
+                site=site_point,
+                distance_m=geodesic_m(config.station_location, site_point),
+                complete=False,
+                satisfaction=None,
+                revenue_fen=visits.revenue_fen(details.fee_fen, details.parts_fen),
+                visit_id=visit_id,
+            ),
+        )
+        token = secrets.token_urlsafe(12)
+        await visit_store.set_slip_outcome(conn, slip_id, details.outcome, token)
+    return CheckOutResult(visit_id, slip_id, token, ticket, check)
+
+
+async def _walk_in_customer(conn) -> int:  # noqa: ANN001
+    """The placeholder customer for a visit with no dispatch behind it (GO-OUT)."""
+    from storage import customers
+
+    return await customers.ensure_customer(conn, "未登记客户 (GO-OUT)", "other")
+
+
+def slip_state(slip: visit_store.SlipRow) -> SlipState:
+    return SlipState(
+        signature=slip.signature_sha256 is not None,
+        arrival=slip.check_in is not None,
+        departure=slip.check_out is not None,
+        service_type=bool(slip.service_type),
+        machine=bool(slip.machine),
+        outcome=bool(slip.outcome),
+        satisfaction=slip.satisfaction is not None,
+    )
+
+
+async def _refresh(conn, slip_id: int) -> visit_store.SlipRow:  # noqa: ANN001
+    rows = await conn.execute_fetchall("SELECT visit_id FROM slips WHERE id = ?", (slip_id,))
+    slip = await visit_store.slip_for_visit(conn, rows[0][0])
+    assert slip is not None
+    complete = slip_state(slip).complete
+    if complete != slip.complete:
+        await visit_store.set_complete(conn, slip_id, complete)
+        slip = await visit_store.slip_for_visit(conn, rows[0][0])
+        assert slip is not None
+    return slip
+
+
+async def slip_by_visit(services: Services, visit_id: int) -> visit_store.SlipRow:
+    async with services.db.read() as conn:
+        slip = await visit_store.slip_for_visit(conn, visit_id)
+    if slip is None:
+        raise VisitError(VisitProblem.NO_SLIP)
+    return slip
+
+
+async def give_satisfaction(
+    services: Services, slip_id: int, satisfaction: str, via: str, verified: bool
+) -> visit_store.SlipRow:
+    """The customer's 满意 / 一般 / 不满意 (SLIP-SAT)."""
+    async with services.db.transaction() as conn:
+        await visit_store.set_satisfaction(conn, slip_id, satisfaction, via, verified)
+        return await _refresh(conn, slip_id)
+
+
+async def confirm_conduct(
+    services: Services, slip_id: int, item: str, ok: bool
+) -> visit_store.SlipRow:
+    """The customer confirms (or not) one CONDUCT point."""
+    async with services.db.transaction() as conn:
+        await visit_store.set_conduct(conn, slip_id, item, ok)
+        return await _refresh(conn, slip_id)
+
+
+@dataclass(frozen=True)
+class SignatureResult:
+    slip: visit_store.SlipRow
+    sha256: str
+    duplicates: list[int]
+
+
+async def attach_signature(
+    services: Services, slip_id: int, file_id: str, data: bytes
+) -> SignatureResult:
+    """The photo of the signed paper slip: its file id and the SHA-256 of its bytes."""
+    digest = hashlib.sha256(data).hexdigest()
+    async with services.db.transaction() as conn:
+        await visit_store.set_signature(conn, slip_id, file_id, digest)
+        duplicates = await visit_store.slips_with_signature(conn, digest, slip_id)
+        slip = await _refresh(conn, slip_id)
+    return SignatureResult(slip, digest, duplicates)
+
+
+async def link_customer(
+    services: Services, token: str, telegram_id: int
+) -> visit_store.SlipRow | None:
+    """A customer opened the slip's deep link: bind their chat to the customer record."""
+    async with services.db.transaction() as conn:
+        slip = await visit_store.slip_by_token(conn, token)
+        if slip is None:
+            return None
+        await conn.execute(
+            "UPDATE customers SET telegram_id = ? WHERE id = ?", (telegram_id, slip.customer_id)
+        )
+    return slip
