@@ -1,6 +1,11 @@
 """Benchmark part: median time to rank a 10,000-ticket queue (PRI-SCORE); prints JSON."""
 
-from __future__ import annotations
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[0] = str(ROOT)  # not bench/: bench/queue.py would shadow the standard library's queue
+
 
 import json
 import random
@@ -11,11 +16,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from bot.config import PriorityWeights, SlaConfig  # noqa: E402
-from bot.models import CUSTOMER_CLASSES  # noqa: E402
-from bot.priority import TicketFacts, rank  # noqa: E402
+from bot.config import PriorityWeights, SlaConfig
+from bot.models import CUSTOMER_CLASSES
+from bot.priority import TicketFacts, rank
 
 SEED = 20261101
 TZ = ZoneInfo("Asia/Shanghai")

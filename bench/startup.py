@@ -6,7 +6,12 @@ getUpdates is answered the moment it arrives.
 Runs `python -m bot run` against the local Bot API emulator and prints one JSON line.
 """
 
-from __future__ import annotations
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[0] = str(ROOT)  # not bench/: bench/queue.py would shadow the standard library's queue
+
 
 import asyncio
 import json
@@ -21,10 +26,7 @@ from pathlib import Path
 
 import psutil
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bot.sandbox.emulator import BotApiEmulator  # noqa: E402
+from bot.sandbox.emulator import BotApiEmulator
 
 logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # a stopped bot drops its poll
 

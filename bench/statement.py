@@ -4,7 +4,12 @@ Prints `statement_s` (load + compute every technician's statement), `select_s` (
 the same columns, fetched into Python through the same driver) and the peak RSS.
 """
 
-from __future__ import annotations
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[0] = str(ROOT)  # not bench/: bench/queue.py would shadow the standard library's queue
+
 
 import asyncio
 import json
@@ -17,13 +22,10 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from bot import statements  # noqa: E402
-from bot.config import load_config  # noqa: E402
-from storage import ledger  # noqa: E402
-from storage.db import Database  # noqa: E402
+from bot import statements
+from bot.config import load_config
+from storage import ledger
+from storage.db import Database
 
 SLIPS = 100_000
 TECHNICIANS = 50

@@ -34,6 +34,9 @@ def _parser() -> argparse.ArgumentParser:
         cmd = command(name, f"load historical {what} from CSV (all-or-nothing)")
         cmd.add_argument("file")
         cmd.add_argument("--db", default=None)
+    customers = command("import-customers", "load customers and machines from CSV (all-or-nothing)")
+    customers.add_argument("file")
+    customers.add_argument("--db", default=None)
     statement = command("statement", "the month's statements for every technician")
     statement.add_argument("--month", required=True, help="YYYY-MM")
     statement.add_argument("--db", default=None)
@@ -69,7 +72,7 @@ async def _dispatch(args: argparse.Namespace, config: Config) -> int:
         from bot.sandbox.demo import run_demo
 
         return await run_demo(config, Path(args.out))
-    if command in ("import-slips", "import-events"):
+    if command in ("import-slips", "import-events", "import-customers"):
         return await _import(command, args.file, config)
     if command == "statement":
         return await _statement(args, config)
@@ -101,7 +104,13 @@ async def _import(command: str, file: str, config: Config) -> int:
 
     db = await Database.open(config.db_path, config.busy_timeout_ms)
     try:
-        loader = imports.import_slips if command == "import-slips" else imports.import_events
+        from bot.customer_import import import_customers
+
+        loader = {
+            "import-slips": imports.import_slips,
+            "import-events": imports.import_events,
+            "import-customers": import_customers,
+        }[command]
         result = await loader(db, config, file)
     except imports.ImportError_ as exc:
         for line in exc.errors:

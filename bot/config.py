@@ -151,6 +151,7 @@ class Config:
     monthly_summary: bool = True
     monthly_summary_day: int = 1
     monthly_summary_time: time = time(9, 0)
+    card_edit_interval_s: float = 3
 
     @property
     def tz(self) -> ZoneInfo:
@@ -312,6 +313,7 @@ def parse_config(
     ded = root.table("deductions")
     rwd = root.table("rewards")
     rep = root.table("reports")
+    dsp = root.table("dispatch")
 
     admins = tg.get("admins", [])
     if not isinstance(admins, list) or not all(
@@ -449,6 +451,7 @@ def parse_config(
         monthly_summary=rep.boolean("monthly_summary", True),
         monthly_summary_day=rep.integer("monthly_summary_day", 1, minimum=1),
         monthly_summary_time=rep.clock("monthly_summary_time", time(9, 0)),
+        card_edit_interval_s=dsp.number("card_edit_interval_s", 3),
     )
 
 

@@ -105,7 +105,9 @@ async def check_in(
         )
         late_event = None
         if ticket is not None:
-            await tickets.transition(conn, ticket.id, "check_in", "technician", technician_id)
+            await tickets.transition(
+                conn, ticket.id, "check_in", "technician", technician_id, at=now
+            )
             await timers.complete_deadline(conn, "SLA-ARRIVE", ticket.id)
             planned = await visit_store.by_id(conn, visit_id)
             announced = planned.late_new_time if planned else None

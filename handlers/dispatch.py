@@ -2,8 +2,471 @@
 
 from __future__ import annotations
 
-from telegram.ext import Application
+import logging
+
+from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.error import TelegramError
+from telegram.ext import Application, CallbackQueryHandler, MessageHandler
+
+from bot import cards, dispatching, lifecycle, timers
+from bot.context import FieldContext
+from bot.dispatch_models import DISPATCH_ACCEPT, SLA_ARRIVE
+from bot.i18n import t
+from handlers import dispatch_alerts, forms, intake_form
+from handlers.common import add_command
+from handlers.dispatch_common import actor_person_id, actor_role, answer_refusal, ticket_id_arg
+from handlers.group_card import refresh_ticket_card
+from storage import customers, deadlines, tickets
+
+log = logging.getLogger(__name__)
+
+DECLINE_KEY = "dispatch_decline"
+QUEUE_BUTTONS = 5
+SUGGESTION_BUTTONS = 8
+REFUSALS = (dispatching.DispatchError, lifecycle.IllegalTransition)
 
 
 def register(app: Application) -> None:
     """Attach the dispatch handlers."""
+    add_command(app, "new", intake_form.new_ticket)
+    add_command(app, "queue", queue)
+    add_command(app, "customers", customers_search)
+    add_command(app, "pin", pin)
+    add_command(app, "assign", assign_command)
+    add_command(app, "jobs", jobs)
+    add_command(app, "duty", duty)
+    add_command(app, "leave", leave)
+    app.add_handler(CallbackQueryHandler(intake_form.form_button, pattern=r"^new:"))
+    app.add_handler(CallbackQueryHandler(assign_button, pattern=r"^assign:"))
+    app.add_handler(CallbackQueryHandler(pin_button, pattern=r"^pin:"))
+    app.add_handler(CallbackQueryHandler(answer_button, pattern=r"^dispatch:"))
+    app.add_handler(MessageHandler(intake_form.PLACE_REPLY, intake_form.place_location))
+    forms.add_text_consumer(intake_form.form_text, intake_form.FORM_KEY)
+    forms.add_text_consumer(decline_reason_text, DECLINE_KEY)
+    timers.register(app, dispatch_alerts.notify)
+
+
+# --- the queue -------------------------------------------------------------------------------
+
+
+async def queue(update: Update, context: FieldContext) -> None:
+    """The ranked queue with each score's breakdown and the time left on each promise."""
+    rows = await dispatching.queue(context.services)
+    message = update.effective_message
+    if not rows:
+        await message.reply_text(t(context.lang, "dispatch.queue.empty"))
+        return
+    now = context.services.now()
+    lines = [t(context.lang, "dispatch.queue.header", count=len(rows))]
+    for row in rows:
+        promises = {kind: d.due_at for kind, d in row.promises.items()}
+        lines.append(
+            cards.render_queue_row(
+                row.ranked.position, row.ticket, row.ranked.breakdown, promises, now, context.lang
+            )
+        )
+    buttons = [
+        InlineKeyboardButton(
+            t(context.lang, "dispatch.button.assign_id", id=row.ticket.id),
+            callback_data=f"assign:s:{row.ticket.id}",
+        )
+        for row in rows[:QUEUE_BUTTONS]
+    ]
+    await message.reply_text("\n".join(lines), reply_markup=InlineKeyboardMarkup([buttons]))
+
+
+async def customers_search(update: Update, context: FieldContext) -> None:
+    """Find customers by name or phone: /customers NAME|PHONE."""
+    message = update.effective_message
+    text = " ".join(context.args or []).strip()
+    if not text:
+        await message.reply_text(t(context.lang, "dispatch.customers.usage"))
+        return
+    async with context.services.db.read() as conn:
+        found = await customers.search(conn, text)
+        machines = {c.id: await customers.machines_of(conn, c.id) for c in found}
+    if not found:
+        await message.reply_text(t(context.lang, "dispatch.customers.none", text=text))
+        return
+    lines = []
+    for c in found:
+        where = (
+            t(context.lang, "dispatch.customers.located")
+            if c.site
+            else t(context.lang, "dispatch.customers.no_location")
+        )
+        lines.append(
+            t(
+                context.lang,
+                "dispatch.customers.row",
+                id=c.id,
+                name=c.name,
+                cls=cards.class_name(c.customer_class, c.kind, context.lang),
+                phone=c.phone or "—",
+                address=c.address or "—",
+                where=where,
+            )
+        )
+        for m in machines[c.id]:
+            lines.append(
+                t(
+                    context.lang,
+                    "dispatch.customers.machine",
+                    brand=m.brand or "—",
+                    serial=m.serial or "—",
+                    warranty=m.warranty_end.isoformat() if m.warranty_end else "—",
+                )
+            )
+    await message.reply_text("\n".join(lines))
+
+
+async def pin(update: Update, context: FieldContext) -> None:
+    """Pin a ticket to the top of the queue (again to unpin): /pin ID."""
+    ticket_id = ticket_id_arg(context.args[0] if context.args else None)
+    if ticket_id is None:
+        await update.effective_message.reply_text(t(context.lang, "dispatch.pin.usage"))
+        return
+    await _toggle_pin(update, context, ticket_id)
+
+
+async def pin_button(update: Update, context: FieldContext) -> None:
+    """The pin button on a ticket card."""
+    ticket_id = ticket_id_arg(update.callback_query.data.partition(":")[2])
+    if ticket_id is None:
+        await update.callback_query.answer(t(context.lang, "form.expired"), show_alert=True)
+        return
+    await _toggle_pin(update, context, ticket_id)
+
+
+async def _toggle_pin(update: Update, context: FieldContext, ticket_id: int) -> None:
+    try:
+        pinned = await dispatching.pin(context.services, ticket_id)
+    except REFUSALS as exc:
+        await answer_refusal(update, context, exc)
+        return
+    key = "dispatch.pin.pinned" if pinned else "dispatch.pin.unpinned"
+    text = t(context.lang, key, id=ticket_id)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text)
+    else:
+        await update.effective_message.reply_text(text)
+    await refresh_ticket_card(context.application, ticket_id)
+
+
+# --- assignment ------------------------------------------------------------------------------
+
+
+async def assign_command(update: Update, context: FieldContext) -> None:
+    """Ranked technicians for a ticket, as buttons: /assign ID."""
+    ticket_id = ticket_id_arg(context.args[0] if context.args else None)
+    if ticket_id is None:
+        await update.effective_message.reply_text(t(context.lang, "dispatch.assign.usage"))
+        return
+    await _show_suggestions(update, context, ticket_id)
+
+
+async def _show_suggestions(update: Update, context: FieldContext, ticket_id: int) -> None:
+    try:
+        view, ranked = await dispatching.suggestions(context.services, ticket_id)
+        if view.state not in tickets.QUEUE_STATES:
+            raise dispatching.DispatchError(
+                "dispatch.assign.not_queued",
+                id=ticket_id,
+                state=cards.state_label(view.state, context.lang),
+            )
+    except REFUSALS as exc:
+        await answer_refusal(update, context, exc)
+        return
+    if not ranked:
+        await context.bot.send_message(
+            update.effective_chat.id, t(context.lang, "dispatch.assign.nobody")
+        )
+        return
+    buttons = []
+    for s in ranked[:SUGGESTION_BUTTONS]:
+        distance = f"{s.distance_km:.1f} km" if s.distance_km is not None else "—"
+        label = t(
+            context.lang,
+            "dispatch.assign.option",
+            name=s.technician.name,
+            distance=distance,
+            load=s.technician.open_tickets,
+        )
+        if not s.available:
+            label += t(context.lang, "dispatch.assign.unavailable")
+        buttons.append(
+            [
+                InlineKeyboardButton(
+                    label, callback_data=f"assign:p:{ticket_id}:{s.technician.person_id}"
+                )
+            ]
+        )
+    await context.bot.send_message(
+        update.effective_chat.id,
+        t(context.lang, "dispatch.assign.choose", id=ticket_id, name=view.customer_name),
+        reply_markup=InlineKeyboardMarkup(buttons),
+    )
+
+
+async def assign_button(update: Update, context: FieldContext) -> None:
+    """assign:s:<ticket> shows suggestions; assign:p:<ticket>:<person> assigns."""
+    query = update.callback_query
+    parts = (query.data or "").split(":")
+    ids = [ticket_id_arg(p) for p in parts[2:]]
+    if len(parts) == 3 and parts[1] == "s" and ids[0] is not None:
+        await query.answer()
+        await _show_suggestions(update, context, ids[0])
+        return
+    if len(parts) != 4 or parts[1] != "p" or None in ids:
+        await query.answer(t(context.lang, "form.expired"), show_alert=True)
+        return
+    ticket_id, person_id = ids
+    try:
+        view = await dispatching.assign(
+            context.services, ticket_id, person_id, actor_person_id(context), actor_role(context)
+        )
+    except REFUSALS as exc:
+        await answer_refusal(update, context, exc)
+        return
+    await query.answer()
+    await timers.schedule_ref(context.application, DISPATCH_ACCEPT, ticket_id)
+    await query.edit_message_text(
+        t(context.lang, "dispatch.assign.done", id=ticket_id, name=view.technician_name)
+    )
+    await _send_dispatch_card(context, view)
+    await refresh_ticket_card(context.application, ticket_id)
+
+
+async def _send_dispatch_card(context: FieldContext, view: dispatching.TicketView) -> None:
+    """The technician's private card: map pin, then the card with Accept / Decline."""
+    if view.technician_telegram_id is None:
+        return
+    services = context.services
+    language = view.technician_language or services.config.language
+    facts = await dispatching.card_facts(services, view.id)
+    assert facts is not None
+    async with services.db.read() as conn:
+        accept = await deadlines.get(conn, DISPATCH_ACCEPT, view.id)
+    text = cards.render_dispatch_card(facts, facts.respond_due, services.config.tz, language)
+    if accept is not None:
+        text += "\n" + t(
+            language, "dispatch.tech.answer_by", due=cards.when(accept.due_at, services.config.tz)
+        )
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(language, "dispatch.button.accept"),
+                    callback_data=f"dispatch:accept:{view.id}",
+                ),
+                InlineKeyboardButton(
+                    t(language, "dispatch.button.decline"),
+                    callback_data=f"dispatch:decline:{view.id}",
+                ),
+            ]
+        ]
+    )
+    chat = view.technician_telegram_id
+    try:
+        if view.site is not None:
+            await context.bot.send_location(chat, latitude=view.site[0], longitude=view.site[1])
+        message = await context.bot.send_message(chat, text, reply_markup=keyboard)
+    except TelegramError as exc:
+        log.warning("dispatch card for ticket %s not delivered: %s", view.id, exc)
+        return
+    async with services.db.transaction() as conn:
+        await tickets.set_assign_message(conn, view.id, chat, message.message_id)
+
+
+# --- the technician's answer -----------------------------------------------------------------
+
+
+def arrived_keyboard(ticket_id: int, language: str) -> InlineKeyboardMarkup:
+    """The button the visit feature answers (visit:arrive:<ticket id>)."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(language, "dispatch.button.arrived"),
+                    callback_data=f"visit:arrive:{ticket_id}",
+                )
+            ]
+        ]
+    )
+
+
+async def answer_button(update: Update, context: FieldContext) -> None:
+    """dispatch:accept:<id> or dispatch:decline:<id> from the assigned technician."""
+    query = update.callback_query
+    _, _, rest = (query.data or "").partition(":")
+    action, _, raw_id = rest.partition(":")
+    ticket_id = ticket_id_arg(raw_id)
+    person_id = actor_person_id(context)
+    if ticket_id is None or action not in ("accept", "decline") or person_id is None:
+        await query.answer(t(context.lang, "form.expired"), show_alert=True)
+        return
+    if action == "decline":
+        await _ask_decline_reason(update, context, ticket_id, person_id)
+        return
+    try:
+        await dispatching.accept(context.services, ticket_id, person_id)
+    except REFUSALS as exc:
+        await answer_refusal(update, context, exc)
+        return
+    await query.answer(t(context.lang, "dispatch.accept.done", id=ticket_id))
+    await timers.schedule_ref(context.application, SLA_ARRIVE, ticket_id)
+    text = (query.message.text or "") + "\n" + t(context.lang, "dispatch.accept.stamp")
+    await query.edit_message_text(text, reply_markup=arrived_keyboard(ticket_id, context.lang))
+    await refresh_ticket_card(context.application, ticket_id)
+
+
+async def _ask_decline_reason(
+    update: Update, context: FieldContext, ticket_id: int, person_id: int
+) -> None:
+    query = update.callback_query
+    async with context.services.db.read() as conn:
+        view = await tickets.ticket_for_visit(conn, ticket_id)
+    if view is None or view.assigned_to != person_id:
+        await answer_refusal(
+            update, context, dispatching.DispatchError("dispatch.answer.not_yours", id=ticket_id)
+        )
+        return
+    if view.state != lifecycle.State.ASSIGNED:
+        await answer_refusal(
+            update,
+            context,
+            lifecycle.IllegalTransition(view.state, lifecycle.Event.DECLINE),
+        )
+        return
+    await query.answer()
+    context.user_data[DECLINE_KEY] = ticket_id
+    await context.bot.send_message(
+        update.effective_chat.id,
+        t(context.lang, "dispatch.decline.ask_reason", id=ticket_id),
+        reply_markup=ForceReply(selective=True),
+    )
+
+
+async def decline_reason_text(update: Update, context: FieldContext) -> bool:
+    """The typed reason for declining; True if this message was one."""
+    ticket_id = context.user_data.get(DECLINE_KEY)
+    message = update.effective_message
+    person_id = actor_person_id(context)
+    if ticket_id is None or message is None or not message.text or person_id is None:
+        return False
+    reason = message.text.strip()
+    try:
+        view = await dispatching.decline(context.services, ticket_id, person_id, reason)
+    except REFUSALS as exc:
+        if not (isinstance(exc, dispatching.DispatchError) and exc.key.endswith("reason_empty")):
+            context.user_data.pop(DECLINE_KEY, None)
+        await answer_refusal(update, context, exc)
+        return True
+    context.user_data.pop(DECLINE_KEY, None)
+    await message.reply_text(t(context.lang, "dispatch.decline.done", id=ticket_id))
+    if view.assign_chat_id and view.assign_message_id:
+        await dispatch_alerts.close_dispatch_card(
+            context.application,
+            view,
+            t(context.lang, "dispatch.decline.stamp", reason=reason),
+        )
+    await dispatch_alerts.tell_group(
+        context.application,
+        "dispatch.decline.group",
+        id=ticket_id,
+        name=(context.actor.person.name if context.actor.person else ""),
+        reason=reason,
+    )
+    await refresh_ticket_card(context.application, ticket_id)
+    return True
+
+
+# --- the technician's own commands ------------------------------------------------------------
+
+
+async def jobs(update: Update, context: FieldContext) -> None:
+    """The technician's open work, with Accept/Decline or Arrived buttons."""
+    person_id = actor_person_id(context)
+    message = update.effective_message
+    if person_id is None:
+        await message.reply_text(t(context.lang, "dispatch.jobs.none"))
+        return
+    async with context.services.db.read() as conn:
+        work = await tickets.open_work_of(conn, person_id)
+    if not work:
+        await message.reply_text(t(context.lang, "dispatch.jobs.none"))
+        return
+    tz = context.services.config.tz
+    lines = [t(context.lang, "dispatch.jobs.header", count=len(work))]
+    rows = []
+    for view in work:
+        lines.append(
+            t(
+                context.lang,
+                "dispatch.jobs.row",
+                id=view.id,
+                name=view.customer_name,
+                address=view.address or "—",
+                fault=view.fault,
+                window=cards.window_text(
+                    view.appointment_start, view.appointment_end, tz, context.lang
+                ),
+                state=cards.state_label(view.state, context.lang),
+            )
+        )
+        if view.state == lifecycle.State.ASSIGNED:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        t(context.lang, "dispatch.button.accept_id", id=view.id),
+                        callback_data=f"dispatch:accept:{view.id}",
+                    ),
+                    InlineKeyboardButton(
+                        t(context.lang, "dispatch.button.decline_id", id=view.id),
+                        callback_data=f"dispatch:decline:{view.id}",
+                    ),
+                ]
+            )
+        elif view.state == lifecycle.State.ACCEPTED:
+            rows.append(
+                [
+                    InlineKeyboardButton(
+                        t(context.lang, "dispatch.button.arrived_id", id=view.id),
+                        callback_data=f"visit:arrive:{view.id}",
+                    )
+                ]
+            )
+    await message.reply_text(
+        "\n".join(lines), reply_markup=InlineKeyboardMarkup(rows) if rows else None
+    )
+
+
+async def duty(update: Update, context: FieldContext) -> None:
+    """Mark yourself on or off duty: /duty on|off."""
+    choice = (context.args[0].lower() if context.args else "").strip()
+    values = {"on": True, "off": False, "上班": True, "下班": False}
+    person_id = actor_person_id(context)
+    if choice not in values or person_id is None:
+        await update.effective_message.reply_text(t(context.lang, "dispatch.duty.usage"))
+        return
+    await dispatching.set_duty(context.services, person_id, values[choice])
+    key = "dispatch.duty.on" if values[choice] else "dispatch.duty.off"
+    await update.effective_message.reply_text(t(context.lang, key))
+
+
+async def leave(update: Update, context: FieldContext) -> None:
+    """Record a technician's leave: /leave NAME DAYS (0 ends it)."""
+    args = context.args or []
+    if len(args) != 2 or not args[1].isdigit():
+        await update.effective_message.reply_text(t(context.lang, "dispatch.leave.usage"))
+        return
+    try:
+        until = await dispatching.set_leave(context.services, args[0], int(args[1]))
+    except REFUSALS as exc:
+        await answer_refusal(update, context, exc)
+        return
+    if until is None:
+        text = t(context.lang, "dispatch.leave.ended", name=args[0])
+    else:
+        text = t(context.lang, "dispatch.leave.set", name=args[0], until=until.isoformat())
+    await update.effective_message.reply_text(text)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import aiosqlite
 
+from bot.dispatch_models import Customer, Machine, NewCustomer
 from storage.db import utcnow_iso
+
+SEARCH_LIMIT = 20
 
 
 async def id_by_name(conn: aiosqlite.Connection, name: str) -> int | None:
@@ -35,3 +40,166 @@ async def ensure_customer(
         ),
     )
     return int(cur.lastrowid)
+
+
+def _customer(row: aiosqlite.Row) -> Customer:
+    site = (row["lat"], row["lon"]) if row["lat"] is not None and row["lon"] is not None else None
+    return Customer(
+        id=row["id"],
+        name=row["name"],
+        customer_class=row["class"],
+        kind=row["kind"],
+        phone=row["phone"],
+        address=row["address"],
+        site=site,
+        brand=row["brand"],
+        notes=row["notes"],
+    )
+
+
+async def by_id(conn: aiosqlite.Connection, customer_id: int) -> Customer | None:
+    async with conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)) as cur:
+        row = await cur.fetchone()
+    return _customer(row) if row else None
+
+
+async def by_name(conn: aiosqlite.Connection, name: str) -> Customer | None:
+    async with conn.execute("SELECT * FROM customers WHERE name = ?", (name,)) as cur:
+        row = await cur.fetchone()
+    return _customer(row) if row else None
+
+
+async def by_name_or_phone(conn: aiosqlite.Connection, text: str) -> Customer | None:
+    """The customer whose name or phone is exactly text."""
+    async with conn.execute(
+        "SELECT * FROM customers WHERE name = ? OR (phone <> '' AND phone = ?) ORDER BY id LIMIT 1",
+        (text, text),
+    ) as cur:
+        row = await cur.fetchone()
+    return _customer(row) if row else None
+
+
+async def search(
+    conn: aiosqlite.Connection, text: str, limit: int = SEARCH_LIMIT
+) -> list[Customer]:
+    """Customers whose name or phone contains text (exact matches first)."""
+    pattern = f"%{text}%"
+    async with conn.execute(
+        "SELECT * FROM customers WHERE name LIKE ? OR phone LIKE ? "
+        "ORDER BY CASE WHEN name = ? OR phone = ? THEN 0 ELSE 1 END, name LIMIT ?",
+        (pattern, pattern, text, text, limit),
+    ) as cur:
+        return [_customer(row) for row in await cur.fetchall()]
+
+
+async def insert(conn: aiosqlite.Connection, customer: NewCustomer) -> int:
+    """Create a customer; the name must be new."""
+    site = customer.site
+    cur = await conn.execute(
+        "INSERT INTO customers (name, phone, class, kind, address, lat, lon, brand, notes, "
+        "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (
+            customer.name,
+            customer.phone,
+            customer.customer_class,
+            customer.kind,
+            customer.address,
+            site[0] if site else None,
+            site[1] if site else None,
+            customer.brand,
+            customer.notes,
+            utcnow_iso(),
+        ),
+    )
+    return int(cur.lastrowid)
+
+
+async def update(conn: aiosqlite.Connection, customer_id: int, customer: NewCustomer) -> None:
+    """Overwrite a customer's details with these values."""
+    site = customer.site
+    await conn.execute(
+        "UPDATE customers SET phone = ?, class = ?, kind = ?, address = ?, lat = ?, lon = ?, "
+        "brand = ?, notes = ? WHERE id = ?",
+        (
+            customer.phone,
+            customer.customer_class,
+            customer.kind,
+            customer.address,
+            site[0] if site else None,
+            site[1] if site else None,
+            customer.brand,
+            customer.notes,
+            customer_id,
+        ),
+    )
+
+
+def _date(text: str | None) -> date | None:
+    return date.fromisoformat(text) if text else None
+
+
+def _machine(row: aiosqlite.Row) -> Machine:
+    return Machine(
+        id=row["id"],
+        customer_id=row["customer_id"],
+        description=row["description"],
+        brand=row["brand"],
+        serial=row["serial"],
+        purchase_date=_date(row["purchase_date"]),
+        warranty_end=_date(row["warranty_end"]),
+    )
+
+
+async def machines_of(conn: aiosqlite.Connection, customer_id: int) -> list[Machine]:
+    async with conn.execute(
+        "SELECT * FROM machines WHERE customer_id = ? ORDER BY id", (customer_id,)
+    ) as cur:
+        return [_machine(row) for row in await cur.fetchall()]
+
+
+async def machine_by_id(conn: aiosqlite.Connection, machine_id: int) -> Machine | None:
+    async with conn.execute("SELECT * FROM machines WHERE id = ?", (machine_id,)) as cur:
+        row = await cur.fetchone()
+    return _machine(row) if row else None
+
+
+async def upsert_machine(
+    conn: aiosqlite.Connection,
+    customer_id: int,
+    serial: str,
+    brand: str,
+    purchase_date: date | None,
+    warranty_end: date | None,
+) -> tuple[int, bool]:
+    """The machine with this serial at this customer, created or updated; (id, changed)."""
+    async with conn.execute(
+        "SELECT * FROM machines WHERE customer_id = ? AND serial = ?", (customer_id, serial)
+    ) as cur:
+        row = await cur.fetchone()
+    values = (
+        brand,
+        purchase_date.isoformat() if purchase_date else None,
+        warranty_end.isoformat() if warranty_end else None,
+    )
+    if row is None:
+        cur = await conn.execute(
+            "INSERT INTO machines (customer_id, description, serial, brand, purchase_date, "
+            "warranty_end) VALUES (?, ?, ?, ?, ?, ?)",
+            (customer_id, brand, serial, *values),
+        )
+        return int(cur.lastrowid), True
+    if (row["brand"], row["purchase_date"], row["warranty_end"]) == values:
+        return int(row["id"]), False
+    await conn.execute(
+        "UPDATE machines SET brand = ?, purchase_date = ?, warranty_end = ? WHERE id = ?",
+        (*values, row["id"]),
+    )
+    return int(row["id"]), True
+
+
+async def id_by_telegram(conn: aiosqlite.Connection, telegram_id: int) -> int | None:
+    """The customer who linked this Telegram account through a slip's deep link."""
+    rows = await conn.execute_fetchall(
+        "SELECT id FROM customers WHERE telegram_id = ? ORDER BY id LIMIT 1", (telegram_id,)
+    )
+    return rows[0][0] if rows else None

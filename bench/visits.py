@@ -1,0 +1,335 @@
+"""Visit benchmark: 50 technicians doing whole visits at once through the Bot API emulator.
+
+The bot runs as its own process (`python -m bot run`) against the emulator served here, with
+the outgoing rate limiter off (it would otherwise throttle to Telegram's limits, which is not
+the bot's capacity). Each technician waits for the bot's answer before the next step, as on a
+phone. Then a bare python-telegram-bot echo bot runs against the same emulator with the same
+load shape, for comparison. Prints one JSON line.
+"""
+
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path[0] = str(ROOT)  # not bench/: bench/queue.py would shadow the standard library's queue
+
+
+import asyncio
+import json
+import logging
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from bot.sandbox.emulator import BotApiEmulator
+from storage.db import Database
+
+logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
+
+TECHNICIANS = 50
+VISITS_EACH = 2
+SITE = (30.6570, 104.0660)
+FIRST_TECH = 5000
+STEP_TIMEOUT = 60.0
+
+
+class Latencies:
+    """Per-update latency: the update enqueued → the bot's first call into that chat."""
+
+    def __init__(self) -> None:
+        self.samples: list[float] = []
+        self.updates = 0
+
+
+async def first_answer(emu: BotApiEmulator, chat_id: int, mark: int) -> None:
+    def answered(call) -> bool:  # noqa: ANN001
+        if call.method == "answerCallbackQuery":
+            return True
+        return call.method != "getUpdates" and call.params.get("chat_id") in (chat_id, str(chat_id))
+
+    await emu.wait_for(answered, timeout=STEP_TIMEOUT, after=mark)
+
+
+def _in_chat(call, chat_id: int) -> bool:  # noqa: ANN001
+    return call.params.get("chat_id") in (chat_id, str(chat_id))
+
+
+async def next_button(
+    emu: BotApiEmulator, chat_id: int, prefix: str, after: int
+) -> tuple[int, str]:
+    """Wait for the bot to show a button whose data starts with prefix; (message id, data)."""
+
+    def shows(call) -> bool:  # noqa: ANN001
+        if call.result is None or not _in_chat(call, chat_id):
+            return False
+        rows = (call.params.get("reply_markup") or {}).get("inline_keyboard", [])
+        return any((b.get("callback_data") or "").startswith(prefix) for row in rows for b in row)
+
+    call = await emu.wait_for(shows, timeout=STEP_TIMEOUT, after=after)
+    rows = call.params["reply_markup"]["inline_keyboard"]
+    data = next(
+        b["callback_data"] for row in rows for b in row if b["callback_data"].startswith(prefix)
+    )
+    return call.result["message_id"], data
+
+
+async def next_text(emu: BotApiEmulator, chat_id: int, fragment: str, after: int) -> None:
+    """Wait for the bot to say something containing fragment in the chat."""
+    await emu.wait_for(
+        lambda call: _in_chat(call, chat_id) and fragment in (call.params.get("text") or ""),
+        timeout=STEP_TIMEOUT,
+        after=after,
+    )
+
+
+async def step(
+    emu: BotApiEmulator, lat: Latencies, chat_id: int, send: Callable[[], object]
+) -> int:
+    """Send one update and time it until the bot's first answer; returns the mark before it."""
+    mark = emu.mark()
+    started = time.perf_counter()
+    send()
+    await first_answer(emu, chat_id, mark)
+    lat.samples.append(time.perf_counter() - started)
+    lat.updates += 1
+    return mark
+
+
+async def press(
+    emu: BotApiEmulator, lat: Latencies, tech: int, prefix: str, after: int
+) -> tuple[int, str]:
+    """Press the button the bot showed after `after`; returns (mark before the press, data)."""
+    message_id, data = await next_button(emu, tech, prefix, after)
+    mark = await step(emu, lat, tech, lambda: emu.press(tech, tech, message_id, data))
+    return mark, data
+
+
+async def seed(db_path: Path) -> dict[int, list[int]]:
+    """Technicians, customers and accepted tickets; returns each technician's ticket ids."""
+    db = await Database.open(db_path)
+    now = datetime.now(UTC).isoformat()
+    plan: dict[int, list[int]] = {}
+    async with db.transaction() as conn:
+        for index in range(TECHNICIANS):
+            tech = FIRST_TECH + index
+            cur = await conn.execute(
+                "INSERT INTO people (name, role, telegram_id, language, created_at)"
+                " VALUES (?, 'technician', ?, 'zh-CN', ?)",
+                (f"技术员{index:02d}", tech, now),
+            )
+            person = cur.lastrowid
+            for visit in range(VISITS_EACH):
+                cur = await conn.execute(
+                    "INSERT INTO customers (name, class, lat, lon, created_at) VALUES (?, 'other', ?, ?, ?)",
+                    (f"客户{index}-{visit}", *SITE, now),
+                )
+                cur = await conn.execute(
+                    "INSERT INTO tickets (customer_id, fault, service_type, state, assigned_to,"
+                    " created_at, updated_at) VALUES (?, '故障', 'hardware', 'accepted', ?, ?, ?)",
+                    (cur.lastrowid, person, now, now),
+                )
+                plan.setdefault(tech, []).append(cur.lastrowid)
+    await db.close()
+    return plan
+
+
+async def run_visits(
+    emu: BotApiEmulator, plan: dict[int, list[int]], cards: dict[int, int]
+) -> Latencies:
+    """Every technician does their visits step by step, all technicians at once."""
+    lat = Latencies()
+
+    async def technician(tech: int) -> None:
+        for ticket in plan[tech]:
+            mark, _ = await press(emu, lat, tech, f"visit:arrive:{ticket}", cards[tech])
+            await next_text(emu, tech, "签到", mark)
+            mark = await step(
+                emu, lat, tech, lambda: emu.send_location(tech, *SITE, live_period=900)
+            )
+            mark, data = await press(emu, lat, tech, "visit:out:", mark)
+            visit = data.rsplit(":", 1)[1]
+            await next_text(emu, tech, "签退", mark)
+            mark = await step(
+                emu, lat, tech, lambda: emu.send_location(tech, *SITE, horizontal_accuracy=8)
+            )
+            for prefix in (
+                f"visit:oc:{visit}:resolved",
+                f"visit:st:{visit}:hardware",
+                f"visit:mk:{visit}:single",
+                f"visit:co:{visit}:0",
+                f"visit:pd:{visit}:0",
+                "slip:sat:",
+                "slip:cd:",
+            ):
+                mark, data = await press(emu, lat, tech, prefix, mark)
+            mark, _ = await press(emu, lat, tech, "slip:cd:", mark)  # the second conduct point
+            await next_text(emu, tech, "签字", mark)
+            mark = await step(
+                emu, lat, tech, lambda t=ticket: emu.send_photo(tech, f"slip {tech}-{t}".encode())
+            )
+            await next_text(emu, tech, "已完整", mark)
+
+    await asyncio.gather(*(technician(tech) for tech in plan))
+    return lat
+
+
+def peak_rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def start_process(args: list[str], folder: Path) -> subprocess.Popen:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        args, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+async def wait_polling(emu: BotApiEmulator) -> None:
+    await emu.wait_for(lambda call: call.method == "getUpdates", timeout=60)
+
+
+async def bench_fieldbot(folder: Path) -> dict[str, float]:
+    async with BotApiEmulator() as emu:
+        db_path = folder / "visits.db"
+        plan = await seed(db_path)
+        for tech in plan:
+            emu.user(tech, f"技术员{tech}")
+        config = folder / "config.toml"
+        config.write_text(
+            f'[telegram]\ntoken = "{emu.token}"\nadmins = []\nbase_url = "{emu.base_url}"\n'
+            f'base_file_url = "{emu.base_file_url}"\nrate_limiter = false\npoll_timeout_s = 1\n'
+            f'[database]\npath = "{db_path}"\nbackup_dir = ""\n[reports]\nmonthly_summary = false\n',
+            encoding="utf-8",
+        )
+        proc = start_process([sys.executable, "-m", "bot", "--config", str(config), "run"], folder)
+        try:
+            await wait_polling(emu)
+            cards = await _send_cards(emu, plan)
+            started = time.perf_counter()
+            lat = await run_visits(emu, plan, cards)
+            elapsed = time.perf_counter() - started
+            rss = peak_rss_mb(proc.pid)
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    samples = sorted(lat.samples)
+    return {
+        "updates": lat.updates,
+        "updates_per_s": lat.updates / elapsed,
+        "p50_ms": statistics.median(samples) * 1000,
+        "p99_ms": samples[int(len(samples) * 0.99) - 1] * 1000,
+        "peak_rss_mb": rss,
+    }
+
+
+async def _send_cards(emu: BotApiEmulator, plan: dict[int, list[int]]) -> dict[int, int]:
+    """Put an Arrived button in each technician's chat (as the accepted dispatch card has);
+    returns the mark to look for each technician's first button from."""
+    import aiohttp
+
+    mark = emu.mark()
+    async with aiohttp.ClientSession() as session:
+        for tech, tickets in plan.items():
+            for ticket in tickets:
+                markup = {
+                    "inline_keyboard": [
+                        [{"text": "到达现场", "callback_data": f"visit:arrive:{ticket}"}]
+                    ]
+                }
+                await session.post(
+                    f"{emu.base_url}{emu.token}/sendMessage",
+                    json={"chat_id": tech, "text": f"工单 #{ticket}", "reply_markup": markup},
+                )
+    return dict.fromkeys(plan, mark)
+
+
+ECHO_BOT = textwrap.dedent(
+    """
+    import sys
+    from telegram import Update
+    from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
+
+    async def echo(update, context):
+        await update.effective_message.reply_text(update.effective_message.text or "ok")
+
+    async def answer(update, context):
+        await update.callback_query.answer("ok")
+
+    token, base, files = sys.argv[1:4]
+    app = (ApplicationBuilder().token(token).base_url(base).base_file_url(files).build())
+    app.add_handler(MessageHandler(filters.ALL, echo))
+    app.add_handler(CallbackQueryHandler(answer))
+    app.run_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
+    """
+)
+
+
+async def bench_echo(folder: Path, per_user: int) -> float:
+    async with BotApiEmulator() as emu:
+        users = [FIRST_TECH + i for i in range(TECHNICIANS)]
+        for user in users:
+            emu.user(user, f"u{user}")
+        script = folder / "echo_bot.py"
+        script.write_text(ECHO_BOT, encoding="utf-8")
+        proc = start_process(
+            [sys.executable, str(script), emu.token, emu.base_url, emu.base_file_url], folder
+        )
+        lat = Latencies()
+        try:
+            await wait_polling(emu)
+
+            async def user_loop(user: int) -> None:
+                for n in range(per_user):
+                    await step(emu, lat, user, lambda n=n: emu.send_text(user, f"hello {n}"))
+
+            started = time.perf_counter()
+            await asyncio.gather(*(user_loop(user) for user in users))
+            elapsed = time.perf_counter() - started
+        finally:
+            proc.terminate()
+            proc.wait(timeout=20)
+    return lat.updates / elapsed
+
+
+async def main() -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        result = await bench_fieldbot(folder)
+        per_user = max(1, round(result["updates"] / TECHNICIANS))
+        echo_rate = await bench_echo(folder, per_user)
+    print(
+        json.dumps(
+            {
+                "technicians": TECHNICIANS,
+                "updates": result["updates"],
+                "updates_per_s": round(result["updates_per_s"], 1),
+                "p50_ms": round(result["p50_ms"], 1),
+                "p99_ms": round(result["p99_ms"], 1),
+                "echo_updates_per_s": round(echo_rate, 1),
+                "ratio_to_echo": round(result["updates_per_s"] / echo_rate, 2),
+                "peak_rss_mb": round(result["peak_rss_mb"], 1),
+                "rate_limiter": "off (config telegram.rate_limiter = false)",
+                "targets": {
+                    "updates_per_s": 150,
+                    "p99_ms": 250,
+                    "ratio_to_echo": 0.5,
+                    "peak_rss_mb": 150,
+                },
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
