@@ -46,15 +46,21 @@ class Latencies:
     def __init__(self) -> None:
         self.samples: list[float] = []
         self.updates = 0
+        self.by_step: dict[str, list[float]] = {}
 
 
-async def first_answer(emu: BotApiEmulator, chat_id: int, mark: int) -> None:
+async def first_answer(emu: BotApiEmulator, chat_id: int, mark: int, update: dict) -> None:
+    """The bot's first call answering this update: its callback answer, or a call into the chat."""
+    query_id = (update.get("callback_query") or {}).get("id")
+
     def answered(call) -> bool:  # noqa: ANN001
-        if call.method == "answerCallbackQuery":
-            return True
-        return call.method != "getUpdates" and call.params.get("chat_id") in (chat_id, str(chat_id))
+        if query_id is not None:
+            return call.method == "answerCallbackQuery" and call.params.get(
+                "callback_query_id"
+            ) in (query_id, int(query_id))
+        return call.method != "getUpdates" and _in_chat(call, chat_id)
 
-    await emu.wait_for(answered, timeout=STEP_TIMEOUT, after=mark)
+    await emu.wait_for(answered, timeout=STEP_TIMEOUT, after=mark, chat_id=chat_id)
 
 
 def _in_chat(call, chat_id: int) -> bool:  # noqa: ANN001
@@ -72,7 +78,7 @@ async def next_button(
         rows = (call.params.get("reply_markup") or {}).get("inline_keyboard", [])
         return any((b.get("callback_data") or "").startswith(prefix) for row in rows for b in row)
 
-    call = await emu.wait_for(shows, timeout=STEP_TIMEOUT, after=after)
+    call = await emu.wait_for(shows, timeout=STEP_TIMEOUT, after=after, chat_id=chat_id)
     rows = call.params["reply_markup"]["inline_keyboard"]
     data = next(
         b["callback_data"] for row in rows for b in row if b["callback_data"].startswith(prefix)
@@ -86,18 +92,21 @@ async def next_text(emu: BotApiEmulator, chat_id: int, fragment: str, after: int
         lambda call: _in_chat(call, chat_id) and fragment in (call.params.get("text") or ""),
         timeout=STEP_TIMEOUT,
         after=after,
+        chat_id=chat_id,
     )
 
 
 async def step(
-    emu: BotApiEmulator, lat: Latencies, chat_id: int, send: Callable[[], object]
+    emu: BotApiEmulator, lat: Latencies, chat_id: int, send: Callable[[], dict], label: str = ""
 ) -> int:
     """Send one update and time it until the bot's first answer; returns the mark before it."""
     mark = emu.mark()
     started = time.perf_counter()
-    send()
-    await first_answer(emu, chat_id, mark)
-    lat.samples.append(time.perf_counter() - started)
+    update = send()
+    await first_answer(emu, chat_id, mark, update)
+    elapsed = time.perf_counter() - started
+    lat.samples.append(elapsed)
+    lat.by_step.setdefault(label, []).append(elapsed)
     lat.updates += 1
     return mark
 
@@ -107,7 +116,8 @@ async def press(
 ) -> tuple[int, str]:
     """Press the button the bot showed after `after`; returns (mark before the press, data)."""
     message_id, data = await next_button(emu, tech, prefix, after)
-    mark = await step(emu, lat, tech, lambda: emu.press(tech, tech, message_id, data))
+    label = ":".join(data.split(":")[:2])
+    mark = await step(emu, lat, tech, lambda: emu.press(tech, tech, message_id, data), label)
     return mark, data
 
 
@@ -157,7 +167,11 @@ async def run_visits(
             visit = data.rsplit(":", 1)[1]
             await next_text(emu, tech, "签退", mark)
             mark = await step(
-                emu, lat, tech, lambda: emu.send_location(tech, *SITE, horizontal_accuracy=8)
+                emu,
+                lat,
+                tech,
+                lambda: emu.send_location(tech, *SITE, horizontal_accuracy=8),
+                "checkout",
             )
             for prefix in (
                 f"visit:oc:{visit}:resolved",
@@ -172,7 +186,11 @@ async def run_visits(
             mark, _ = await press(emu, lat, tech, "slip:cd:", mark)  # the second conduct point
             await next_text(emu, tech, "签字", mark)
             mark = await step(
-                emu, lat, tech, lambda t=ticket: emu.send_photo(tech, f"slip {tech}-{t}".encode())
+                emu,
+                lat,
+                tech,
+                lambda t=ticket: emu.send_photo(tech, f"slip {tech}-{t}".encode()),
+                "photo",
             )
             await next_text(emu, tech, "已完整", mark)
 
@@ -191,7 +209,11 @@ def peak_rss_mb(pid: int) -> float:
 def start_process(args: list[str], folder: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     return subprocess.Popen(
-        args, cwd=folder, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        args,
+        cwd=folder,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=open(os.environ.get("BENCH_STDERR", os.devnull), "a"),
     )
 
 
@@ -212,7 +234,14 @@ async def bench_fieldbot(folder: Path) -> dict[str, float]:
             f'[database]\npath = "{db_path}"\nbackup_dir = ""\n[reports]\nmonthly_summary = false\n',
             encoding="utf-8",
         )
-        proc = start_process([sys.executable, "-m", "bot", "--config", str(config), "run"], folder)
+        profile = (
+            ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]]
+            if os.environ.get("BENCH_PROFILE")
+            else []
+        )
+        proc = start_process(
+            [sys.executable, *profile, "-m", "bot", "--config", str(config), "run"], folder
+        )
         try:
             await wait_polling(emu)
             cards = await _send_cards(emu, plan)
@@ -220,6 +249,14 @@ async def bench_fieldbot(folder: Path) -> dict[str, float]:
             lat = await run_visits(emu, plan, cards)
             elapsed = time.perf_counter() - started
             rss = peak_rss_mb(proc.pid)
+            if os.environ.get("BENCH_DETAIL"):
+                for label, values in sorted(lat.by_step.items()):
+                    values.sort()
+                    print(
+                        f"{label:14} n={len(values)} p50={values[len(values) // 2] * 1000:.0f}ms"
+                        f" max={values[-1] * 1000:.0f}ms",
+                        file=sys.stderr,
+                    )
         finally:
             proc.terminate()
             proc.wait(timeout=20)

@@ -1,27 +1,34 @@
-"""Our own getUpdates loop: the offset moves only after every update of a batch is handled.
+"""Our own getUpdates loop, with a durable inbox: nothing lost, nothing twice, no waiting.
 
 PTB's Updater confirms a batch when it asks for the next one, before the queued updates are
-handled, so a killed process could lose them. Here an update counts as handled only when its
-row in handled_updates is committed (in the same transaction as the handler's own writes), and
-updates of one chat are handled in order while different chats proceed concurrently.
+handled, so a killed process could lose them. Here every fetched update is first written to
+the `inbox` table; only then does the next getUpdates confirm it to Telegram. An update counts
+as handled when its row in `handled_updates` commits (in the same transaction as the
+handler's own writes), which also removes it from the inbox. At start-up whatever is still in
+the inbox is handled first. Updates of one chat are handled in order; chats run concurrently,
+so a slow chat never holds up the others.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
-from collections import defaultdict
+from collections.abc import Callable
+from contextlib import suppress
 
 from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
+from storage import inbox
 from storage.db import Database, current_update_id
 
 log = logging.getLogger(__name__)
 
 
-def _chat_key(update: Update) -> int:
+def chat_key(update: Update) -> int:
+    """Updates with the same key are handled one after another, in order."""
     chat = update.effective_chat
     if chat is not None:
         return chat.id
@@ -32,66 +39,122 @@ def _chat_key(update: Update) -> int:
 async def handle_once(app: Application, db: Database, update: Update) -> bool:
     """Process update unless it was handled before; True when it ran now."""
     if await db.is_handled(update.update_id):
+        await db.mark_handled(update.update_id)  # also clears a leftover inbox row
         return False
     token = current_update_id.set(update.update_id)
     try:
         await app.process_update(update)
     finally:
         current_update_id.reset(token)
-    await db.mark_handled(update.update_id)
+    if update.update_id in db.recorded:
+        db.recorded.discard(update.update_id)  # the handler's own transaction recorded it
+    else:
+        await db.mark_handled(update.update_id)
     return True
 
 
-async def handle_batch(app: Application, db: Database, updates: list[Update]) -> None:
-    """Handle a batch: each chat's updates in order, chats concurrently."""
-    by_chat: dict[int, list[Update]] = defaultdict(list)
-    for update in updates:
-        by_chat[_chat_key(update)].append(update)
+class ChatLanes:
+    """One worker per chat with updates waiting; each handles its chat's updates in order."""
 
-    async def run_chat(chat_updates: list[Update]) -> None:
-        for update in chat_updates:
-            await handle_once(app, db, update)
+    def __init__(
+        self, app: Application, db: Database, finished: Callable[[int], None] | None = None
+    ) -> None:
+        self.app = app
+        self.db = db
+        self.finished = finished
+        self.queues: dict[int, asyncio.Queue[Update]] = {}
+        self.workers: dict[int, asyncio.Task[None]] = {}
 
-    await asyncio.gather(*(run_chat(chat_updates) for chat_updates in by_chat.values()))
+    def submit(self, update: Update) -> None:
+        key = chat_key(update)
+        queue = self.queues.get(key)
+        if queue is None:
+            queue = self.queues[key] = asyncio.Queue()
+            self.workers[key] = asyncio.create_task(self._work(key, queue))
+        queue.put_nowait(update)
+
+    async def _work(self, key: int, queue: asyncio.Queue[Update]) -> None:
+        while True:
+            update = await queue.get()
+            try:
+                await handle_once(self.app, self.db, update)
+            except Exception:  # process_update reports handler errors; this is the loop itself
+                log.exception("update %s could not be handled", update.update_id)
+            if self.finished is not None:
+                self.finished(update.update_id)
+            if queue.empty():
+                # Retire the lane; a later update for this chat starts a new one.
+                del self.queues[key]
+                del self.workers[key]
+                return
+
+    async def drain(self) -> None:
+        """Wait for every lane to finish what it has."""
+        while self.workers:
+            await asyncio.gather(*list(self.workers.values()), return_exceptions=True)
 
 
 async def poll(
-    app: Application, db: Database, stop: asyncio.Event, timeout: int = 30, limit: int = 100
+    app: Application,
+    db: Database,
+    stop: asyncio.Event,
+    timeout: int = 30,
+    limit: int = 100,
+    finished: Callable[[int], None] | None = None,
 ) -> None:
-    """Fetch and handle updates until stop is set."""
+    """Fetch, store and handle updates until stop is set; finished(update_id) after each."""
+    lanes = ChatLanes(app, db, finished)
+    async with db.read() as conn:
+        leftovers = await inbox.pending(conn)
+    for payload in leftovers:
+        lanes.submit(Update.de_json(json.loads(payload), app.bot))
+    if leftovers:
+        log.info("handling %d updates left in the inbox by the last run", len(leftovers))
     offset: int | None = None
     backoff = 0.5
     while not stop.is_set():
-        fetch = asyncio.ensure_future(
-            app.bot.get_updates(
-                offset=offset, timeout=timeout, limit=limit, allowed_updates=Update.ALL_TYPES
-            )
-        )
-        stopper = asyncio.ensure_future(stop.wait())
-        done, _ = await asyncio.wait({fetch, stopper}, return_when=asyncio.FIRST_COMPLETED)
-        if fetch not in done:
-            fetch.cancel()
-            await asyncio.gather(fetch, return_exceptions=True)
+        updates = await _fetch(app, stop, offset, timeout, limit)
+        if updates is None:
             break
-        stopper.cancel()
-        try:
-            updates = list(fetch.result())
-        except RetryAfter as exc:
-            await asyncio.sleep(float(exc.retry_after))
-            continue
-        except (TimedOut, NetworkError) as exc:
-            log.warning("getUpdates failed: %s; retrying in %.1fs", exc, backoff)
-            await asyncio.sleep(backoff)
+        if isinstance(updates, float):
+            await asyncio.sleep(updates)
             backoff = min(backoff * 2, 30)
             continue
         backoff = 0.5
         if not updates:
             continue
-        await handle_batch(app, db, updates)
+        async with db.transaction() as conn:
+            await inbox.store(conn, [(u.update_id, json.dumps(u.to_dict())) for u in updates])
+        for update in updates:
+            lanes.submit(update)
         offset = updates[-1].update_id + 1
+    await lanes.drain()
     if offset is not None:
-        # Confirm what was handled so Telegram does not send it again after a clean stop.
-        try:
+        # Confirm what was stored so Telegram does not send it again after a clean stop.
+        with suppress(TimedOut, NetworkError):
             await app.bot.get_updates(offset=offset, timeout=0, limit=1)
-        except (TimedOut, NetworkError):
-            log.warning("could not confirm the last updates; they will be skipped as handled")
+
+
+async def _fetch(
+    app: Application, stop: asyncio.Event, offset: int | None, timeout: int, limit: int
+) -> list[Update] | float | None:
+    """One long poll: the updates, a delay to wait before retrying, or None when stopping."""
+    fetch = asyncio.ensure_future(
+        app.bot.get_updates(
+            offset=offset, timeout=timeout, limit=limit, allowed_updates=Update.ALL_TYPES
+        )
+    )
+    stopper = asyncio.ensure_future(stop.wait())
+    done, _ = await asyncio.wait({fetch, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    if fetch not in done:
+        fetch.cancel()
+        await asyncio.gather(fetch, return_exceptions=True)
+        return None
+    stopper.cancel()
+    try:
+        return list(fetch.result())
+    except RetryAfter as exc:
+        return float(exc.retry_after)
+    except (TimedOut, NetworkError) as exc:
+        log.warning("getUpdates failed: %s; retrying", exc)
+        return 1.0

@@ -135,13 +135,12 @@ async def _customer_chat(context: FieldContext, customer_id: int) -> int | None:
 
 
 async def _refresh_card(context: FieldContext, ticket_id: int | None) -> None:
+    """Bring the ticket's group card up to date, off the technician's critical path."""
     if ticket_id is None:
         return
-    try:
-        from handlers.group_card import refresh_ticket_card
-    except ImportError:  # the dispatch group's cards come with the dispatch feature
-        return
-    await refresh_ticket_card(context.application, ticket_id)
+    from handlers.group_card import refresh_ticket_card
+
+    context.application.create_task(refresh_ticket_card(context.application, ticket_id))
 
 
 async def _problem(
@@ -435,25 +434,30 @@ CHECKOUT_STEPS = (
 )
 
 
+async def _show(
+    update: Update, context: FieldContext, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Put the next question in place of the answered one (a button press) or send it."""
+    if update.callback_query is not None:
+        await update.callback_query.edit_message_text(text, reply_markup=markup)
+    else:
+        await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+
+
 async def _ask_next(update: Update, context: FieldContext, form: dict) -> None:
+    """The next check-out question, or the end of check-out when all are answered."""
     vid = form["visit"]
     for step, key, choices in CHECKOUT_STEPS:
         if key not in form:
             form["step"] = step
-            await context.bot.send_message(
-                update.effective_chat.id,
-                t(context.lang, f"visit.ask_{key}"),
-                reply_markup=_buttons(
-                    [
-                        (t(context.lang, f"visit.{key}_{c}"), f"visit:{step}:{vid}:{c}")
-                        for c in choices
-                    ]
-                ),
-            )
+            options = [
+                (t(context.lang, f"visit.{key}_{c}"), f"visit:{step}:{vid}:{c}") for c in choices
+            ]
+            await _show(update, context, t(context.lang, f"visit.ask_{key}"), _buttons(options))
             return
     if form["paid"] == "1" and "fee_fen" not in form:
         form["step"] = "fee"
-        await context.bot.send_message(update.effective_chat.id, t(context.lang, "visit.ask_fee"))
+        await _show(update, context, t(context.lang, "visit.ask_fee"))
         return
     await _finish_checkout(update, context, form)
 
@@ -479,16 +483,13 @@ async def checkout_step_button(update: Update, context: FieldContext) -> None:
         await query.answer(t(context.lang, "visit.already_answered"))
         return
     await query.answer()
-    await query.edit_message_reply_markup(None)
     if step == "oc":
         if choice not in visit_service.OUTCOME_EVENTS:
             return
         form["outcome"] = choice
         if choice == "revisit":
             form["step"] = "reason"
-            await context.bot.send_message(
-                update.effective_chat.id, t(context.lang, "visit.ask_revisit_reason")
-            )
+            await _show(update, context, t(context.lang, "visit.ask_revisit_reason"))
             return
         form["reason"] = ""
     else:
@@ -661,12 +662,9 @@ async def _answer_slip(
             services, slip.id, value, via, via == "customer"
         )
         await query.answer()
+        recorded = t(language, "visit.sat_recorded", answer=t(language, SATISFACTION_LABELS[value]))
         await query.edit_message_text(
-            t(language, "visit.sat_recorded", answer=t(language, SATISFACTION_LABELS[value]))
-        )
-        await context.bot.send_message(
-            update.effective_chat.id,
-            t(language, "visit.ask_shoes"),
+            f"{recorded}\n{t(language, 'visit.ask_shoes')}",
             reply_markup=_conduct_buttons(language, kind, key, "shoes"),
         )
         if value == "dissatisfied":
@@ -683,7 +681,16 @@ async def _answer_slip(
             return
         slip = await visit_service.confirm_conduct(services, slip.id, item, ok == "1")
         await query.answer()
-        await query.edit_message_reply_markup(None)
+        if item == "shoes":
+            await query.edit_message_text(
+                t(language, "visit.ask_eating"),
+                reply_markup=_conduct_buttons(language, kind, key, "eating"),
+            )
+        else:
+            closing = t(language, "visit.thanks_customer")
+            if via != "customer":
+                closing += "\n" + t(language, "visit.ask_signature")
+            await query.edit_message_text(closing)
         if ok == "0":
             async with services.db.read() as conn:
                 tech = await people.by_id(conn, slip.technician_id)
@@ -694,22 +701,8 @@ async def _answer_slip(
                 slip=slip.id,
                 item=t(services.config.language, f"visit.conduct_{item}"),
             )
-        if item == "shoes":
-            await context.bot.send_message(
-                update.effective_chat.id,
-                t(language, "visit.ask_eating"),
-                reply_markup=_conduct_buttons(language, kind, key, "eating"),
-            )
-            return
-        await context.bot.send_message(
-            update.effective_chat.id, t(language, "visit.thanks_customer")
-        )
-        if via == "customer":
+        if item == "eating" and via == "customer":
             await _tell_technician_missing(context, slip)
-        else:
-            await context.bot.send_message(
-                update.effective_chat.id, t(language, "visit.ask_signature")
-            )
         return
     await query.answer(t(language, "form.expired"), show_alert=True)
 

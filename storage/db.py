@@ -34,28 +34,46 @@ def migrations() -> list[tuple[int, str, str]]:
     return sorted(found)
 
 
-class Database:
-    """The application's database handle; every access goes through one lock."""
+async def _connect(path: str, busy_timeout_ms: int) -> aiosqlite.Connection:
+    conn = await aiosqlite.connect(path, isolation_level=None)
+    conn.row_factory = aiosqlite.Row
+    await conn.execute("PRAGMA journal_mode=WAL")
+    await conn.execute("PRAGMA foreign_keys=ON")
+    await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+    await conn.execute("PRAGMA synchronous=NORMAL")
+    return conn
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+
+class Database:
+    """The application's database: one writer connection behind a lock, one reader beside it.
+
+    WAL lets the reader see every committed transaction while a write is in progress, so a
+    query never waits for someone else's transaction to finish.
+    """
+
+    def __init__(self, conn: aiosqlite.Connection, reader: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
+        self.reader = reader
         self.path = path
         self._lock = asyncio.Lock()
+        # One reader at a time: SQLite keeps a read snapshot while any statement on the
+        # connection is unfinished, so interleaved readers would pin an old snapshot.
+        self._read_lock = asyncio.Lock()
+        self.recorded: set[int] = set()  # updates whose handled row a transaction committed
 
     @classmethod
     async def open(cls, path: str | Path, busy_timeout_ms: int = 5000) -> Database:
         """Open (creating if needed) and migrate the database at path."""
-        conn = await aiosqlite.connect(str(path), isolation_level=None)
-        conn.row_factory = aiosqlite.Row
-        await conn.execute("PRAGMA journal_mode=WAL")
-        await conn.execute("PRAGMA foreign_keys=ON")
-        await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-        await conn.execute("PRAGMA synchronous=NORMAL")
-        db = cls(conn, str(path))
+        conn = await _connect(str(path), busy_timeout_ms)
+        db = cls(conn, conn, str(path))
         await db.migrate()
+        db.reader = await _connect(str(path), busy_timeout_ms)
+        await db.reader.execute("PRAGMA query_only=ON")
         return db
 
     async def close(self) -> None:
+        if self.reader is not self.conn:
+            await self.reader.close()
         await self.conn.close()
 
     async def migrate(self) -> list[int]:
@@ -99,16 +117,19 @@ class Database:
                         "ON CONFLICT (update_id) DO NOTHING",
                         (update_id, utcnow_iso()),
                     )
+                    await self.conn.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
                 await self.conn.execute("COMMIT")
+                if update_id is not None:
+                    self.recorded.add(update_id)
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Read access, serialised with writers on this connection."""
-        async with self._lock:
-            yield self.conn
+        """Read access on the reader connection: committed data, never waiting for a writer."""
+        async with self._read_lock:
+            yield self.reader
 
     async def is_handled(self, update_id: int) -> bool:
         async with self.read() as conn:
@@ -125,17 +146,18 @@ class Database:
                 pass
         finally:
             current_update_id.reset(token)
+        self.recorded.discard(update_id)
 
     async def backup(self, target: str | Path) -> None:
         """A consistent copy of the live database through SQLite's backup API."""
         target = Path(target)
         target.parent.mkdir(parents=True, exist_ok=True)
-        async with self.read() as conn:
-            dest = sqlite3.connect(str(target))
-            try:
-                await conn.backup(dest)
-            finally:
-                dest.close()
+        dest = sqlite3.connect(str(target))
+        try:
+            async with self.read() as reader:
+                await reader.backup(dest)
+        finally:
+            dest.close()
 
 
 def _split_sql(sql: str) -> list[str]:

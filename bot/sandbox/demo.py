@@ -103,12 +103,14 @@ class SandboxDay:
         self.db = services.db
         self.config = services.config
         self.log = transcript
+        self.finished: set[int] = set()  # update ids the bot has completely handled
 
     async def settle(self, mark: int) -> list[SentCall]:
-        """Wait until the bot has handled everything queued, then print its calls."""
+        """Wait until the bot has handled every update sent so far, then print its calls."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + 10
-        while self.emu.pending_updates() and loop.time() < deadline:
+        newest = self.emu.last_update_id
+        while newest not in self.finished and loop.time() < deadline:
             await asyncio.sleep(0.01)
         await asyncio.sleep(0.05)
         calls = self.emu.calls(after=mark)
@@ -315,9 +317,10 @@ async def run_demo(config: Config, out_dir: Path, out: TextIO = sys.stdout) -> i
         stop = asyncio.Event()
         async with app:
             await app.start()
-            task = asyncio.create_task(poll(app, db, stop, timeout=1))
+            day = SandboxDay(emulator, services, transcript)
+            task = asyncio.create_task(poll(app, db, stop, timeout=1, finished=day.finished.add))
             try:
-                await play_day(SandboxDay(emulator, services, transcript), out_dir)
+                await play_day(day, out_dir)
             finally:
                 stop.set()
                 await task

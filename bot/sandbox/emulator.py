@@ -776,6 +776,7 @@ class BotApiEmulator:
         self._next_update_id = first_update_id
         self._update_event = asyncio.Event()
         self._sent_event = asyncio.Event()
+        self._chat_events: dict[Any, asyncio.Event] = {}
         self._poll_generation = 0
         self._closing = False
         self._runner: web.AppRunner | None = None
@@ -897,6 +898,11 @@ class BotApiEmulator:
         """Raw bytes of a stored file."""
         return self._files[file_id].data
 
+    @property
+    def last_update_id(self) -> int:
+        """The id of the newest update queued for the bot (first_update_id - 1 before any)."""
+        return self._next_update_id - 1
+
     def pending_updates(self) -> int:
         """Number of queued, unconfirmed updates."""
         return len(self._queue)
@@ -941,8 +947,14 @@ class BotApiEmulator:
         predicate: Callable[[SentCall], bool],
         timeout: float = 5.0,  # noqa: ASYNC109 - public API mirrors Telegram naming
         after: int | None = None,
+        chat_id: int | None = None,
     ) -> SentCall:
-        """Wait until a logged call (from index ``after``, default 0) matches ``predicate``."""
+        """Wait until a logged call (from index ``after``, default 0) matches ``predicate``.
+
+        With ``chat_id`` the waiter wakes only for calls into that chat (answers to callback
+        queries count for the chat of the pressed message), which keeps many concurrent
+        waiters cheap.
+        """
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         index = after or 0
@@ -958,7 +970,10 @@ class BotApiEmulator:
                 raise TimeoutError(
                     f"no matching bot call within {timeout}s; last calls:\n  {recent}"
                 )
-            event = self._sent_event
+            if chat_id is None:
+                event = self._sent_event
+            else:
+                event = self._chat_events.setdefault(chat_id, asyncio.Event())
             try:
                 await asyncio.wait_for(event.wait(), remaining)
             except TimeoutError:
@@ -1389,6 +1404,16 @@ class BotApiEmulator:
         """Append a call to the log and wake waiters."""
         self.sent.append(call)
         self._notify_sent()
+        chat = call.params.get("chat_id")
+        if call.method == "answerCallbackQuery":
+            chat = self._callback_queries.get(str(call.params.get("callback_query_id")), {}).get(
+                "chat_id"
+            )
+        if isinstance(chat, str) and chat.lstrip("-").isdigit():
+            chat = int(chat)
+        event = self._chat_events.pop(chat, None)
+        if event is not None:
+            event.set()
 
     async def _read_params(self, request: web.Request) -> tuple[JsonDict, dict[str, UploadedFile]]:
         """Decode query string, JSON, urlencoded or multipart parameters."""

@@ -56,6 +56,8 @@ class BotHarness:
         self.services: Services | None = None
         self._stop: asyncio.Event | None = None
         self._task: asyncio.Task | None = None
+        self.finished: set[int] = set()  # update ids the bot has completely handled
+        self._started_at = 0  # the newest update id when polling last started
 
     async def start(self, polling: bool = True) -> None:
         """Open the database, start the application and (unless told not to) poll."""
@@ -69,7 +71,10 @@ class BotHarness:
         if not polling:
             return
         self._stop = asyncio.Event()
-        self._task = asyncio.create_task(poll(self.app, self.db, self._stop, timeout=1))
+        self._started_at = self.emu.last_update_id
+        self._task = asyncio.create_task(
+            poll(self.app, self.db, self._stop, timeout=1, finished=self.finished.add)
+        )
 
     async def _stop_polling(self) -> None:
         if self._stop is not None and self._task is not None:
@@ -92,23 +97,31 @@ class BotHarness:
         await self.start()
 
     async def idle(self, timeout: float = 5.0) -> None:
-        """Wait until every queued update has been handled and confirmed."""
+        """Wait until every update sent so far has been handled."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.emu.pending_updates():
+        newest = self.emu.last_update_id
+        while self.emu.pending_updates() or not await self._done(newest):
             if loop.time() > deadline:
-                raise TimeoutError(f"{self.emu.pending_updates()} updates still pending")
+                raise TimeoutError(f"update {newest} not handled")
             await asyncio.sleep(0.01)
 
     async def handled(self, update: dict[str, Any] | None, timeout: float = 5.0) -> None:
-        """Wait until the bot has finished this update (its batch is confirmed to Telegram)."""
+        """Wait until the bot has completely handled this update."""
         assert update is not None, "the emulator did not deliver this update to the bot"
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
-        while self.emu.updates_confirmed_upto < update["update_id"]:
+        while update["update_id"] not in self.finished:
             if loop.time() > deadline:
                 raise TimeoutError(f"update {update['update_id']} not handled")
             await asyncio.sleep(0.005)
+
+    async def _done(self, update_id: int) -> bool:
+        """Handled by this run, or (for updates queued before it started) by an earlier one."""
+        if update_id < self.emu.first_update_id or update_id in self.finished:
+            return True
+        assert self.db is not None
+        return update_id <= self._started_at and await self.db.is_handled(update_id)
 
     async def say(self, user_id: int, text: str, chat_id: int | None = None, **kw: Any) -> dict:
         """Send text as a user and return the bot's first answer in that chat."""

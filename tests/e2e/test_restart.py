@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import signal
 import sqlite3
@@ -11,6 +12,7 @@ import sys
 from pathlib import Path
 
 from bot.polling import handle_once
+from storage import inbox
 from tests.e2e.harness import BotHarness
 
 ADMIN = 1
@@ -114,7 +116,6 @@ async def test_sigkill_with_queued_updates_handles_each_exactly_once(tmp_path: P
                 first.kill()
         handled_before = _count_invites(db_path)
         assert handled_before < total, "kill came too late to prove anything"
-        assert emu.pending_updates() == total  # fetched in one batch, none confirmed
 
         second = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
         try:
@@ -133,3 +134,25 @@ async def test_sigkill_with_queued_updates_handles_each_exactly_once(tmp_path: P
         finally:
             conn.close()
         assert handled == total
+
+
+async def test_update_confirmed_but_unhandled_waits_in_the_inbox(harness: BotHarness) -> None:
+    """A crash after an update was stored and confirmed: the next start handles it, once."""
+    harness.emu.user(ADMIN, "管理员")
+    await harness.stop()
+    update = harness.emu.send_text(ADMIN, "/invite dispatcher")
+    await harness.start(polling=False)
+    fetched = await harness.app.bot.get_updates(timeout=0)
+    async with harness.db.transaction() as conn:
+        await inbox.store(conn, [(u.update_id, json.dumps(u.to_dict())) for u in fetched])
+    await harness.app.bot.get_updates(offset=update["update_id"] + 1, timeout=0)  # confirmed
+    assert harness.emu.pending_updates() == 0
+    await harness.stop()
+
+    mark = harness.emu.mark()
+    await harness.start()
+    reply = await harness.emu.wait_for_message(ADMIN, "邀请码", after=mark)
+    assert "/start " in reply["text"]
+    await harness.restart()
+    assert await harness.count("SELECT count(*) FROM invites") == 1
+    assert await harness.count("SELECT count(*) FROM inbox") == 0

@@ -107,3 +107,25 @@ def test_fast_slip_from_row_equals_the_constructor() -> None:
     )
     assert slip_from_row(row) == expected
     assert hash(slip_from_row(row)) == hash(expected)
+
+
+async def test_reader_sees_each_commit_even_with_readers_interleaved(db: Database) -> None:
+    import asyncio
+
+    async def reader_loop(stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            async with db.read() as conn:
+                await conn.execute_fetchall("SELECT count(*) FROM people")
+            await asyncio.sleep(0)
+
+    stop = asyncio.Event()
+    readers = [asyncio.create_task(reader_loop(stop)) for _ in range(5)]
+    try:
+        for n in range(20):
+            async with db.transaction() as conn:
+                await people.bind_person(conn, 1000 + n, f"员工{n}", Role.DISPATCHER, None)
+            async with db.read() as conn:
+                assert await people.by_telegram_id(conn, 1000 + n) is not None
+    finally:
+        stop.set()
+        await asyncio.gather(*readers)

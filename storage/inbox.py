@@ -1,0 +1,23 @@
+"""The durable inbox of fetched, not yet handled updates (see bot/polling.py)."""
+
+from __future__ import annotations
+
+import aiosqlite
+
+from storage.db import utcnow_iso
+
+
+async def store(conn: aiosqlite.Connection, updates: list[tuple[int, str]]) -> None:
+    """Keep fetched updates that were not handled before."""
+    await conn.executemany(
+        "INSERT INTO inbox (update_id, payload, received_at)"
+        " SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM handled_updates WHERE update_id = ?)"
+        " ON CONFLICT (update_id) DO NOTHING",
+        [(update_id, payload, utcnow_iso(), update_id) for update_id, payload in updates],
+    )
+
+
+async def pending(conn: aiosqlite.Connection) -> list[str]:
+    """Payloads still waiting, oldest first."""
+    rows = await conn.execute_fetchall("SELECT payload FROM inbox ORDER BY update_id")
+    return [row[0] for row in rows]
