@@ -16,6 +16,7 @@ from handlers import dispatch_alerts, forms, intake_form
 from handlers.common import add_command
 from handlers.dispatch_common import actor_person_id, actor_role, answer_refusal, ticket_id_arg
 from handlers.group_card import refresh_ticket_card
+from handlers.visits import visit_keyboard
 from storage import customers, deadlines, tickets
 
 log = logging.getLogger(__name__)
@@ -282,17 +283,8 @@ async def _send_dispatch_card(context: FieldContext, view: dispatching.TicketVie
 
 
 def arrived_keyboard(ticket_id: int, language: str) -> InlineKeyboardMarkup:
-    """The button the visit feature answers (visit:arrive:<ticket id>)."""
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t(language, "dispatch.button.arrived"),
-                    callback_data=f"visit:arrive:{ticket_id}",
-                )
-            ]
-        ]
-    )
+    """The buttons of an accepted dispatch, answered by the visit feature: arrived, or late."""
+    return visit_keyboard(ticket_id, language)
 
 
 async def answer_button(update: Update, context: FieldContext) -> None:
@@ -433,7 +425,10 @@ async def jobs(update: Update, context: FieldContext) -> None:
                     InlineKeyboardButton(
                         t(context.lang, "dispatch.button.arrived_id", id=view.id),
                         callback_data=f"visit:arrive:{view.id}",
-                    )
+                    ),
+                    InlineKeyboardButton(
+                        t(context.lang, "visit.late_button"), callback_data=f"visit:late:{view.id}"
+                    ),
                 ]
             )
     await message.reply_text(
