@@ -116,7 +116,7 @@ def _visit_lines(visit: VisitFacts, tz: ZoneInfo, language: str) -> list[str]:
         lines.append(t(language, "dispatch.card.check_in", time=when(visit.check_in_at, tz)) + flag)
     if visit.check_out_at is not None:
         outcome = visit.outcome or "—"
-        outcome = catalog(language).get(f"visit.outcome.{outcome}", outcome)
+        outcome = catalog(language).get(f"visit.outcome_{outcome}", outcome)
         lines.append(
             t(
                 language,

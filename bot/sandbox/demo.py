@@ -16,7 +16,9 @@ from typing import Any, TextIO
 from bot.app import build_application, with_endpoint
 from bot.config import Config
 from bot.polling import poll
+from bot.sandbox.dispatch_day import dispatch_chapter
 from bot.sandbox.emulator import BotApiEmulator, SentCall
+from bot.sandbox.visit_day import visit_chapter
 from bot.services import Services
 from storage.db import Database
 
@@ -132,6 +134,22 @@ class SandboxDay:
         self.emu.press_button(user_id, chat_id, label)
         return await self.settle(mark)
 
+    async def location(self, user_id: int, lat: float, lon: float, **kw: Any) -> list[SentCall]:
+        """A location from a user's phone (live, with accuracy, or forwarded)."""
+        kind = "live" if kw.get("live_period") else "static"
+        if kw.get("forwarded_from_user_id"):
+            kind = "forwarded"
+        self.log.user_said(user_id, user_id, f"📍 {lat:.5f}, {lon:.5f} ({kind})")
+        mark = self.emu.mark()
+        self.emu.send_location(user_id, lat, lon, **kw)
+        return await self.settle(mark)
+
+    async def photo(self, user_id: int, data: bytes) -> list[SentCall]:
+        self.log.user_said(user_id, user_id, "🖼 (photo of the signed paper slip)")
+        mark = self.emu.mark()
+        self.emu.send_photo(user_id, data)
+        return await self.settle(mark)
+
     async def invite_code(self, by: int, role: str) -> str:
         calls = await self.say(by, f"/invite {role}")
         for call in calls:
@@ -168,6 +186,7 @@ async def play_day(day: SandboxDay, out_dir: Path) -> None:
 
     log.heading("绑定调度群 Binding the dispatch group")
     await day.say(ADMIN_ID, "/bindgroup", chat_id=GROUP_ID)
+    await dispatch_chapter(day, out_dir)
 
     log.heading("各角色的 /help")
     for user_id in (101, 102, 103):
@@ -176,6 +195,7 @@ async def play_day(day: SandboxDay, out_dir: Path) -> None:
     await day.say(104, "/help")
     await day.say(104, "/lang zh")
 
+    await visit_chapter(day, out_dir)
     await month_end(day, out_dir)
 
 

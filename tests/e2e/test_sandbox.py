@@ -31,3 +31,8 @@ def test_run_without_token_plays_the_sandbox_day(tmp_path: Path) -> None:
     assert (out_dir / "fieldbot-2026-11.xlsx").stat().st_size > 0
     assert (out_dir / "summary-2026-11.png").read_bytes()[:4] == b"\x89PNG"
     assert "2026-11 月度汇总" in out
+    # dispatch and visits through the same real application
+    assert "派工单 #2" in out and "已接单" in out
+    assert "不能使用转发的位置" in out
+    assert "回执单 #1 已完整" in out and "还缺：客户签字照片" in out
+    assert "需要再次上门" in out and "ALW-UNSETTLED" in out

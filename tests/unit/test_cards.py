@@ -93,6 +93,7 @@ def test_card_flags_offsite_checkin_and_dissatisfaction() -> None:
     )
     text = render_ticket_card(facts(visit=visit, terms=None), NOW, TZ, "zh-CN")
     assert "⚠️不在现场" in text and "❗不满意" in text and "位置未知" in text
+    assert "已解决" in text and "resolved" not in text
     english = render_ticket_card(facts(visit=visit), NOW, TZ, "en")
     assert "DISSATISFIED" in english and "off site" in english
 
