@@ -64,7 +64,7 @@ def _report(message: Message) -> LocationReport:
         lat=location.latitude,
         lon=location.longitude,
         accuracy_m=location.horizontal_accuracy,
-        live=bool(location.live_period),
+        live=bool(location.to_dict().get("live_period")),  # no deprecated attribute
         forwarded=message.forward_origin is not None,
         venue=message.venue is not None,
     )
