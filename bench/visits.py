@@ -250,6 +250,11 @@ async def bench_fieldbot(folder: Path) -> dict[str, float]:
             elapsed = time.perf_counter() - started
             rss = peak_rss_mb(proc.pid)
             if os.environ.get("BENCH_DETAIL"):
+                import psutil
+
+                cpu = psutil.Process(proc.pid).cpu_times()
+                print(f"bot cpu {cpu.user + cpu.system:.1f}s over {elapsed:.1f}s", file=sys.stderr)
+            if os.environ.get("BENCH_DETAIL"):
                 for label, values in sorted(lat.by_step.items()):
                     values.sort()
                     print(

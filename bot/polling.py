@@ -123,10 +123,12 @@ async def poll(
         backoff = 0.5
         if not updates:
             continue
-        async with db.transaction() as conn:
-            await inbox.store(conn, [(u.update_id, json.dumps(u.to_dict())) for u in updates])
         for update in updates:
             lanes.submit(update)
+        # Stored before the next getUpdates confirms them; a handler that finishes first has
+        # recorded its update as handled, and the store skips it.
+        payloads = [(u.update_id, json.dumps(u.to_dict())) for u in updates]
+        await db.write_intake(inbox.STORE_SQL, inbox.store_rows(payloads))
         offset = updates[-1].update_id + 1
     await lanes.drain()
     if offset is not None:

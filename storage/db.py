@@ -44,37 +44,62 @@ async def _connect(path: str, busy_timeout_ms: int) -> aiosqlite.Connection:
     return conn
 
 
-class Database:
-    """The application's database: one writer connection behind a lock, one reader beside it.
+READERS = 3  # reader connections; each runs its queries on its own thread
 
-    WAL lets the reader see every committed transaction while a write is in progress, so a
-    query never waits for someone else's transaction to finish.
+
+class Database:
+    """The application's database: one writer connection behind a lock, readers beside it.
+
+    WAL lets readers see every committed transaction while a write is in progress, so a query
+    never waits for someone else's transaction to finish.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, reader: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
         self.conn = conn
-        self.reader = reader
         self.path = path
         self._lock = asyncio.Lock()
-        # One reader at a time: SQLite keeps a read snapshot while any statement on the
-        # connection is unfinished, so interleaved readers would pin an old snapshot.
-        self._read_lock = asyncio.Lock()
+        # A reader is lent to one block at a time: SQLite keeps a read snapshot while any
+        # statement on a connection is unfinished, so interleaved use would pin an old snapshot.
+        self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
+        self._all_readers: list[aiosqlite.Connection] = []
+        self.intake: aiosqlite.Connection | None = None
         self.recorded: set[int] = set()  # updates whose handled row a transaction committed
 
     @classmethod
     async def open(cls, path: str | Path, busy_timeout_ms: int = 5000) -> Database:
         """Open (creating if needed) and migrate the database at path."""
         conn = await _connect(str(path), busy_timeout_ms)
-        db = cls(conn, conn, str(path))
+        db = cls(conn, str(path))
         await db.migrate()
-        db.reader = await _connect(str(path), busy_timeout_ms)
-        await db.reader.execute("PRAGMA query_only=ON")
+        for _ in range(READERS):
+            reader = await _connect(str(path), busy_timeout_ms)
+            await reader.execute("PRAGMA query_only=ON")
+            db._all_readers.append(reader)
+            db._readers.put_nowait(reader)
+        db.intake = await _connect(str(path), busy_timeout_ms)
         return db
 
     async def close(self) -> None:
-        if self.reader is not self.conn:
-            await self.reader.close()
+        for reader in self._all_readers:
+            await reader.close()
+        if self.intake is not None:
+            await self.intake.close()
         await self.conn.close()
+
+    async def write_intake(self, sql: str, rows: list[tuple]) -> None:
+        """One statement over many rows on the intake connection, its own transaction.
+
+        Fetched updates are stored here so storing them never queues behind the handlers'
+        transactions on the main writer; SQLite's busy timeout orders the two writers.
+        """
+        assert self.intake is not None
+        await self.intake.execute("BEGIN IMMEDIATE")
+        try:
+            await self.intake.executemany(sql, rows)
+            await self.intake.execute("COMMIT")
+        except BaseException:
+            await self.intake.execute("ROLLBACK")
+            raise
 
     async def migrate(self) -> list[int]:
         """Apply migrations not yet recorded; returns the versions applied."""
@@ -127,9 +152,12 @@ class Database:
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
-        """Read access on the reader connection: committed data, never waiting for a writer."""
-        async with self._read_lock:
-            yield self.reader
+        """Read access on a reader connection: committed data, never waiting for a writer."""
+        reader = await self._readers.get()
+        try:
+            yield reader
+        finally:
+            self._readers.put_nowait(reader)
 
     async def is_handled(self, update_id: int) -> bool:
         async with self.read() as conn:
