@@ -6,7 +6,6 @@ import aiosqlite
 
 from storage.db import utcnow_iso
 
-
 STORE_SQL = (
     "INSERT INTO inbox (update_id, payload, received_at)"
     " SELECT ?, ?, ? WHERE NOT EXISTS (SELECT 1 FROM handled_updates WHERE update_id = ?)"
