@@ -11,7 +11,15 @@ from bot.config import Config
 from bot.dispatch_models import Customer, NewCustomer
 from bot.dispatching import CUSTOMER_KINDS
 from bot.geo import SYSTEMS, to_wgs84
-from bot.imports import ImportError_, ImportResult, _choice, _read_rows, _required, _RowError
+from bot.imports import (
+    ImportError_,
+    ImportResult,
+    _choice,
+    _degrees,
+    _read_rows,
+    _required,
+    _RowError,
+)
 from bot.models import CUSTOMER_CLASSES
 from bot.service_mode import warranty_end
 from storage import customers
@@ -49,17 +57,6 @@ class _CustomerRow:
     machine: _Machine | None
 
 
-def _number(row: dict[str, str], column: str, limit: float) -> float:
-    value = row[column]
-    try:
-        number = float(value)
-    except ValueError:
-        raise _RowError(column, f"{value!r} is not a number") from None
-    if not -limit <= number <= limit:
-        raise _RowError(column, f"must be between -{limit:g} and {limit:g}")
-    return number
-
-
 def _site(row: dict[str, str]) -> tuple[float, float] | None:
     if not row["lat"] and not row["lon"]:
         return None
@@ -69,7 +66,7 @@ def _site(row: dict[str, str]) -> tuple[float, float] | None:
     system = row.get("coordinate_system", "") or "wgs84"
     if system not in SYSTEMS:
         raise _RowError("coordinate_system", f"{system!r} is not one of {', '.join(SYSTEMS)}")
-    return to_wgs84(_number(row, "lat", 90), _number(row, "lon", 180), system)
+    return to_wgs84(_degrees(row, "lat", 90), _degrees(row, "lon", 180), system)
 
 
 def _day(row: dict[str, str], column: str) -> date | None:

@@ -156,20 +156,27 @@ async def _problem(
 # --- arriving ---------------------------------------------------------------------------------
 
 
-async def arrive_button(update: Update, context: FieldContext) -> None:
-    """ "Arrived": ask for the location, live preferred."""
+async def _own_ticket(update: Update, context: FieldContext) -> int | None:
+    """The ticket id of a `visit:<step>:<ticket>` press, if the presser is assigned to it."""
     query = update.callback_query
     parts = _parts(query.data)
     if len(parts) != 3 or not parts[2].isdigit():
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
-        return
-    ticket_id = int(parts[2])
+        return None
     try:
-        await visit_service.ticket_of(context.services, ticket_id, _person_id(context))
+        await visit_service.ticket_of(context.services, int(parts[2]), _person_id(context))
     except visit_service.VisitError as exc:
         await _problem(update, context, exc.problem)
-        return
+        return None
     await query.answer()
+    return int(parts[2])
+
+
+async def arrive_button(update: Update, context: FieldContext) -> None:
+    """ "Arrived": ask for the location, live preferred."""
+    ticket_id = await _own_ticket(update, context)
+    if ticket_id is None:
+        return
     context.user_data[STATE] = {"step": "checkin", "ticket": ticket_id}
     await context.bot.send_message(
         update.effective_chat.id,
@@ -180,18 +187,10 @@ async def arrive_button(update: Update, context: FieldContext) -> None:
 
 async def late_button(update: Update, context: FieldContext) -> None:
     """ "I will be late": ask for the new time."""
-    query = update.callback_query
-    parts = _parts(query.data)
-    if len(parts) != 3 or not parts[2].isdigit():
-        await query.answer(t(context.lang, "form.expired"), show_alert=True)
+    ticket_id = await _own_ticket(update, context)
+    if ticket_id is None:
         return
-    try:
-        await visit_service.ticket_of(context.services, int(parts[2]), _person_id(context))
-    except visit_service.VisitError as exc:
-        await _problem(update, context, exc.problem)
-        return
-    await query.answer()
-    context.user_data[STATE] = {"step": "late_time", "ticket": int(parts[2])}
+    context.user_data[STATE] = {"step": "late_time", "ticket": ticket_id}
     await context.bot.send_message(update.effective_chat.id, t(context.lang, "visit.ask_late_time"))
 
 
