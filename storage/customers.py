@@ -58,24 +58,24 @@ def _customer(row: aiosqlite.Row) -> Customer:
 
 
 async def by_id(conn: aiosqlite.Connection, customer_id: int) -> Customer | None:
-    async with conn.execute("SELECT * FROM customers WHERE id = ?", (customer_id,)) as cur:
-        row = await cur.fetchone()
+    rows = await conn.execute_fetchall("SELECT * FROM customers WHERE id = ?", (customer_id,))
+    row = rows[0] if rows else None
     return _customer(row) if row else None
 
 
 async def by_name(conn: aiosqlite.Connection, name: str) -> Customer | None:
-    async with conn.execute("SELECT * FROM customers WHERE name = ?", (name,)) as cur:
-        row = await cur.fetchone()
+    rows = await conn.execute_fetchall("SELECT * FROM customers WHERE name = ?", (name,))
+    row = rows[0] if rows else None
     return _customer(row) if row else None
 
 
 async def by_name_or_phone(conn: aiosqlite.Connection, text: str) -> Customer | None:
     """The customer whose name or phone is exactly text."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM customers WHERE name = ? OR (phone <> '' AND phone = ?) ORDER BY id LIMIT 1",
         (text, text),
-    ) as cur:
-        row = await cur.fetchone()
+    )
+    row = rows[0] if rows else None
     return _customer(row) if row else None
 
 
@@ -84,12 +84,12 @@ async def search(
 ) -> list[Customer]:
     """Customers whose name or phone contains text (exact matches first)."""
     pattern = f"%{text}%"
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM customers WHERE name LIKE ? OR phone LIKE ? "
         "ORDER BY CASE WHEN name = ? OR phone = ? THEN 0 ELSE 1 END, name LIMIT ?",
         (pattern, pattern, text, text, limit),
-    ) as cur:
-        return [_customer(row) for row in await cur.fetchall()]
+    )
+    return [_customer(row) for row in rows]
 
 
 async def insert(conn: aiosqlite.Connection, customer: NewCustomer) -> int:
@@ -151,15 +151,15 @@ def _machine(row: aiosqlite.Row) -> Machine:
 
 
 async def machines_of(conn: aiosqlite.Connection, customer_id: int) -> list[Machine]:
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM machines WHERE customer_id = ? ORDER BY id", (customer_id,)
-    ) as cur:
-        return [_machine(row) for row in await cur.fetchall()]
+    )
+    return [_machine(row) for row in rows]
 
 
 async def machine_by_id(conn: aiosqlite.Connection, machine_id: int) -> Machine | None:
-    async with conn.execute("SELECT * FROM machines WHERE id = ?", (machine_id,)) as cur:
-        row = await cur.fetchone()
+    rows = await conn.execute_fetchall("SELECT * FROM machines WHERE id = ?", (machine_id,))
+    row = rows[0] if rows else None
     return _machine(row) if row else None
 
 
@@ -172,10 +172,10 @@ async def upsert_machine(
     warranty_end: date | None,
 ) -> tuple[int, bool]:
     """The machine with this serial at this customer, created or updated; (id, changed)."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM machines WHERE customer_id = ? AND serial = ?", (customer_id, serial)
-    ) as cur:
-        row = await cur.fetchone()
+    )
+    row = rows[0] if rows else None
     values = (
         brand,
         purchase_date.isoformat() if purchase_date else None,

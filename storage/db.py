@@ -161,10 +161,10 @@ class Database:
 
     async def is_handled(self, update_id: int) -> bool:
         async with self.read() as conn:
-            async with conn.execute(
+            rows = await conn.execute_fetchall(
                 "SELECT 1 FROM handled_updates WHERE update_id = ?", (update_id,)
-            ) as cur:
-                return await cur.fetchone() is not None
+            )
+        return bool(rows)
 
     async def mark_handled(self, update_id: int) -> None:
         """Record an update as handled (for updates whose handler wrote nothing)."""

@@ -49,19 +49,19 @@ async def complete(conn: aiosqlite.Connection, kind: str, ref_id: int) -> bool:
 
 
 async def get(conn: aiosqlite.Connection, kind: str, ref_id: int) -> Deadline | None:
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM deadlines WHERE kind = ? AND ref_id = ?", (kind, ref_id)
-    ) as cur:
-        row = await cur.fetchone()
+    )
+    row = rows[0] if rows else None
     return _deadline(row) if row else None
 
 
 async def pending(conn: aiosqlite.Connection) -> list[Deadline]:
     """Every deadline not yet met or fired, soonest first."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM deadlines WHERE state = ? ORDER BY due_at, id", (PENDING,)
-    ) as cur:
-        return [_deadline(row) for row in await cur.fetchall()]
+    )
+    return [_deadline(row) for row in rows]
 
 
 async def pending_for(

@@ -68,11 +68,11 @@ def _utc(moment: datetime) -> str:
 async def find_slip(
     conn: aiosqlite.Connection, technician_id: int, customer_id: int, check_in: datetime
 ) -> aiosqlite.Row | None:
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM slips WHERE technician_id = ? AND customer_id = ? AND check_in = ?",
         (technician_id, customer_id, check_in.isoformat()),
-    ) as cur:
-        return await cur.fetchone()
+    )
+    return rows[0] if rows else None
 
 
 def stored_comparable(row: aiosqlite.Row) -> tuple:

@@ -22,31 +22,30 @@ def _person(row: aiosqlite.Row) -> Person:
 
 
 async def by_telegram_id(conn: aiosqlite.Connection, telegram_id: int) -> Person | None:
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM people WHERE telegram_id = ? AND active = 1", (telegram_id,)
-    ) as cur:
-        row = await cur.fetchone()
-    return _person(row) if row else None
+    )
+    return _person(rows[0]) if rows else None
 
 
 async def by_id(conn: aiosqlite.Connection, person_id: int) -> Person | None:
-    async with conn.execute("SELECT * FROM people WHERE id = ?", (person_id,)) as cur:
-        row = await cur.fetchone()
+    rows = await conn.execute_fetchall("SELECT * FROM people WHERE id = ?", (person_id,))
+    row = rows[0] if rows else None
     return _person(row) if row else None
 
 
 async def with_role(conn: aiosqlite.Connection, role: Role) -> list[Person]:
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM people WHERE role = ? AND active = 1 ORDER BY name, id", (role.value,)
-    ) as cur:
-        return [_person(row) for row in await cur.fetchall()]
+    )
+    return [_person(row) for row in rows]
 
 
 async def technician_named(conn: aiosqlite.Connection, name: str) -> Person | None:
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM people WHERE role = 'technician' AND name = ?", (name,)
-    ) as cur:
-        row = await cur.fetchone()
+    )
+    row = rows[0] if rows else None
     return _person(row) if row else None
 
 
@@ -106,8 +105,8 @@ async def create_invite(
 
 
 async def invite(conn: aiosqlite.Connection, code: str) -> Invite | None:
-    async with conn.execute("SELECT * FROM invites WHERE code = ?", (code,)) as cur:
-        row = await cur.fetchone()
+    rows = await conn.execute_fetchall("SELECT * FROM invites WHERE code = ?", (code,))
+    row = rows[0] if rows else None
     if not row:
         return None
     return Invite(
@@ -138,8 +137,10 @@ async def bind_chat(conn: aiosqlite.Connection, purpose: str, chat_id: int, by: 
 
 
 async def bound_chat(conn: aiosqlite.Connection, purpose: str) -> int | None:
-    async with conn.execute("SELECT chat_id FROM bound_chats WHERE purpose = ?", (purpose,)) as cur:
-        row = await cur.fetchone()
+    rows = await conn.execute_fetchall(
+        "SELECT chat_id FROM bound_chats WHERE purpose = ?", (purpose,)
+    )
+    row = rows[0] if rows else None
     return row[0] if row else None
 
 

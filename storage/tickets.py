@@ -82,8 +82,8 @@ async def insert(
 
 
 async def state_of(conn: aiosqlite.Connection, ticket_id: int) -> str | None:
-    async with conn.execute("SELECT state FROM tickets WHERE id = ?", (ticket_id,)) as cur:
-        row = await cur.fetchone()
+    rows = await conn.execute_fetchall("SELECT state FROM tickets WHERE id = ?", (ticket_id,))
+    row = rows[0] if rows else None
     return row[0] if row else None
 
 
@@ -203,8 +203,8 @@ def _view(row: aiosqlite.Row) -> TicketView:
 
 async def ticket_for_visit(conn: aiosqlite.Connection, ticket_id: int) -> TicketView | None:
     """The ticket with its customer, machine and technician; None if there is no such ticket."""
-    async with conn.execute(_VIEW_SQL + "WHERE t.id = ?", (ticket_id,)) as cur:
-        row = await cur.fetchone()
+    rows = await conn.execute_fetchall(_VIEW_SQL + "WHERE t.id = ?", (ticket_id,))
+    row = rows[0] if rows else None
     return _view(row) if row else None
 
 
@@ -214,27 +214,27 @@ get = ticket_for_visit
 async def in_states(conn: aiosqlite.Connection, states: tuple[str, ...]) -> list[TicketView]:
     """Tickets in these states, oldest first."""
     marks = ",".join("?" * len(states))
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         _VIEW_SQL + f"WHERE t.state IN ({marks}) ORDER BY t.created_at, t.id", states
-    ) as cur:
-        return [_view(row) for row in await cur.fetchall()]
+    )
+    return [_view(row) for row in rows]
 
 
 async def open_work_of(conn: aiosqlite.Connection, person_id: int) -> list[TicketView]:
     """A technician's open tickets (assigned, accepted, on site, taken back), oldest first."""
     marks = ",".join("?" * len(OPEN_WORK_STATES))
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         _VIEW_SQL + f"WHERE t.assigned_to = ? AND t.state IN ({marks}) ORDER BY t.created_at, t.id",
         (person_id, *OPEN_WORK_STATES),
-    ) as cur:
-        return [_view(row) for row in await cur.fetchall()]
+    )
+    return [_view(row) for row in rows]
 
 
 async def transitions_of(conn: aiosqlite.Connection, ticket_id: int) -> list[aiosqlite.Row]:
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT * FROM ticket_transitions WHERE ticket_id = ? ORDER BY id", (ticket_id,)
-    ) as cur:
-        return list(await cur.fetchall())
+    )
+    return list(rows)
 
 
 async def repeat_evidence(
@@ -243,40 +243,40 @@ async def repeat_evidence(
     """PRI-SCORE repeat inputs: when this customer's visits ended unresolved, and their
     settled tickets' (id, fault, when settled) to compare faults with."""
     unresolved: list[datetime] = []
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT tr.at FROM ticket_transitions tr JOIN tickets t ON t.id = tr.ticket_id "
         "WHERE t.customer_id = ? AND tr.to_state = 'needs_revisit'",
         (customer_id,),
-    ) as cur:
-        unresolved += [m for (text,) in await cur.fetchall() if (m := from_iso(text))]
+    )
+    unresolved += [m for (text,) in rows if (m := from_iso(text))]
     marks = ",".join("?" * len(UNRESOLVED_OUTCOMES))
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT v.check_out_at FROM visits v JOIN tickets t ON t.id = v.ticket_id "
         f"WHERE t.customer_id = ? AND v.outcome IN ({marks}) AND v.check_out_at IS NOT NULL",
         (customer_id, *UNRESOLVED_OUTCOMES),
-    ) as cur:
-        unresolved += [m for (text,) in await cur.fetchall() if (m := from_iso(text))]
+    )
+    unresolved += [m for (text,) in rows if (m := from_iso(text))]
     marks = ",".join("?" * len(SETTLED_STATES))
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         f"SELECT id, fault, updated_at FROM tickets WHERE customer_id = ? AND state IN ({marks}) "
         "ORDER BY id",
         (customer_id, *SETTLED_STATES),
-    ) as cur:
-        earlier = [(row[0], row[1], m) for row in await cur.fetchall() if (m := from_iso(row[2]))]
+    )
+    earlier = [(row[0], row[1], m) for row in rows if (m := from_iso(row[2]))]
     return unresolved, earlier
 
 
 async def technicians(conn: aiosqlite.Connection) -> list[TechnicianStatus]:
     """Every active technician with availability, last location and open workload."""
     marks = ",".join("?" * len(OPEN_WORK_STATES))
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT p.id, p.name, p.telegram_id, p.on_duty, p.leave_until, p.last_lat, p.last_lon, "
         f"(SELECT count(*) FROM tickets t WHERE t.assigned_to = p.id AND t.state IN ({marks})) "
         "AS open_tickets FROM people p WHERE p.role = 'technician' AND p.active = 1 "
         "ORDER BY p.name, p.id",
         OPEN_WORK_STATES,
-    ) as cur:
-        rows = await cur.fetchall()
+    )
+    rows = rows
     return [
         TechnicianStatus(
             person_id=row["id"],
@@ -306,13 +306,13 @@ async def set_leave(conn: aiosqlite.Connection, person_id: int, until: date | No
 
 async def latest_visit(conn: aiosqlite.Connection, ticket_id: int) -> VisitFacts | None:
     """Check-in, check-out, outcome and slip satisfaction of the ticket's latest visit."""
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT v.check_in_at, v.offsite, v.check_out_at, v.outcome, s.satisfaction "
         "FROM visits v LEFT JOIN slips s ON s.visit_id = v.id "
         "WHERE v.ticket_id = ? ORDER BY v.id DESC LIMIT 1",
         (ticket_id,),
-    ) as cur:
-        row = await cur.fetchone()
+    )
+    row = rows[0] if rows else None
     if row is None:
         return None
     return VisitFacts(
