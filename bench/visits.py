@@ -37,6 +37,7 @@ TECHNICIANS = 50
 VISITS_EACH = 2
 SITE = (30.6570, 104.0660)
 FIRST_TECH = 5000
+GROUP_ID = -1009
 STEP_TIMEOUT = 60.0
 
 
@@ -127,6 +128,11 @@ async def seed(db_path: Path) -> dict[int, list[int]]:
     now = datetime.now(UTC).isoformat()
     plan: dict[int, list[int]] = {}
     async with db.transaction() as conn:
+        # A dispatch group, so every visit step also updates its ticket's card as in service.
+        await conn.execute(
+            "INSERT INTO bound_chats (purpose, chat_id, bound_by, bound_at) VALUES ('dispatch', ?, 0, ?)",
+            (GROUP_ID, now),
+        )
         for index in range(TECHNICIANS):
             tech = FIRST_TECH + index
             cur = await conn.execute(
@@ -225,6 +231,7 @@ async def bench_fieldbot(folder: Path) -> dict[str, float]:
     async with BotApiEmulator() as emu:
         db_path = folder / "visits.db"
         plan = await seed(db_path)
+        emu.group(GROUP_ID, "调度群")
         for tech in plan:
             emu.user(tech, f"技术员{tech}")
         config = folder / "config.toml"
