@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sqlite3
 from collections.abc import Callable
 from contextlib import suppress
 
@@ -74,19 +75,22 @@ class ChatLanes:
         queue.put_nowait(update)
 
     async def _work(self, key: int, queue: asyncio.Queue[Update]) -> None:
-        while True:
-            update = await queue.get()
-            try:
-                await handle_once(self.app, self.db, update)
-            except Exception:  # process_update reports handler errors; this is the loop itself
-                log.exception("update %s could not be handled", update.update_id)
-            if self.finished is not None:
-                self.finished(update.update_id)
-            if queue.empty():
-                # Retire the lane; a later update for this chat starts a new one.
+        try:
+            while True:
+                update = await queue.get()
+                try:
+                    await handle_once(self.app, self.db, update)
+                except Exception:  # process_update reports handler errors; this is the loop
+                    log.exception("update %s could not be handled", update.update_id)
+                if self.finished is not None:
+                    self.finished(update.update_id)
+                if queue.empty():
+                    return  # a later update for this chat starts a new lane
+        finally:
+            # Retire the lane even when cancelled; whatever it left stays in the inbox.
+            if self.workers.get(key) is asyncio.current_task():
                 del self.queues[key]
                 del self.workers[key]
-                return
 
     async def drain(self) -> None:
         """Wait for every lane to finish what it has."""
@@ -128,13 +132,29 @@ async def poll(
         # Stored before the next getUpdates confirms them; a handler that finishes first has
         # recorded its update as handled, and the store skips it.
         payloads = [(u.update_id, json.dumps(u.to_dict())) for u in updates]
-        await db.write_intake(inbox.STORE_SQL, inbox.store_rows(payloads))
+        if not await _store(db, payloads, stop):
+            break  # stopping before they were stored: Telegram sends them again next time
         offset = updates[-1].update_id + 1
     await lanes.drain()
     if offset is not None:
         # Confirm what was stored so Telegram does not send it again after a clean stop.
         with suppress(TimedOut, NetworkError):
             await app.bot.get_updates(offset=offset, timeout=0, limit=1)
+
+
+async def _store(db: Database, payloads: list[tuple[int, str]], stop: asyncio.Event) -> bool:
+    """Write fetched updates to the inbox, retrying a busy database; False if stopped first."""
+    delay = 0.1
+    while True:
+        try:
+            await db.write_intake(inbox.STORE_SQL, inbox.store_rows(payloads))
+            return True
+        except sqlite3.OperationalError as exc:
+            log.warning("could not store fetched updates (%s); retrying in %.1fs", exc, delay)
+        if stop.is_set():
+            return False
+        await asyncio.sleep(delay)
+        delay = min(delay * 2, 5)
 
 
 async def _fetch(

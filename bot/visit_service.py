@@ -12,7 +12,7 @@ from bot import timers, visits
 from bot.geo import geodesic_m
 from bot.services import Services
 from bot.visits import LocationReport, SiteCheck, SlipState
-from storage import ledger, tickets
+from storage import ledger, people, tickets
 from storage import visits as visit_store
 
 OUTCOME_EVENTS = {"resolved": "resolve", "revisit": "revisit", "taken_back": "take_back"}
@@ -25,6 +25,9 @@ class VisitProblem(StrEnum):
     NOT_OPEN = "visit.not_open"
     NO_SLIP = "visit.no_slip"
     TOO_LATE = "visit.late_after_start"
+    BAD_LATE_TIME = "visit.bad_late_time"
+    ANSWERED = "visit.already_answered"
+    LINKED_ELSEWHERE = "visit.slip_linked_elsewhere"
 
 
 class VisitError(Exception):
@@ -54,18 +57,31 @@ async def ticket_of(services: Services, ticket_id: int, technician_id: int) -> t
     return _require_assigned(ticket, technician_id)
 
 
+LATE_NOTICE_HORIZON = timedelta(hours=24)  # a new arrival time further out is a re-booking
+
+
+def check_late_time(now: datetime, appointment_start: datetime | None, new_time: datetime) -> None:
+    """DED-LATE excuses lateness only when announced before the appointment, for a near time."""
+    if appointment_start is not None and now > appointment_start:
+        raise VisitError(VisitProblem.TOO_LATE)
+    if not now < new_time <= now + LATE_NOTICE_HORIZON:
+        raise VisitError(VisitProblem.BAD_LATE_TIME)
+
+
 async def announce_late(
-    services: Services, technician_id: int, ticket_id: int, new_time: datetime
+    services: Services, technician_id: int, ticket_id: int, new_time: datetime, told_by: str
 ) -> tickets.TicketView:
-    """ "I will be late": the new time and that the customer was told, before arriving."""
+    """ "I will be late": the new time and who told the customer, before the appointment."""
+    now = services.now()
     async with services.db.transaction() as conn:
         ticket = _require_assigned(await tickets.ticket_for_visit(conn, ticket_id), technician_id)
         if ticket.state != "accepted":
             raise VisitError(VisitProblem.WRONG_STATE)
+        check_late_time(now, ticket.appointment_start, new_time)
         current = await visit_store.current_for_ticket(conn, ticket_id)
         if current is not None and current.state == "open":
             raise VisitError(VisitProblem.ALREADY_IN)
-        await visit_store.plan_late(conn, ticket_id, technician_id, services.now(), new_time)
+        await visit_store.plan_late(conn, ticket_id, technician_id, now, new_time, told_by)
     return ticket
 
 
@@ -285,18 +301,20 @@ async def slip_by_visit(services: Services, visit_id: int) -> visit_store.SlipRo
 async def give_satisfaction(
     services: Services, slip_id: int, satisfaction: str, via: str, verified: bool
 ) -> visit_store.SlipRow:
-    """The customer's 满意 / 一般 / 不满意 (SLIP-SAT)."""
+    """The customer's 满意 / 一般 / 不满意 (SLIP-SAT); the first answer wins."""
     async with services.db.transaction() as conn:
-        await visit_store.set_satisfaction(conn, slip_id, satisfaction, via, verified)
+        if not await visit_store.set_satisfaction(conn, slip_id, satisfaction, via, verified):
+            raise VisitError(VisitProblem.ANSWERED)
         return await _refresh(conn, slip_id)
 
 
 async def confirm_conduct(
     services: Services, slip_id: int, item: str, ok: bool
 ) -> visit_store.SlipRow:
-    """The customer confirms (or not) one CONDUCT point."""
+    """The customer confirms (or not) one CONDUCT point; the first answer wins."""
     async with services.db.transaction() as conn:
-        await visit_store.set_conduct(conn, slip_id, item, ok)
+        if not await visit_store.set_conduct(conn, slip_id, item, ok):
+            raise VisitError(VisitProblem.ANSWERED)
         return await _refresh(conn, slip_id)
 
 
@@ -322,12 +340,22 @@ async def attach_signature(
 async def link_customer(
     services: Services, token: str, telegram_id: int
 ) -> visit_store.SlipRow | None:
-    """A customer opened the slip's deep link: bind their chat to the customer record."""
+    """A customer opened the slip's deep link: bind their chat to the customer record.
+
+    Only a chat that is not staff may link, and only a customer not yet linked to another
+    chat, so nobody can take over a slip by opening its link.
+    """
     async with services.db.transaction() as conn:
         slip = await visit_store.slip_by_token(conn, token)
         if slip is None:
             return None
-        await conn.execute(
-            "UPDATE customers SET telegram_id = ? WHERE id = ?", (telegram_id, slip.customer_id)
+        if await people.by_telegram_id(conn, telegram_id) is not None:
+            raise VisitError(VisitProblem.LINKED_ELSEWHERE)
+        cur = await conn.execute(
+            "UPDATE customers SET telegram_id = ? WHERE id = ?"
+            " AND (telegram_id IS NULL OR telegram_id = ?)",
+            (telegram_id, slip.customer_id, telegram_id),
         )
+        if cur.rowcount != 1:
+            raise VisitError(VisitProblem.LINKED_ELSEWHERE)
     return slip

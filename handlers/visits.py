@@ -33,6 +33,7 @@ from bot.visits import Evidence, LocationReport
 from handlers import forms
 from storage import people
 from storage import visits as visit_store
+from storage.db import current_update_id
 
 log = logging.getLogger(__name__)
 
@@ -140,7 +141,12 @@ async def _refresh_card(context: FieldContext, ticket_id: int | None) -> None:
         return
     from handlers.group_card import refresh_ticket_card
 
-    context.application.create_task(refresh_ticket_card(context.application, ticket_id))
+    async def refresh() -> None:
+        # The task copies this update's context; its writes are not this update's handling.
+        current_update_id.set(None)
+        await refresh_ticket_card(context.application, ticket_id)
+
+    context.application.create_task(refresh())
 
 
 async def _problem(
@@ -218,29 +224,25 @@ async def late_told_button(update: Update, context: FieldContext) -> None:
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
     new_time = datetime.fromisoformat(form["new_time"])
+    told_by = parts[3] if parts[3] in ("technician", "bot") else "technician"
+    technician_id = _person_id(context)
     try:
+        ticket = await visit_service.ticket_of(context.services, form["ticket"], technician_id)
+        visit_service.check_late_time(context.services.now(), ticket.appointment_start, new_time)
+        if told_by == "bot" and not await _tell_customer_late(
+            context, ticket.customer_id, new_time
+        ):
+            await query.answer(t(context.lang, "visit.customer_unreachable"), show_alert=True)
+            return
         ticket = await visit_service.announce_late(
-            context.services, _person_id(context), form["ticket"], new_time
+            context.services, technician_id, form["ticket"], new_time, told_by
         )
     except visit_service.VisitError as exc:
+        context.user_data.pop(STATE, None)
         await _problem(update, context, exc.problem)
         return
     context.user_data.pop(STATE, None)
     await query.answer()
-    told_by = parts[3]
-    customer_chat = await _customer_chat(context, ticket.customer_id)
-    if told_by == "bot" and customer_chat:
-        try:
-            await context.bot.send_message(
-                customer_chat,
-                t(
-                    context.services.config.language,
-                    "visit.customer_late_notice",
-                    time=_local(context, new_time),
-                ),
-            )
-        except TelegramError as exc:
-            log.warning("could not tell the customer of ticket %s: %s", ticket.id, exc)
     await query.edit_message_text(
         t(context.lang, "visit.late_recorded", time=_local(context, new_time))
     )
@@ -254,6 +256,22 @@ async def late_told_button(update: Update, context: FieldContext) -> None:
         who=who,
     )
     await _refresh_card(context, ticket.id)
+
+
+async def _tell_customer_late(context: FieldContext, customer_id: int, new_time: datetime) -> bool:
+    """The bot tells a linked customer the new arrival time; False when it could not."""
+    customer_chat = await _customer_chat(context, customer_id)
+    if not customer_chat:
+        return False
+    language = context.services.config.language
+    try:
+        await context.bot.send_message(
+            customer_chat, t(language, "visit.customer_late_notice", time=_local(context, new_time))
+        )
+    except TelegramError as exc:
+        log.warning("could not tell customer %s about a late arrival: %s", customer_id, exc)
+        return False
+    return True
 
 
 async def on_location(update: Update, context: FieldContext) -> None:
@@ -271,11 +289,23 @@ async def on_location(update: Update, context: FieldContext) -> None:
         await message.reply_text(t(context.lang, key))
         return
     form = context.user_data.get(STATE) or {}
-    if form.get("step") == "checkout":
+    step = form.get("step")
+    if step == "checkout":
         await _checkout_location(update, context, form, report)
         return
-    ticket_id = form.get("ticket") if form.get("step") == "checkin" else None
-    await _check_in(update, context, ticket_id, report)
+    if step == "checkin":
+        await _check_in(update, context, form.get("ticket"), report)
+        return
+    if step is not None and step != "signature":
+        await message.reply_text(t(context.lang, "visit.location_not_now"))
+        return
+    async with context.services.db.read() as conn:
+        open_visits = await visit_store.open_for_technician(conn, _person_id(context))
+    if open_visits:
+        # Live sharing started after a static check-in, say: no second, dispatch-less visit.
+        await message.reply_text(t(context.lang, "visit.already_on_visit"))
+        return
+    await _check_in(update, context, None, report)  # GO-OUT: flagged to the group
 
 
 async def _check_in(
@@ -511,10 +541,19 @@ async def visit_text(update: Update, context: FieldContext) -> bool:
         if new_time is None:
             await message.reply_text(t(context.lang, "visit.bad_time"))
             return True
-        form.update(step="late_told", new_time=new_time.isoformat())
         tid = form["ticket"]
+        try:
+            ticket = await visit_service.ticket_of(context.services, tid, _person_id(context))
+            visit_service.check_late_time(
+                context.services.now(), ticket.appointment_start, new_time
+            )
+        except visit_service.VisitError as exc:
+            if exc.problem is not visit_service.VisitProblem.BAD_LATE_TIME:
+                context.user_data.pop(STATE, None)
+            await message.reply_text(t(context.lang, exc.problem.value))
+            return True
+        form.update(step="late_told", new_time=new_time.isoformat())
         rows = [[(t(context.lang, "visit.told_by_technician"), f"visit:told:{tid}:technician")]]
-        ticket = await visit_service.ticket_of(context.services, tid, _person_id(context))
         if await _customer_chat(context, ticket.customer_id):
             rows.append([(t(context.lang, "visit.told_by_bot"), f"visit:told:{tid}:bot")])
         await message.reply_text(
@@ -657,9 +696,13 @@ async def _answer_slip(
         if slip.satisfaction is not None:
             await query.answer(t(language, "visit.already_answered"))
             return
-        slip = await visit_service.give_satisfaction(
-            services, slip.id, value, via, via == "customer"
-        )
+        try:
+            slip = await visit_service.give_satisfaction(
+                services, slip.id, value, via, via == "customer"
+            )
+        except visit_service.VisitError as exc:
+            await _problem(update, context, exc.problem)
+            return
         await query.answer()
         recorded = t(language, "visit.sat_recorded", answer=t(language, SATISFACTION_LABELS[value]))
         await query.edit_message_text(
@@ -678,7 +721,11 @@ async def _answer_slip(
         if current is not None:
             await query.answer(t(language, "visit.already_answered"))
             return
-        slip = await visit_service.confirm_conduct(services, slip.id, item, ok == "1")
+        try:
+            slip = await visit_service.confirm_conduct(services, slip.id, item, ok == "1")
+        except visit_service.VisitError as exc:
+            await _problem(update, context, exc.problem)
+            return
         await query.answer()
         if item == "shoes":
             await query.edit_message_text(
@@ -790,7 +837,11 @@ async def customer_start(update: Update, context: FieldContext, token: str) -> N
     """/start slip_<token>: the customer confirms the slip in their own chat."""
     message = update.effective_message
     language = context.services.config.language
-    slip = await visit_service.link_customer(context.services, token, update.effective_user.id)
+    try:
+        slip = await visit_service.link_customer(context.services, token, update.effective_user.id)
+    except visit_service.VisitError as exc:
+        await message.reply_text(t(language, exc.problem.value))
+        return
     if slip is None:
         await message.reply_text(t(language, "visit.unknown_slip"))
         return

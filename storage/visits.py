@@ -74,20 +74,25 @@ async def open_for_technician(conn: aiosqlite.Connection, technician_id: int) ->
 
 
 async def plan_late(
-    conn: aiosqlite.Connection, ticket_id: int, technician_id: int, at: datetime, new_time: datetime
+    conn: aiosqlite.Connection,
+    ticket_id: int,
+    technician_id: int,
+    at: datetime,
+    new_time: datetime,
+    told_by: str,
 ) -> int:
     """Record "I will be late" on the ticket's coming visit (creating it as planned)."""
     current = await current_for_ticket(conn, ticket_id)
     if current is not None:
         await conn.execute(
-            "UPDATE visits SET late_notice_at = ?, late_new_time = ? WHERE id = ?",
-            (at.isoformat(), new_time.isoformat(), current.id),
+            "UPDATE visits SET late_notice_at = ?, late_new_time = ?, late_told_by = ? WHERE id = ?",
+            (at.isoformat(), new_time.isoformat(), told_by, current.id),
         )
         return current.id
     cur = await conn.execute(
-        "INSERT INTO visits (ticket_id, technician_id, late_notice_at, late_new_time, state)"
-        " VALUES (?, ?, ?, ?, 'planned')",
-        (ticket_id, technician_id, at.isoformat(), new_time.isoformat()),
+        "INSERT INTO visits (ticket_id, technician_id, late_notice_at, late_new_time,"
+        " late_told_by, state) VALUES (?, ?, ?, ?, ?, 'planned')",
+        (ticket_id, technician_id, at.isoformat(), new_time.isoformat(), told_by),
     )
     return int(cur.lastrowid)
 
@@ -276,17 +281,26 @@ async def set_slip_outcome(
 
 async def set_satisfaction(
     conn: aiosqlite.Connection, slip_id: int, satisfaction: str, via: str, verified: bool
-) -> None:
-    await conn.execute(
-        "UPDATE slips SET satisfaction = ?, confirmed_via = ?,"
-        " customer_verified = MAX(customer_verified, ?) WHERE id = ?",
+) -> bool:
+    """The first answer wins: False when the slip already had one (nothing written)."""
+    cur = await conn.execute(
+        "UPDATE slips SET satisfaction = ?, confirmed_via = ?, customer_verified = ?"
+        " WHERE id = ? AND satisfaction IS NULL",
         (satisfaction, via, int(verified), slip_id),
     )
+    return cur.rowcount == 1
 
 
-async def set_conduct(conn: aiosqlite.Connection, slip_id: int, item: str, ok: bool) -> None:
-    column = {"shoes": "conduct_shoe_covers", "eating": "conduct_no_eating"}[item]
-    await conn.execute(f"UPDATE slips SET {column} = ? WHERE id = ?", (int(ok), slip_id))
+CONDUCT_COLUMNS = {"shoes": "conduct_shoe_covers", "eating": "conduct_no_eating"}
+
+
+async def set_conduct(conn: aiosqlite.Connection, slip_id: int, item: str, ok: bool) -> bool:
+    """The first answer to a CONDUCT point wins: False when it was answered before."""
+    column = CONDUCT_COLUMNS[item]
+    cur = await conn.execute(
+        f"UPDATE slips SET {column} = ? WHERE id = ? AND {column} IS NULL", (int(ok), slip_id)
+    )
+    return cur.rowcount == 1
 
 
 async def set_signature(

@@ -317,3 +317,79 @@ async def test_double_taps_double_nothing_and_others_are_refused(harness: BotHar
     await h.press(TECH, TECH, f"visit:out:{visit['id']}")
     assert await h.count("SELECT count(*) FROM slips") == 1
     assert await h.count("SELECT count(*) FROM visits WHERE state = 'closed'") == 1
+
+
+async def test_first_satisfaction_wins_across_the_two_chats(harness: BotHarness) -> None:
+    h = harness
+    ticket = await setup(h)
+    await arrive(h, ticket)
+    await send_location(h, live_period=600)
+    await check_out(h, "resolved")
+    slip = await slip_row(h)
+    handover = [m for m in h.emu.messages_to(TECH) if "满意" in (m.get("text") or "")][-1]
+    h.emu.user(CUSTOMER, "王先生")
+    await h.say(CUSTOMER, f"/start slip_{slip['customer_token']}")
+    await h.press(CUSTOMER, CUSTOMER, "不满意")
+    # The technician's phone still shows the buttons: pressing 满意 there changes nothing.
+    mark = h.emu.mark()
+    await h.handled(
+        h.emu.press(TECH, TECH, handover["message_id"], f"slip:sat:{slip['id']}:satisfied")
+    )
+    assert any("已经记录过" in text for text in h.answers(mark))
+    slip = await slip_row(h)
+    assert slip["satisfaction"] == "dissatisfied" and slip["customer_verified"] == 1
+
+
+async def test_slip_link_refused_for_staff_and_for_a_second_chat(harness: BotHarness) -> None:
+    h = harness
+    ticket = await setup(h)
+    await arrive(h, ticket)
+    await send_location(h, live_period=600)
+    await check_out(h, "resolved")
+    token = (await slip_row(h))["customer_token"]
+    reply = await h.say(OTHER_TECH, f"/start slip_{token}")  # a technician's own second try
+    assert "员工账号" in reply["text"]
+    h.emu.user(CUSTOMER, "王先生")
+    await h.say(CUSTOMER, f"/start slip_{token}")
+    h.emu.user(888, "路人")
+    reply = await h.say(888, f"/start slip_{token}")
+    assert "其他账号" in reply["text"]
+    async with h.db.read() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT telegram_id FROM customers WHERE telegram_id IS NOT NULL"
+        )
+    assert [r[0] for r in rows] == [CUSTOMER]
+
+
+async def test_late_notice_must_come_before_the_appointment_and_be_near(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+    ticket = await setup(h, appointment=NOW + timedelta(hours=1))
+    await h.app.bot.send_message(
+        TECH,
+        "卡片",
+        reply_markup=InlineKeyboardMarkup(
+            [[InlineKeyboardButton("晚到", callback_data=f"visit:late:{ticket}")]]
+        ),
+    )
+    await h.press(TECH, TECH, f"visit:late:{ticket}")
+    reply = await h.say(TECH, "2099-01-01 00:00")
+    assert "24 小时以内" in reply["text"]
+    h.clock.set(NOW + timedelta(hours=1, minutes=20))  # the appointment has begun
+    reply = await h.say(TECH, "11:00")
+    assert "预约时间已过" in reply["text"]
+    assert await visits(h) == []
+
+
+async def test_a_second_location_while_on_site_opens_no_second_visit(harness: BotHarness) -> None:
+    h = harness
+    ticket = await setup(h)
+    await arrive(h, ticket)
+    await send_location(h, horizontal_accuracy=15)
+    text = await send_location(h, live_period=900)  # starts sharing live after checking in
+    assert "已在现场签到" in text
+    assert len(await visits(h)) == 1
+    assert await h.count("SELECT count(*) FROM visits WHERE no_dispatch = 1") == 0
