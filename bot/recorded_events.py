@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from enum import StrEnum
 
 from bot import payroll, statements
@@ -23,6 +23,9 @@ class EventProblem(StrEnum):
     MONTH_CLOSED = "events.month_closed"
     CONTEST_OPEN = "events.contest_open"
     NOT_YOURS = "events.not_yours"
+    SLIP_REQUIRED = "events.slip_required"
+    SLIP_NOT_ALLOWED = "events.slip_not_allowed"
+    SLIP_NOT_FOUND = "events.slip_not_found"
 
 
 class EventError(Exception):
@@ -71,10 +74,21 @@ async def record(
     note: str,
     recorded_by: int | None,
     day: date | None = None,
+    slip_id: int | None = None,
 ) -> Recorded:
-    """Record an event; one dated in a closed month lands in the next open month, marked."""
+    """Record an event; one dated in a closed month lands in the next open month, marked.
+
+    An event about a slip (ALW-BEYOND, a false slip) is dated on the slip's check-out day so
+    it lands in the month that slip is settled in.
+    """
     amount = check_amount(rule, amount_fen, services)
     info = payroll.EVENT_RULES[rule]
+    if info.slip == payroll.REQUIRED and slip_id is None:
+        raise EventError(EventProblem.SLIP_REQUIRED, rule=rule)
+    if info.slip == payroll.NONE and slip_id is not None:
+        raise EventError(EventProblem.SLIP_NOT_ALLOWED, rule=rule)
+    if slip_id is not None:
+        day = await _slip_day(services, slip_id, technician)
     stored_amount = amount if info.amount != payroll.FIXED else None
     today = services.local_now().date()
     day = day or today
@@ -103,12 +117,26 @@ async def record(
                 note=note,
                 recorded_by=recorded_by,
                 adjustment_of=adjustment_of,
+                slip_id=slip_id,
             ),
         )
         assert event_id is not None
         event = await ledger.event_by_id(conn, event_id)
     assert event is not None
     return Recorded(event, person.telegram_id, adjustment_of)
+
+
+async def _slip_day(services: Services, slip_id: int, technician: str) -> date:
+    """The local check-out day of this technician's slip, or an EventError."""
+    async with services.db.read() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT s.check_out FROM slips s JOIN people p ON p.id = s.technician_id"
+            " WHERE s.id = ? AND p.name = ?",
+            (slip_id, technician),
+        )
+    if not rows:
+        raise EventError(EventProblem.SLIP_NOT_FOUND, slip=slip_id, name=technician)
+    return datetime.fromisoformat(rows[0][0]).astimezone(services.config.tz).date()
 
 
 def event_amount(event: RecordedEvent, services: Services) -> int:

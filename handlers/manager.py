@@ -157,7 +157,13 @@ def _parse_amount(text: str) -> int | None:
 
 
 async def _record_and_notify(
-    update: Update, context: FieldContext, technician: str, rule: str, amount: int | None, note: str
+    update: Update,
+    context: FieldContext,
+    technician: str,
+    rule: str,
+    amount: int | None,
+    note: str,
+    slip_id: int | None = None,
 ) -> None:
     actor = context.actor
     assert actor is not None
@@ -169,6 +175,7 @@ async def _record_and_notify(
             amount,
             note,
             actor.person.id if actor.person else None,
+            slip_id=slip_id,
         )
     except recorded_events.EventError as exc:
         await context.bot.send_message(
@@ -257,10 +264,13 @@ async def _start_event_form(update: Update, context: FieldContext, kind: str) ->
                 t(context.lang, "events.wrong_kind", rule=rule, rules=", ".join(_rules_for(kind)))
             )
             return
+        slip_id = None
+        if rest and rest[0].startswith("#") and rest[0][1:].isdigit():
+            slip_id = int(rest.pop(0)[1:])
         amount = None
         if rest and _parse_amount(rest[0]) is not None:
             amount = _parse_amount(rest.pop(0))
-        await _record_and_notify(update, context, technician, rule, amount, " ".join(rest))
+        await _record_and_notify(update, context, technician, rule, amount, " ".join(rest), slip_id)
         return
     keyboard = await _technician_keyboard(context, command)
     if keyboard is None:
@@ -314,13 +324,11 @@ async def event_form_button(update: Update, context: FieldContext) -> None:
     if step == "r" and "technician" in form and value in _rules_for(form["kind"]):
         form["rule"] = value
         info = payroll.EVENT_RULES[value]
-        if info.amount == payroll.FIXED:
-            form["amount"] = None
-            form["awaiting"] = "note"
-            prompt = t(context.lang, "events.ask_note")
+        if info.slip == payroll.REQUIRED:
+            form["awaiting"] = "slip"
+            prompt = t(context.lang, "events.ask_slip", rule=value)
         else:
-            form["awaiting"] = "amount"
-            prompt = t(context.lang, "events.ask_amount", rule=value)
+            form["awaiting"], prompt = _after_slip_step(form, info, context.lang)
         await query.edit_message_text(
             t(context.lang, "events.picked_rule", rule=value, name=form["technician"])
         )
@@ -332,12 +340,34 @@ async def event_form_button(update: Update, context: FieldContext) -> None:
     context.user_data.pop(FORM_KEY, None)
 
 
+def _after_slip_step(form: dict, info: payroll.EventRuleInfo, language: str) -> tuple[str, str]:
+    """The form's next step once the slip (if any) is known: the amount, or straight to a note."""
+    if info.amount == payroll.FIXED:
+        form["amount"] = None
+        return "note", t(language, "events.ask_note")
+    return "amount", t(language, "events.ask_amount", rule=info.rule)
+
+
 async def event_form_text(update: Update, context: FieldContext) -> bool:
     """A typed answer (amount or note) to the guided penalty/reward form; True if consumed."""
     form = context.user_data.get(FORM_KEY)
     message = update.effective_message
     if not form or not form.get("awaiting") or message is None or not message.text:
         return False
+    if form["awaiting"] == "slip":
+        number = message.text.strip().lstrip("#")
+        if not number.isdigit():
+            await message.reply_text(
+                t(context.lang, "events.ask_slip", rule=form["rule"]),
+                reply_markup=ForceReply(selective=True),
+            )
+            return True
+        form["slip_id"] = int(number)
+        form["awaiting"], prompt = _after_slip_step(
+            form, payroll.EVENT_RULES[form["rule"]], context.lang
+        )
+        await message.reply_text(prompt, reply_markup=ForceReply(selective=True))
+        return True
     if form["awaiting"] == "amount":
         amount = _parse_amount(message.text.strip())
         if amount is None:
@@ -362,7 +392,13 @@ async def event_form_text(update: Update, context: FieldContext) -> bool:
     note = "" if message.text.strip() in ("-", "—", "无", "none") else message.text.strip()
     context.user_data.pop(FORM_KEY, None)
     await _record_and_notify(
-        update, context, form["technician"], form["rule"], form["amount"], note
+        update,
+        context,
+        form["technician"],
+        form["rule"],
+        form["amount"],
+        note,
+        form.get("slip_id"),
     )
     return True
 

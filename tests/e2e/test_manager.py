@@ -221,3 +221,23 @@ async def test_rules_in_both_languages(harness: BotHarness) -> None:
     await harness.say(TECH, "/lang en")
     reply = await harness.say(TECH, "/rules")
     assert reply["text"].startswith("Amounts in force")
+
+
+async def test_service_beyond_authority_is_recorded_against_a_slip(harness: BotHarness) -> None:
+    harness.clock.set(datetime(2026, 11, 28, 4, 0, tzinfo=UTC))
+    await harness.seed(MANAGER, "李经理", Role.MANAGER)
+    await harness.seed(TECH, "张伟", Role.TECHNICIAN)
+    await load_november(harness)
+    reply = await harness.say(MANAGER, "/penalty 张伟 ALW-BEYOND")
+    assert "回执单编号" in reply["text"]
+    reply = await harness.say(MANAGER, "/penalty 张伟 DED-PRIVATE #1")
+    assert "不针对单张回执单" in reply["text"]
+    reply = await harness.say(MANAGER, "/penalty 张伟 ALW-BEYOND #12")  # 李娜's slip
+    assert "没有编号为 12" in reply["text"]
+    assert await harness.count("SELECT count(*) FROM events WHERE rule = 'ALW-BEYOND'") == 0
+    before = await statements.compute(harness.db, harness.config, "2026-11", "张伟")
+    reply = await harness.say(MANAGER, "/penalty 张伟 ALW-BEYOND #1 5 擅自更换主板")
+    assert "ALW-BEYOND" in reply["text"]
+    after = await statements.compute(harness.db, harness.config, "2026-11", "张伟")
+    assert after.technicians[0].settled == before.technicians[0].settled - 1
+    assert after.technicians[0].deduction_fen == before.technicians[0].deduction_fen + 500
