@@ -1,0 +1,256 @@
+"""Leaving: the check-out location and questions, then the slip handed to the customer."""
+
+from __future__ import annotations
+
+import io
+
+import segno
+from telegram import (
+    InlineKeyboardMarkup,
+    ReplyKeyboardRemove,
+    Update,
+)
+
+from bot import visit_service
+from bot.config import yuan_to_fen
+from bot.context import FieldContext
+from bot.i18n import t
+from bot.visits import LocationReport
+from handlers.visit_common import (
+    STATE,
+    callback_parts,
+    inline_buttons,
+    location_keyboard,
+    person_id,
+    refresh_card,
+    tell_group,
+    tell_problem,
+)
+from handlers.visit_slip import satisfaction_buttons, slip_summary
+from storage import visits as visit_store
+
+# --- checking out -----------------------------------------------------------------------------
+
+
+async def _own_open_visit(
+    update: Update, context: FieldContext, visit_id: int
+) -> visit_store.VisitRow | None:
+    async with context.services.db.read() as conn:
+        visit = await visit_store.by_id(conn, visit_id)
+    if visit is None or visit.technician_id != person_id(context):
+        await tell_problem(update, context, visit_service.VisitProblem.NOT_YOURS)
+        return None
+    if visit.state != "open":
+        await tell_problem(update, context, visit_service.VisitProblem.NOT_OPEN)
+        return None
+    return visit
+
+
+async def checkout_button(update: Update, context: FieldContext) -> None:
+    """ "Leaving": ask for the location again."""
+    query = update.callback_query
+    parts = callback_parts(query.data)
+    if len(parts) != 3 or not parts[2].isdigit():
+        await query.answer(t(context.lang, "form.expired"), show_alert=True)
+        return
+    visit = await _own_open_visit(update, context, int(parts[2]))
+    if visit is None:
+        return
+    await query.answer()
+    context.user_data[STATE] = {"step": "checkout", "visit": visit.id}
+    await context.bot.send_message(
+        update.effective_chat.id,
+        t(context.lang, "visit.ask_checkout_location"),
+        reply_markup=location_keyboard(context.lang),
+    )
+
+
+async def checkout_location(
+    update: Update, context: FieldContext, form: dict, report: LocationReport
+) -> None:
+    form.update(
+        step="oc", lat=report.lat, lon=report.lon, accuracy=report.accuracy_m, live=report.live
+    )
+    vid = form["visit"]
+    await update.effective_message.reply_text(
+        t(context.lang, "visit.location_noted"), reply_markup=ReplyKeyboardRemove()
+    )
+    await context.bot.send_message(
+        update.effective_chat.id,
+        t(context.lang, "visit.ask_outcome"),
+        reply_markup=inline_buttons(
+            [(t(context.lang, "visit.outcome_resolved"), f"visit:oc:{vid}:resolved")],
+            [(t(context.lang, "visit.outcome_revisit"), f"visit:oc:{vid}:revisit")],
+            [(t(context.lang, "visit.outcome_taken_back"), f"visit:oc:{vid}:taken_back")],
+        ),
+    )
+
+
+# The check-out questions after the outcome, in order: (step, form key, choices).
+CHECKOUT_STEPS = (
+    ("st", "service_type", ("hardware", "software")),
+    ("mk", "machine", ("single", "network")),
+    ("co", "consult_over", ("0", "1")),
+    ("pd", "paid", ("0", "1")),
+)
+
+
+async def _show(
+    update: Update, context: FieldContext, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Put the next question in place of the answered one (a button press) or send it."""
+    if update.callback_query is not None:
+        await update.callback_query.edit_message_text(text, reply_markup=markup)
+    else:
+        await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
+
+
+async def _ask_next(update: Update, context: FieldContext, form: dict) -> None:
+    """The next check-out question, or the end of check-out when all are answered."""
+    vid = form["visit"]
+    for step, key, choices in CHECKOUT_STEPS:
+        if key not in form:
+            form["step"] = step
+            options = [
+                (t(context.lang, f"visit.{key}_{c}"), f"visit:{step}:{vid}:{c}") for c in choices
+            ]
+            await _show(
+                update, context, t(context.lang, f"visit.ask_{key}"), inline_buttons(options)
+            )
+            return
+    if form["paid"] == "1" and "fee_fen" not in form:
+        form["step"] = "fee"
+        await _show(update, context, t(context.lang, "visit.ask_fee"))
+        return
+    await _finish_checkout(update, context, form)
+
+
+async def checkout_step_button(update: Update, context: FieldContext) -> None:
+    """One answer of the check-out questions (outcome, service type, machine, consult, paid)."""
+    query = update.callback_query
+    parts = callback_parts(query.data)
+    form = context.user_data.get(STATE) or {}
+    if len(parts) != 4 or not parts[2].isdigit() or form.get("visit") != int(parts[2]):
+        if (
+            len(parts) == 4
+            and parts[2].isdigit()
+            and await _own_open_visit(update, context, int(parts[2])) is None
+        ):
+            return
+        await query.answer(t(context.lang, "form.expired"), show_alert=True)
+        return
+    if await _own_open_visit(update, context, int(parts[2])) is None:
+        return
+    step, choice = parts[1], parts[3]
+    if step != form.get("step"):
+        await query.answer(t(context.lang, "visit.already_answered"))
+        return
+    await query.answer()
+    if step == "oc":
+        if choice not in visit_service.OUTCOME_EVENTS:
+            return
+        form["outcome"] = choice
+        if choice == "revisit":
+            form["step"] = "reason"
+            await _show(update, context, t(context.lang, "visit.ask_revisit_reason"))
+            return
+        form["reason"] = ""
+    else:
+        key, choices = next((k, c) for s, k, c in CHECKOUT_STEPS if s == step)
+        if choice not in choices:
+            return
+        form[key] = choice
+    await _ask_next(update, context, form)
+
+
+async def _finish_checkout(update: Update, context: FieldContext, form: dict) -> None:
+    details = visit_service.CheckOutDetails(
+        outcome=form["outcome"],
+        reason=form.get("reason", ""),
+        service_type=form["service_type"],
+        machine=form["machine"],
+        consult_over=form["consult_over"] == "1",
+        fee_fen=form.get("fee_fen", 0),
+        parts_fen=form.get("parts_fen", 0),
+    )
+    report = LocationReport(form["lat"], form["lon"], form.get("accuracy"), form.get("live", False))
+    try:
+        result = await visit_service.check_out(
+            context.services, person_id(context), form["visit"], report, details
+        )
+    except visit_service.VisitError as exc:
+        context.user_data.pop(STATE, None)
+        await context.bot.send_message(update.effective_chat.id, t(context.lang, exc.problem.value))
+        return
+    context.user_data.pop(STATE, None)
+    context.user_data[STATE] = {"step": "signature", "slip": result.slip_id}
+    name = context.actor.person.name
+    ticket_id = result.ticket.id if result.ticket else None
+    if details.outcome == "revisit":
+        await tell_group(
+            context,
+            "visit.group_revisit",
+            ticket=ticket_id or "—",
+            name=name,
+            reason=details.reason,
+        )
+    if details.outcome == "taken_back":
+        await tell_group(
+            context,
+            "visit.group_taken_back",
+            ticket=ticket_id or "—",
+            name=name,
+            hours=f"{context.services.config.sla.takeback_hours:g}",
+        )
+    await _send_handover(update, context, result)
+    await refresh_card(context, ticket_id)
+
+
+async def _send_handover(
+    update: Update, context: FieldContext, result: visit_service.CheckOutResult
+) -> None:
+    """The slip summary and satisfaction buttons for the customer, plus the QR deep link."""
+    async with context.services.db.read() as conn:
+        slip = await visit_store.slip_for_visit(conn, result.visit_id)
+    assert slip is not None
+    chat_id = update.effective_chat.id
+    summary = slip_summary(context, context.lang, slip)
+    await context.bot.send_message(
+        chat_id,
+        t(context.lang, "visit.handover", summary=summary),
+        reply_markup=satisfaction_buttons(context.lang, f"slip:sat:{slip.id}"),
+    )
+    link = f"https://t.me/{context.bot.username}?start=slip_{result.token}"
+    image = io.BytesIO()
+    segno.make(link, error="m").save(image, kind="png", scale=6)
+    image.seek(0)
+    await context.bot.send_photo(chat_id, image, caption=t(context.lang, "visit.qr_caption"))
+
+
+async def checkout_text(update: Update, context: FieldContext) -> bool:
+    """Typed check-out answers: the revisit reason, fee and parts."""
+    form = context.user_data.get(STATE)
+    message = update.effective_message
+    if not form or message is None or not message.text or update.effective_chat.type != "private":
+        return False
+    text = message.text.strip()
+    if form.get("step") == "reason":
+        if len(text) < 2:
+            await message.reply_text(t(context.lang, "visit.ask_revisit_reason"))
+            return True
+        form["reason"] = text
+        await _ask_next(update, context, form)
+        return True
+    if form.get("step") == "fee":
+        amounts = text.replace("，", " ").replace(",", " ").split()
+        try:
+            fee, parts = (yuan_to_fen(v) for v in amounts) if len(amounts) == 2 else (None, None)
+        except ValueError:
+            fee = parts = None
+        if fee is None or parts is None:
+            await message.reply_text(t(context.lang, "visit.bad_fee"))
+            return True
+        form.update(fee_fen=fee, parts_fen=parts)
+        await _finish_checkout(update, context, form)
+        return True
+    return False

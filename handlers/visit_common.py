@@ -1,0 +1,147 @@
+"""Shared pieces of the visit handlers: form state, buttons, alerts, ownership checks."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    KeyboardButton,
+    Message,
+    ReplyKeyboardMarkup,
+    Update,
+)
+from telegram.error import TelegramError
+
+from bot import visit_service
+from bot.context import FieldContext
+from bot.i18n import t
+from bot.models import Role
+from bot.visits import LocationReport
+from storage import people
+from storage.db import current_update_id
+
+log = logging.getLogger("handlers.visits")
+
+STATE = "visit_form"
+SATISFACTION_LABELS = {
+    "satisfied": "visit.sat_satisfied",
+    "neutral": "visit.sat_neutral",
+    "dissatisfied": "visit.sat_dissatisfied",
+}
+
+
+# --- small helpers ----------------------------------------------------------------------------
+
+
+def person_id(context: FieldContext) -> int:
+    actor = context.actor
+    assert actor is not None and actor.person is not None
+    return actor.person.id
+
+
+def callback_parts(data: str | None) -> list[str]:
+    return (data or "").split(":")
+
+
+def location_report(message: Message) -> LocationReport:
+    location = message.location
+    assert location is not None
+    return LocationReport(
+        lat=location.latitude,
+        lon=location.longitude,
+        accuracy_m=location.horizontal_accuracy,
+        live=bool(location.to_dict().get("live_period")),  # no deprecated attribute
+        forwarded=message.forward_origin is not None,
+        venue=message.venue is not None,
+    )
+
+
+def location_keyboard(language: str) -> ReplyKeyboardMarkup:
+    return ReplyKeyboardMarkup(
+        [[KeyboardButton(t(language, "visit.send_location"), request_location=True)]],
+        resize_keyboard=True,
+        one_time_keyboard=True,
+    )
+
+
+def inline_buttons(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(label, callback_data=data) for label, data in row] for row in rows]
+    )
+
+
+def visit_keyboard(ticket_id: int, language: str) -> InlineKeyboardMarkup:
+    """The buttons of an accepted dispatch: arrived, or running late."""
+    return inline_buttons(
+        [(t(language, "visit.arrived_button"), f"visit:arrive:{ticket_id}")],
+        [(t(language, "visit.late_button"), f"visit:late:{ticket_id}")],
+    )
+
+
+def local_time(context: FieldContext, moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(context.services.config.tz).strftime("%m-%d %H:%M")
+
+
+async def tell_group(context: FieldContext, key: str, **values: object) -> None:
+    """An alert in the dispatch group (in the station's default language)."""
+    async with context.services.db.read() as conn:
+        group = await people.bound_chat(conn, "dispatch")
+    if group is None:
+        return
+    try:
+        await context.bot.send_message(group, t(context.services.config.language, key, **values))
+    except TelegramError as exc:
+        log.warning("could not alert the dispatch group: %s", exc)
+
+
+async def tell_managers(context: FieldContext, key: str, **values: object) -> None:
+    async with context.services.db.read() as conn:
+        managers = await people.with_role(conn, Role.MANAGER)
+    recipients = {p.telegram_id: p.language for p in managers if p.telegram_id is not None}
+    for admin in context.services.config.admins:
+        recipients.setdefault(admin, None)
+    for chat_id, language in recipients.items():
+        try:
+            await context.bot.send_message(
+                chat_id, t(language or context.services.config.language, key, **values)
+            )
+        except TelegramError as exc:
+            log.warning("could not alert manager %s: %s", chat_id, exc)
+
+
+async def linked_customer_chat(context: FieldContext, customer_id: int) -> int | None:
+    """The customer's own chat, once they linked it through a slip."""
+    async with context.services.db.read() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT telegram_id FROM customers WHERE id = ?", (customer_id,)
+        )
+    return rows[0][0] if rows and rows[0][0] else None
+
+
+async def refresh_card(context: FieldContext, ticket_id: int | None) -> None:
+    """Bring the ticket's group card up to date, off the technician's critical path."""
+    if ticket_id is None:
+        return
+    from handlers.group_card import refresh_ticket_card
+
+    async def refresh() -> None:
+        # The task copies this update's context; its writes are not this update's handling.
+        current_update_id.set(None)
+        await refresh_ticket_card(context.application, ticket_id)
+
+    context.application.create_task(refresh())
+
+
+async def tell_problem(
+    update: Update, context: FieldContext, problem: visit_service.VisitProblem
+) -> None:
+    text = t(context.lang, problem.value)
+    if update.callback_query is not None:
+        await update.callback_query.answer(text, show_alert=True)
+    else:
+        await update.effective_message.reply_text(text)
