@@ -13,6 +13,7 @@ from bot.config import Config
 from bot.context import FieldContext, context_types
 from bot.polling import poll
 from bot.services import Services
+from bot.transport import AiohttpRequest
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,8 @@ def build_application(services: Services) -> Application:
         .updater(None)
         .context_types(context_types())
         .defaults(Defaults(tzinfo=config.tz))
-        .connection_pool_size(16)
+        .request(AiohttpRequest(connection_pool_size=16))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .post_init(_post_init)
     )
     if config.rate_limiter:
