@@ -74,8 +74,9 @@ async def one_run(emu: BotApiEmulator, folder: Path, measure_rss: bool) -> tuple
 
 async def main() -> None:
     startups, rss = [], 0.0
-    async with BotApiEmulator() as emu:
-        for run in range(RUNS):
+    for run in range(RUNS):
+        # A fresh emulator per run, so a stopping process's last polls never count for the next.
+        async with BotApiEmulator() as emu:
             with tempfile.TemporaryDirectory() as tmp:
                 startup, measured = await one_run(emu, Path(tmp), measure_rss=run == RUNS - 1)
                 startups.append(startup)
