@@ -2,14 +2,7 @@
 
 from __future__ import annotations
 
-import io
-
-import segno
-from telegram import (
-    InlineKeyboardMarkup,
-    ReplyKeyboardRemove,
-    Update,
-)
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 
 from bot import visit_service
 from bot.config import yuan_to_fen
@@ -209,22 +202,20 @@ async def _finish_checkout(update: Update, context: FieldContext, form: dict) ->
 async def _send_handover(
     update: Update, context: FieldContext, result: visit_service.CheckOutResult
 ) -> None:
-    """The slip summary and satisfaction buttons for the customer, plus the QR deep link."""
+    """The slip summary for the customer: satisfaction buttons, or a QR code on request."""
     async with context.services.db.read() as conn:
         slip = await visit_store.slip_for_visit(conn, result.visit_id)
     assert slip is not None
-    chat_id = update.effective_chat.id
     summary = slip_summary(context, context.lang, slip)
+    buttons = satisfaction_buttons(context.lang, f"slip:sat:{slip.id}").inline_keyboard
+    qr_row = [
+        InlineKeyboardButton(t(context.lang, "visit.qr_button"), callback_data=f"slip:qr:{slip.id}")
+    ]
     await context.bot.send_message(
-        chat_id,
+        update.effective_chat.id,
         t(context.lang, "visit.handover", summary=summary),
-        reply_markup=satisfaction_buttons(context.lang, f"slip:sat:{slip.id}"),
+        reply_markup=InlineKeyboardMarkup([*buttons, qr_row]),
     )
-    link = f"https://t.me/{context.bot.username}?start=slip_{result.token}"
-    image = io.BytesIO()
-    segno.make(link, error="m").save(image, kind="png", scale=6)
-    image.seek(0)
-    await context.bot.send_photo(chat_id, image, caption=t(context.lang, "visit.qr_caption"))
 
 
 async def checkout_text(update: Update, context: FieldContext) -> bool:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+
+import segno
 from telegram import (
     InlineKeyboardMarkup,
     Update,
@@ -140,10 +143,10 @@ async def _ticket_of_slip(context: FieldContext, slip: visit_store.SlipRow) -> i
 
 
 async def slip_button(update: Update, context: FieldContext) -> None:
-    """The customer's answers on the technician's phone."""
+    """The customer's answers on the technician's phone, or the QR code for their own."""
     query = update.callback_query
     parts = callback_parts(query.data)
-    if len(parts) < 4 or not parts[2].isdigit():
+    if len(parts) < 3 or not parts[2].isdigit() or (len(parts) < 4 and parts[1] != "qr"):
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
     async with context.services.db.read() as conn:
@@ -154,8 +157,23 @@ async def slip_button(update: Update, context: FieldContext) -> None:
     if slip is None or slip.technician_id != person_id(context):
         await tell_problem(update, context, visit_service.VisitProblem.NOT_YOURS)
         return
+    if parts[1] == "qr":
+        await _send_qr(update, context, slip)
+        return
     await _answer_slip(
         update, context, slip, parts[1], ":".join(parts[3:]), ("slip", str(slip.id)), "handed_over"
+    )
+
+
+async def _send_qr(update: Update, context: FieldContext, slip: visit_store.SlipRow) -> None:
+    """A QR code of the slip's deep link, for the customer to confirm on their own phone."""
+    await update.callback_query.answer()
+    link = f"https://t.me/{context.bot.username}?start=slip_{slip.customer_token}"
+    image = io.BytesIO()
+    segno.make(link, error="m").save(image, kind="png", scale=6)
+    image.seek(0)
+    await context.bot.send_photo(
+        update.effective_chat.id, image, caption=t(context.lang, "visit.qr_caption")
     )
 
 

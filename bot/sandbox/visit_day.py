@@ -75,6 +75,7 @@ async def visit_chapter(day: Any, out_dir: Path) -> None:
         rows = await conn.execute_fetchall(
             "SELECT customer_token FROM slips WHERE customer_token IS NOT NULL ORDER BY id DESC"
         )
+    await day.press(LI, LI, "📱 客户用自己的手机确认")
     day.emu.user(CUSTOMER, "周老师")
     day.log.person(CUSTOMER, "周老师")
     await day.say(CUSTOMER, f"/start slip_{rows[0][0]}")

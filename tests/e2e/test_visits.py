@@ -91,7 +91,10 @@ async def check_out(h: BotHarness, outcome: str, paid: bool = False, reason: str
     await h.press(TECH, TECH, f"visit:pd:{visit_id}:{int(paid)}")
     if paid:
         await h.say(TECH, "120 30")
-    await h.emu.wait_for(lambda c: c.method == "sendPhoto" and c.chat_id == TECH, after=mark)
+    await h.emu.wait_for(
+        lambda c: c.method == "sendMessage" and c.chat_id == TECH and "slip:qr:" in str(c.params),
+        after=mark,
+    )
 
 
 async def slip_row(h: BotHarness):
@@ -248,6 +251,14 @@ async def test_slip_through_the_customers_own_chat_is_verified(harness: BotHarne
     await send_location(h, live_period=600)
     await check_out(h, "resolved")
     slip = await slip_row(h)
+    # The technician shows the customer a QR code of the slip's link.
+    mark = h.emu.mark()
+    await h.press(TECH, TECH, f"slip:qr:{slip['id']}")
+    photo = await h.emu.wait_for(
+        lambda c: c.method == "sendPhoto" and c.chat_id == TECH, after=mark
+    )
+    png = h.emu.get_file_bytes(photo.result["photo"][-1]["file_id"])
+    assert png[:4] == b"\x89PNG"
     h.emu.user(CUSTOMER, "王先生")
     reply = await h.say(CUSTOMER, f"/start slip_{slip['customer_token']}")
     assert "满意" in reply["text"]
