@@ -136,6 +136,24 @@ def _visit_lines(visit: VisitFacts, tz: ZoneInfo, language: str) -> list[str]:
     return lines
 
 
+def _appointment_and_mode(facts: CardFacts, tz: ZoneInfo, language: str) -> list[str]:
+    """The appointment window and the recommended mode with its terms: both cards show them."""
+    view = facts.ticket
+    return [
+        t(
+            language,
+            "dispatch.card.appointment",
+            window=window_text(view.appointment_start, view.appointment_end, tz, language),
+        ),
+        t(
+            language,
+            "dispatch.card.mode",
+            mode=t(language, f"dispatch.mode.{facts.mode}"),
+            terms=terms_text(facts, language),
+        ),
+    ]
+
+
 def render_ticket_card(facts: CardFacts, now: datetime, tz: ZoneInfo, language: str) -> str:
     """The dispatch group's card for one ticket."""
     view = facts.ticket
@@ -173,17 +191,7 @@ def render_ticket_card(facts: CardFacts, now: datetime, tz: ZoneInfo, language: 
             )
         )
     lines += [
-        t(
-            language,
-            "dispatch.card.appointment",
-            window=window_text(view.appointment_start, view.appointment_end, tz, language),
-        ),
-        t(
-            language,
-            "dispatch.card.mode",
-            mode=t(language, f"dispatch.mode.{facts.mode}"),
-            terms=terms_text(facts, language),
-        ),
+        *_appointment_and_mode(facts, tz, language),
         t(
             language,
             "dispatch.card.state",
@@ -228,17 +236,7 @@ def render_dispatch_card(
             ),
             t(language, "dispatch.card.address", address=view.address or "—"),
             t(language, "dispatch.card.fault", fault=view.fault, flags=flags_text(view, language)),
-            t(
-                language,
-                "dispatch.card.appointment",
-                window=window_text(view.appointment_start, view.appointment_end, tz, language),
-            ),
-            t(
-                language,
-                "dispatch.card.mode",
-                mode=t(language, f"dispatch.mode.{facts.mode}"),
-                terms=terms_text(facts, language),
-            ),
+            *_appointment_and_mode(facts, tz, language),
             t(language, "dispatch.tech.promise", due=when(promise_due, tz)),
         ]
     )

@@ -92,45 +92,37 @@ async def search(
     return [_customer(row) for row in rows]
 
 
+def _details(customer: NewCustomer) -> tuple:
+    """phone, class, kind, address, lat, lon, brand, notes: the columns insert and update share."""
+    lat, lon = customer.site if customer.site else (None, None)
+    return (
+        customer.phone,
+        customer.customer_class,
+        customer.kind,
+        customer.address,
+        lat,
+        lon,
+        customer.brand,
+        customer.notes,
+    )
+
+
 async def insert(conn: aiosqlite.Connection, customer: NewCustomer) -> int:
     """Create a customer; the name must be new."""
-    site = customer.site
     cur = await conn.execute(
         "INSERT INTO customers (name, phone, class, kind, address, lat, lon, brand, notes, "
         "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            customer.name,
-            customer.phone,
-            customer.customer_class,
-            customer.kind,
-            customer.address,
-            site[0] if site else None,
-            site[1] if site else None,
-            customer.brand,
-            customer.notes,
-            utcnow_iso(),
-        ),
+        (customer.name, *_details(customer), utcnow_iso()),
     )
     return int(cur.lastrowid)
 
 
 async def update(conn: aiosqlite.Connection, customer_id: int, customer: NewCustomer) -> None:
     """Overwrite a customer's details with these values."""
-    site = customer.site
     await conn.execute(
         "UPDATE customers SET phone = ?, class = ?, kind = ?, address = ?, lat = ?, lon = ?, "
         "brand = ?, notes = ? WHERE id = ?",
-        (
-            customer.phone,
-            customer.customer_class,
-            customer.kind,
-            customer.address,
-            site[0] if site else None,
-            site[1] if site else None,
-            customer.brand,
-            customer.notes,
-            customer_id,
-        ),
+        (*_details(customer), customer_id),
     )
 
 

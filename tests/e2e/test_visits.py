@@ -47,14 +47,17 @@ async def setup(h: BotHarness, appointment: datetime | None = None) -> int:
     return await seed_ticket(h, appointment)
 
 
-async def arrive(h: BotHarness, ticket_id: int) -> None:
-    """Press the Arrived button (as on the dispatch card)."""
+async def show_card_button(h: BotHarness, label: str, data: str) -> None:
+    """Put a button in the technician's chat, as the accepted dispatch card has it."""
     from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-    keyboard = InlineKeyboardMarkup(
-        [[InlineKeyboardButton("到达现场", callback_data=f"visit:arrive:{ticket_id}")]]
-    )
-    await h.app.bot.send_message(TECH, f"工单 #{ticket_id}", reply_markup=keyboard)
+    keyboard = InlineKeyboardMarkup([[InlineKeyboardButton(label, callback_data=data)]])
+    await h.app.bot.send_message(TECH, "卡片", reply_markup=keyboard)
+
+
+async def arrive(h: BotHarness, ticket_id: int) -> None:
+    """Press the Arrived button (as on the dispatch card)."""
+    await show_card_button(h, "到达现场", f"visit:arrive:{ticket_id}")
     mark = h.emu.mark()
     await h.press(TECH, TECH, f"visit:arrive:{ticket_id}")
     call = await h.emu.wait_for(
@@ -184,15 +187,7 @@ async def test_late_notice_versus_unannounced_late_arrival(harness: BotHarness) 
     h = harness
     ticket = await setup(h, appointment=NOW)
     # Announced: new time 10:00 local, told by the technician; arriving 09:55 costs nothing.
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
-    await h.app.bot.send_message(
-        TECH,
-        "卡片",
-        reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton("晚到", callback_data=f"visit:late:{ticket}")]]
-        ),
-    )
+    await show_card_button(h, "晚到", f"visit:late:{ticket}")
     await h.press(TECH, TECH, f"visit:late:{ticket}")
     reply = await h.say(TECH, "十点")
     assert "时间格式不对" in reply["text"]
@@ -376,16 +371,8 @@ async def test_late_notice_must_come_before_the_appointment_and_be_near(
     harness: BotHarness,
 ) -> None:
     h = harness
-    from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-
     ticket = await setup(h, appointment=NOW + timedelta(hours=1))
-    await h.app.bot.send_message(
-        TECH,
-        "卡片",
-        reply_markup=InlineKeyboardMarkup(
-            [[InlineKeyboardButton("晚到", callback_data=f"visit:late:{ticket}")]]
-        ),
-    )
+    await show_card_button(h, "晚到", f"visit:late:{ticket}")
     await h.press(TECH, TECH, f"visit:late:{ticket}")
     reply = await h.say(TECH, "2099-01-01 00:00")
     assert "24 小时以内" in reply["text"]
