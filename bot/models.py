@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
+from typing import NamedTuple
 
 
 class Role(StrEnum):
@@ -40,9 +41,11 @@ class Invite:
     used_by: int | None = None
 
 
-@dataclass(frozen=True)
-class Slip:
-    """The facts of one service slip that the monthly statement needs."""
+class Slip(NamedTuple):
+    """The facts of one service slip that the monthly statement needs.
+
+    A named tuple, not a dataclass: a month's statement builds 100,000 of them.
+    """
 
     id: int
     technician: str
@@ -79,8 +82,12 @@ class RecordedEvent:
     adjustment_of: str | None = None  # "YYYY-MM" when this corrects a closed month
 
 
-@dataclass(frozen=True)
-class StatementLine:
+class StatementLine(NamedTuple):
+    """One amount on a statement, with the rule it follows and the slip or event it comes from.
+
+    A named tuple: a large month has a quarter of a million lines.
+    """
+
     rule: str
     amount_fen: int
     ref: str

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import date, datetime, tzinfo
 from fractions import Fraction
-from operator import itemgetter
+from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from bot.config import RewardRules, Rules, TravelRules
@@ -198,6 +198,7 @@ def validate_event_amount(rule: str, amount_fen: int | None, rules: Rules) -> in
 
 _FLOAT_SAFE_FEN = 1e9  # float products below this are accurate to far better than 1e-6 fen
 _FLOAT_MARGIN_FEN = 1e-6
+_INFINITY = math.inf
 
 
 def _half_up(numerator: int, denominator: int) -> int:
@@ -237,35 +238,42 @@ class _Travel:
 
     def quote(self, distance_m: float) -> tuple[int, str]:
         """Amount in fen and a short note for a site `distance_m` from the station."""
-        known = self.seen.get(distance_m)
-        if known is None:
-            known = self.seen[distance_m] = self._quote(distance_m)
-        return known
+        return self.seen.get(distance_m) or self.quote_all((distance_m,))[0]
 
-    def _quote(self, distance_m: float) -> tuple[int, str]:
-        if not 0 <= distance_m < math.inf:
-            raise ValueError(f"distance must be a finite number of metres >= 0, not {distance_m!r}")
-        km = distance_m / 1000
+    def quote_all(self, distances: Iterable[float]) -> list[tuple[int, str]]:
+        """quote() of each distance, in one pass (one call per slip would cost more than the
+        quote itself)."""
+        seen = self.seen
         if self.zones is not None:
-            return self._zone(distance_m, km)
-        amount = self._per_km(distance_m)
-        if amount < self.minimum:
-            return self.minimum, f"2 × {km:.3f}{self.suffix}{self.minimum_note}"
-        return amount, f"2 × {km:.3f}{self.suffix}"
+            return [seen.get(d) or seen.setdefault(d, self._zone(d)) for d in distances]
+        per_metre, minimum, suffix = self.per_metre, self.minimum, self.suffix
+        quotes = []
+        add = quotes.append
+        for distance_m in distances:
+            known = seen.get(distance_m)
+            if known is None:
+                if not 0 <= distance_m < _INFINITY:
+                    raise ValueError(
+                        f"distance must be a finite number of metres >= 0, not {distance_m!r}"
+                    )
+                # distance_m × numerator / denominator rounded half-up. Below 1e9 fen the float
+                # product is within 1e-6 fen of the exact one, so it decides unless its fraction
+                # is that close to one half; exact integers decide the rest.
+                fen = distance_m * per_metre
+                if fen < _FLOAT_SAFE_FEN and abs(fen - int(fen) - 0.5) > _FLOAT_MARGIN_FEN:
+                    amount = int(fen + 0.5)
+                else:
+                    p, q = distance_m.as_integer_ratio()  # exact: distance_m == p / q
+                    amount = _half_up(p * self.numerator, q * self.denominator)
+                note = f"2 × {distance_m / 1000:.3f}{suffix}"
+                known = seen[distance_m] = (
+                    (amount, note) if amount >= minimum else (minimum, note + self.minimum_note)
+                )
+            add(known)
+        return quotes
 
-    def _per_km(self, distance_m: float) -> int:
-        """distance_m × numerator / denominator rounded half-up, exactly.
-
-        Below 1e9 fen the float product is within 1e-6 fen of the exact one, so it decides
-        unless its fraction is that close to one half; exact integers decide the rest.
-        """
-        fen = distance_m * self.per_metre
-        if fen < _FLOAT_SAFE_FEN and abs(fen - int(fen) - 0.5) > _FLOAT_MARGIN_FEN:
-            return int(fen + 0.5)
-        p, q = distance_m.as_integer_ratio()  # exact: distance_m == p / q
-        return _half_up(p * self.numerator, q * self.denominator)
-
-    def _zone(self, distance_m: float, km: float) -> tuple[int, str]:
+    def _zone(self, distance_m: float) -> tuple[int, str]:
+        km = distance_m / 1000
         p, q = distance_m.as_integer_ratio()  # exact: distance_m == p / q
         for index, (num, den, amount, radius) in enumerate(self.zones or (), start=1):
             if p * den <= 1000 * q * num:  # km <= radius, exactly
@@ -354,19 +362,12 @@ def month_of(moment: datetime, tz: ZoneInfo) -> str:
 
 # --- one technician --------------------------------------------------------------------------
 
-_new = object.__new__
+_tuple_new = tuple.__new__
 
 
 def _line(rule: str, amount_fen: int, ref: str, note: str, kind: str) -> StatementLine:
-    """A StatementLine built without the frozen-dataclass __init__ (a third of its cost)."""
-    line = _new(StatementLine)
-    fields = line.__dict__
-    fields["rule"] = rule
-    fields["amount_fen"] = amount_fen
-    fields["ref"] = ref
-    fields["note"] = note
-    fields["kind"] = kind
-    return line
+    """A StatementLine built straight from its values (half the cost of the keyword call)."""
+    return _tuple_new(StatementLine, (rule, amount_fen, ref, note, kind))
 
 
 @contextmanager
@@ -389,12 +390,8 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-SlipKey = tuple[datetime, datetime, str, int]
-
-
-def _slip_key(slip: Slip) -> SlipKey:
-    """ALW-CAP-HOW order: check-out, check-in, customer name; then slip id for a total order."""
-    return (slip.check_out, slip.check_in, slip.customer, slip.id)
+# ALW-CAP-HOW order: check-out, check-in, customer name; then slip id for a total order.
+_CAP_ORDER = attrgetter("check_out", "check_in", "customer", "id")
 
 
 def _event_key(event: RecordedEvent) -> tuple[date, int]:
@@ -409,46 +406,54 @@ def _first_by_slip(events: Iterable[RecordedEvent], rule: str) -> dict[int, Reco
     return marks
 
 
-def _why_unsettled(slip: Slip, beyond: dict[int, RecordedEvent]) -> tuple[str, str]:
-    """(rule, note) for a slip that fails ALW-BEYOND, DED-DISSAT or ALW-UNSETTLED."""
+_DISSAT = "customer dissatisfied"
+_UNSETTLED_DISSATISFIED = ("DED-DISSAT", 0, "customer marked dissatisfied: not settled")
+_UNSETTLED_INCOMPLETE = ("ALW-UNSETTLED", 0, "slip incomplete: not settled")
+
+
+def _why_unsettled(slip: Slip, beyond: dict[int, RecordedEvent]) -> tuple[str, int, str]:
+    """The (rule, 0, note) of a slip that fails ALW-BEYOND, DED-DISSAT or ALW-UNSETTLED."""
     if slip.id in beyond:
-        return "ALW-BEYOND", f"beyond the technician's authority (event {beyond[slip.id].id})"
+        return "ALW-BEYOND", 0, f"beyond the technician's authority (event {beyond[slip.id].id})"
     if slip.satisfaction == DISSATISFIED:
-        return "DED-DISSAT", "customer marked dissatisfied: not settled"
+        return _UNSETTLED_DISSATISFIED
     if not slip.complete:
-        return "ALW-UNSETTLED", "slip incomplete: not settled"
-    return "ALW-UNSETTLED", f"satisfaction {slip.satisfaction or 'not given'}: not settled"
+        return _UNSETTLED_INCOMPLETE
+    return "ALW-UNSETTLED", 0, f"satisfaction {slip.satisfaction or 'not given'}: not settled"
 
 
 class _Caps:
     """ALW-CAP-HOW over one technician's month, walking the settled slips in order."""
 
-    __slots__ = ("denominator", "home_cap", "software_cap", "home_seen", "software_seen")
+    __slots__ = ("home_cap", "software_cap", "home_seen", "software_seen", "notes")
 
     def __init__(self, rules: Rules, denominator: int) -> None:
-        self.denominator = denominator
         self.home_cap = cap_slips(rules.allowance.cap_home_share, denominator)
         self.software_cap = cap_slips(rules.allowance.cap_software_share, denominator)
         self.home_seen = self.software_seen = 0
+        home = f"home single-machine cap ({self.home_cap} of {denominator})"
+        software = f"software cap ({self.software_cap} of {denominator})"
+        # (over home, over software) -> the line of a slip over a cap
+        self.notes = {
+            (True, False): ("ALW-CAP-HOME", 0, f"over the {home}: no allowance"),
+            (False, True): ("ALW-CAP-SW", 0, f"over the {software}: no allowance"),
+            (True, True): ("ALW-CAP-HOME", 0, f"over the {home} and the {software}: no allowance"),
+        }
 
-    def check(self, slip: Slip) -> tuple[str, str] | None:
-        """(rule, note) when this next settled slip is over a cap, else None."""
+    def check(
+        self, customer_class: str, machine: str, service_type: str
+    ) -> tuple[str, int, str] | None:
+        """The (rule, 0, note) when this next settled slip is over a cap, else None."""
         over_home = over_software = False
-        if slip.customer_class == "other" and slip.machine == "single":  # Slip.is_home_single
+        if customer_class == "other" and machine == "single":  # Slip.is_home_single
             over_home = self.home_seen >= self.home_cap
             self.home_seen += 1
-        if slip.service_type == "software":
+        if service_type == "software":
             over_software = self.software_seen >= self.software_cap
             self.software_seen += 1
-        if not (over_home or over_software):
-            return None
-        parts = []
-        if over_home:
-            parts.append(f"home single-machine cap ({self.home_cap} of {self.denominator})")
-        if over_software:
-            parts.append(f"software cap ({self.software_cap} of {self.denominator})")
-        note = "over the " + " and the ".join(parts) + ": no allowance"
-        return ("ALW-CAP-HOME" if over_home else "ALW-CAP-SW"), note
+        if over_home or over_software:
+            return self.notes[over_home, over_software]
+        return None
 
 
 def _forfeit_by(events: Sequence[RecordedEvent]) -> RecordedEvent | None:
@@ -492,63 +497,70 @@ class _Month:
         return known
 
 
-def _allowances(
-    slips: Sequence[Slip], events: Sequence[RecordedEvent], month: _Month
-) -> list[tuple[str, int, str]]:
-    """(rule, amount, note) of each slip's allowance line, slips in ALW-CAP-HOW order."""
-    beyond = _first_by_slip(events, "ALW-BEYOND")
-    reasons = [
-        None
-        if slip.complete and slip.satisfaction == SATISFIED and slip.id not in beyond
-        else _why_unsettled(slip, beyond)
-        for slip in slips
-    ]
-    caps = _Caps(month.rules, reasons.count(None))
-    rates = month.rates
-    result = []
-    for slip, reason in zip(slips, reasons, strict=True):
-        reason = reason or caps.check(slip)
-        result.append(rates[rate_kind(slip)] if reason is None else (reason[0], 0, reason[1]))
-    forfeit = _forfeit_by(events)
-    if forfeit is None:
-        return result
+def _forfeited(allowance: tuple[str, int, str], forfeit: RecordedEvent) -> tuple[str, int, str]:
+    """ALW-FORFEIT-HOW: a slip's allowance line in a month whose allowance is forfeited."""
+    rule, _amount, why = allowance
     note = f"allowance for the month forfeited (event {forfeit.id})"
-    return [
-        (forfeit.rule, 0, note if rule == "ALW-RATE" else f"{note}; also {why}")
-        for rule, _amount, why in result
-    ]
+    return forfeit.rule, 0, note if rule == "ALW-RATE" else f"{note}; also {why}"
 
 
 def _slip_lines(
-    slips: Sequence[Slip],
-    allowances: Sequence[tuple[str, int, str]],
-    false_slips: dict[int, RecordedEvent],
-    month: _Month,
-) -> list[StatementLine]:
-    """Each slip's allowance line, then its DED-DISSAT, TRV-HOW and RWD-REVENUE lines.
+    slips: Sequence[Slip], events: Sequence[RecordedEvent], month: _Month
+) -> tuple[list[StatementLine], int]:
+    """Each slip's allowance line, then its DED-DISSAT, TRV-HOW and RWD-REVENUE lines; and the
+    number of slips paid an allowance. Slips come in ALW-CAP-HOW order.
 
-    The hot loop of a large month: names are bound locally and lines built by _line.
+    The hot loop of a large month: slips are unpacked once, names bound locally, lines built
+    as plain tuples of StatementLine.
     """
-    lines: list[StatementLine] = []
-    add = lines.append
-    quote = month.travel.quote
+    beyond = _first_by_slip(events, "ALW-BEYOND")
+    false_slips = _first_by_slip(events, "ALW-FORFEIT-FALSE")
+    forfeit = _forfeit_by(events)
+    settles = [
+        slip.complete and slip.satisfaction == SATISFIED and slip.id not in beyond for slip in slips
+    ]
+    caps = _Caps(month.rules, settles.count(True))
+    rates = month.rates
+    netcafe_rate, network_rate, single_rate = rates["netcafe"], rates["network"], rates["single"]
+    travel = month.travel.quote_all([slip.distance_m for slip in slips])
     reward = month.reward
     dissatisfied = month.dissatisfied
-    for slip, (rule, amount, note) in zip(slips, allowances, strict=True):
-        ref = f"slip {slip.id}"
-        add(_line(rule, amount, ref, note, ALLOWANCE))
-        if slip.satisfaction == DISSATISFIED:
-            add(_line("DED-DISSAT", dissatisfied, ref, "customer dissatisfied", DEDUCTION))
-        if slip.id in false_slips:
-            note = f"slip found false (event {false_slips[slip.id].id}): no travel"
-            add(_line("TRV-HOW", 0, ref, note, TRAVEL))
+    lines: list[StatementLine] = []
+    add = lines.append
+    settled = 0
+    for slip, settles_slip, (travel_fen, travel_note) in zip(slips, settles, travel, strict=True):
+        (slip_id, _, _, customer_class, netcafe, machine, service_type, _, _, _, satisfaction,
+         distance_m, revenue_fen) = slip  # fmt: skip
+        ref = f"slip {slip_id}"
+        allowance = (
+            _why_unsettled(slip, beyond)
+            if not settles_slip
+            else caps.check(customer_class, machine, service_type)
+            or (
+                (netcafe_rate if netcafe else network_rate)
+                if customer_class == "network"
+                else network_rate
+                if machine == "network"
+                else single_rate
+            )  # rate_kind(slip), inlined
+        )
+        if forfeit is not None:
+            allowance = _forfeited(allowance, forfeit)
+        rule, amount, note = allowance
+        if rule == "ALW-RATE" and amount > 0:
+            settled += 1
+        add(_tuple_new(StatementLine, (rule, amount, ref, note, ALLOWANCE)))
+        if satisfaction == DISSATISFIED:
+            add(_tuple_new(StatementLine, ("DED-DISSAT", dissatisfied, ref, _DISSAT, DEDUCTION)))
+        if slip_id in false_slips:
+            note = f"slip found false (event {false_slips[slip_id].id}): no travel"
+            add(_tuple_new(StatementLine, ("TRV-HOW", 0, ref, note, TRAVEL)))
         else:
-            amount, note = quote(slip.distance_m)
-            add(_line("TRV-HOW", amount, ref, note, TRAVEL))
-        if slip.revenue_fen > 0:
-            amount, note = reward(slip.revenue_fen)
-            add(_line("RWD-REVENUE", amount, ref, note, REWARD))
-    return lines
+            add(_tuple_new(StatementLine, ("TRV-HOW", travel_fen, ref, travel_note, TRAVEL)))
+        if revenue_fen > 0:
+            amount, note = reward(revenue_fen)
+            add(_tuple_new(StatementLine, ("RWD-REVENUE", amount, ref, note, REWARD)))
+    return lines, settled
 
 
 def _event_info(event: RecordedEvent) -> EventRuleInfo:
@@ -588,11 +600,8 @@ def _statement(
     technician: str, slips: Sequence[Slip], events: Sequence[RecordedEvent], month: _Month
 ) -> TechnicianStatement:
     """The statement from slips in ALW-CAP-HOW order and events in (day, id) order."""
-    allowances = _allowances(slips, events, month)
-    false_slips = _first_by_slip(events, "ALW-FORFEIT-FALSE")
-    lines = _slip_lines(slips, allowances, false_slips, month)
+    lines, settled = _slip_lines(slips, events, month)
     lines.extend(_event_line(event, month.rules) for event in events)
-    settled = sum(1 for rule, amount, _note in allowances if rule == "ALW-RATE" and amount > 0)
     return TechnicianStatement(technician, len(slips), settled, tuple(lines))
 
 
@@ -609,7 +618,7 @@ def compute_technician(
     kept when they are this technician's, not voided, and dated in `month`.
     """
     first_day, next_first = month_days(month)
-    own_slips = sorted((s for s in slips if s.technician == technician), key=_slip_key)
+    own_slips = sorted((s for s in slips if s.technician == technician), key=_CAP_ORDER)
     own_events = sorted(
         (
             e
@@ -643,35 +652,34 @@ def split_among_staff(event: RecordedEvent, staff: Iterable[str]) -> list[Record
     ]
 
 
-def _month_slips(
-    slips: Iterable[Slip], month: str, tz: ZoneInfo
-) -> dict[str, list[tuple[SlipKey, Slip]]]:
-    """The month's slips by technician (check-out in `tz`), each with its sort key.
+def _station_time(slip: Slip, tz: ZoneInfo) -> Slip:
+    """The slip with naive check-in and check-out read as station time."""
+    return slip._replace(
+        check_in=slip.check_in if slip.check_in.tzinfo else slip.check_in.replace(tzinfo=tz),
+        check_out=slip.check_out if slip.check_out.tzinfo else slip.check_out.replace(tzinfo=tz),
+    )
+
+
+def _month_slips(slips: Iterable[Slip], month: str, tz: ZoneInfo) -> dict[str, list[Slip]]:
+    """The month's slips by technician (check-out in `tz`); naive datetimes are station time.
 
     Aware datetimes with the very same tzinfo object compare field by field; different tzinfo
-    objects make every comparison compute two UTC offsets. So the check-outs are all brought to
-    one tzinfo, the first slip's (most come from one source and need no conversion), and the
-    month's bounds with them. Naive datetimes are station time.
+    objects make every comparison compute two UTC offsets. So the month's bounds are brought to
+    the first check-out's tzinfo (storage reads check-outs in UTC, all with one tzinfo).
     """
     start, end = month_bounds(month, tz)
-    zone: tzinfo | None = None  # the tzinfo all check-outs are brought to
-    keyed: dict[str, list[tuple[SlipKey, Slip]]] = defaultdict(list)
+    zone: tzinfo | None = None
+    by_technician: dict[str, list[Slip]] = defaultdict(list)
     for slip in slips:
+        if slip.check_out.tzinfo is None or slip.check_in.tzinfo is None:
+            slip = _station_time(slip, tz)
         check_out = slip.check_out
-        if check_out.tzinfo is None:
-            check_out = check_out.replace(tzinfo=tz)
-        if check_out.tzinfo is not zone:
-            if zone is None:
-                zone = check_out.tzinfo
-                start, end = start.astimezone(zone), end.astimezone(zone)
-            else:
-                check_out = check_out.astimezone(zone)
+        if zone is None:
+            zone = check_out.tzinfo
+            start, end = start.astimezone(zone), end.astimezone(zone)
         if start <= check_out < end:
-            check_in = slip.check_in  # compared only on equal check-outs: convert only if naive
-            if check_in.tzinfo is None:
-                check_in = check_in.replace(tzinfo=tz)
-            keyed[slip.technician].append(((check_out, check_in, slip.customer, slip.id), slip))
-    return keyed
+            by_technician[slip.technician].append(slip)
+    return by_technician
 
 
 def _month_events(
@@ -705,7 +713,7 @@ def _compute_month(
     constants = _Month(rules)
     statements = []
     for name in sorted(keyed.keys() | events_by.keys()):
-        own_slips = [slip for _key, slip in sorted(keyed.get(name, ()), key=itemgetter(0))]
+        own_slips = sorted(keyed.get(name, ()), key=_CAP_ORDER)
         own_events = sorted(events_by.get(name, ()), key=_event_key)
         statements.append(_statement(name, own_slips, own_events, constants))
     return MonthStatement(month, tuple(statements))

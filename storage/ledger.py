@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -125,45 +126,85 @@ async def insert_slip(conn: aiosqlite.Connection, slip: NewSlip) -> int:
 
 
 SLIP_COLUMNS = (
-    "s.id, p.name AS technician, c.name AS customer, s.customer_class, s.netcafe, s.machine,"
-    " s.service_type, s.check_in, s.check_out, s.complete, s.satisfaction, s.distance_m,"
+    "s.id, s.technician_id, s.customer_id, s.customer_class, s.netcafe, s.machine,"
+    " s.service_type, s.check_in, s.check_out_utc, s.complete, s.satisfaction, s.distance_m,"
     " s.revenue_fen"
 )
+"""The columns a statement reads per slip; names come from two small lookups, not a join.
+
+The check-out is read in UTC: the same moment, and every slip's then shares one tzinfo object,
+which makes comparing and sorting them several times faster.
+"""
+
+MONTH_SLIPS = "FROM slips s WHERE s.check_out_utc >= ? AND s.check_out_utc < ?"
+
+_tuple_new = tuple.__new__
+_parse = datetime.fromisoformat
 
 
-_SLIP_FIELDS = tuple(Slip.__dataclass_fields__)
+def slips_from_rows(
+    rows: Iterable[tuple], technicians: dict[int, str], customers: dict[int, str]
+) -> list[Slip]:
+    """Slips from rows of SLIP_COLUMNS, the ids named through the two lookups.
 
-
-def slip_from_row(row: tuple) -> Slip:
-    """A Slip from a row of SLIP_COLUMNS.
-
-    Month statements read every slip of a month, so this skips the frozen dataclass's
-    per-field __init__ and fills the instance dict in one step (same result, ~7x faster).
+    A month's statement reads every slip of the month, so the named tuples are built directly
+    (Slip's own constructor takes keywords too; this is the same result, about twice as fast).
     """
-    values = list(row)
-    values[4] = bool(values[4])
-    values[7] = datetime.fromisoformat(values[7])
-    values[8] = datetime.fromisoformat(values[8])
-    values[9] = bool(values[9])
-    slip = object.__new__(Slip)
-    slip.__dict__.update(zip(_SLIP_FIELDS, values, strict=True))
-    return slip
+    return [
+        _tuple_new(
+            Slip,
+            (
+                slip_id,
+                technicians[technician_id],
+                customers[customer_id],
+                customer_class,
+                bool(netcafe),
+                machine,
+                service_type,
+                _parse(check_in),
+                _parse(check_out),
+                bool(complete),
+                satisfaction,
+                distance_m,
+                revenue_fen,
+            ),
+        )
+        for (
+            slip_id,
+            technician_id,
+            customer_id,
+            customer_class,
+            netcafe,
+            machine,
+            service_type,
+            check_in,
+            check_out,
+            complete,
+            satisfaction,
+            distance_m,
+            revenue_fen,
+        ) in rows
+    ]
 
 
 async def slips_between(
     conn: aiosqlite.Connection, start: datetime, end: datetime, technician: str | None = None
 ) -> list[Slip]:
     """Slips checked out in [start, end), optionally of one technician."""
-    sql = (
-        f"SELECT {SLIP_COLUMNS} FROM slips s JOIN people p ON p.id = s.technician_id"
-        " JOIN customers c ON c.id = s.customer_id WHERE s.check_out_utc >= ? AND s.check_out_utc < ?"
+    bounds = [_utc(start), _utc(end)]
+    technicians = dict(await conn.execute_fetchall("SELECT id, name FROM people"))
+    customers = dict(
+        await conn.execute_fetchall(
+            f"SELECT id, name FROM customers WHERE id IN (SELECT s.customer_id {MONTH_SLIPS})",
+            bounds,
+        )
     )
-    params: list[object] = [_utc(start), _utc(end)]
+    sql = f"SELECT {SLIP_COLUMNS} {MONTH_SLIPS}"
     if technician is not None:
-        sql += " AND p.name = ?"
-        params.append(technician)
-    conn_rows = await conn.execute_fetchall(sql, params)
-    return [slip_from_row(row) for row in conn_rows]
+        sql += " AND s.technician_id IN (SELECT id FROM people WHERE name = ?)"
+        bounds.append(technician)
+    rows = await conn.execute_fetchall(sql, bounds)
+    return slips_from_rows(rows, technicians, customers)
 
 
 async def insert_event(conn: aiosqlite.Connection, event: NewEvent) -> int | None:

@@ -69,16 +69,16 @@ async def test_technician_claimed_by_name_on_registration(db: Database) -> None:
     assert person.telegram_id == 8
 
 
-def test_fast_slip_from_row_equals_the_constructor() -> None:
+def test_fast_slips_from_rows_equal_the_constructor() -> None:
     from datetime import datetime
 
     from bot.models import Slip
-    from storage.ledger import slip_from_row
+    from storage.ledger import slips_from_rows
 
     row = (
         7,
-        "张伟",
-        "客户",
+        3,
+        41,
         "network",
         1,
         "network",
@@ -105,8 +105,9 @@ def test_fast_slip_from_row_equals_the_constructor() -> None:
         1234.5,
         300,
     )
-    assert slip_from_row(row) == expected
-    assert hash(slip_from_row(row)) == hash(expected)
+    (built,) = slips_from_rows([row], {3: "张伟"}, {41: "客户"})
+    assert built == expected and hash(built) == hash(expected)
+    assert type(built) is Slip and built.check_in.tzinfo is not None and built.netcafe is True
 
 
 async def test_reader_sees_each_commit_even_with_readers_interleaved(db: Database) -> None:

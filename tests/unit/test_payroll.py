@@ -248,11 +248,11 @@ def _ordering_slips() -> list[Slip]:
     """Home slips whose ALW-CAP-HOW order is 5, 4, 3, 2, 1 although ids and check-ins differ."""
     same_out = at(9, 17)
     return [
-        replace(home(1, check_out=same_out, customer="Bai"), check_in=at(9, 9)),
-        replace(home(2, check_out=same_out, customer="Bai"), check_in=at(9, 8)),
-        replace(home(3, check_out=same_out, customer="Ai"), check_in=at(9, 8)),
-        replace(home(4, check_out=at(9, 16, 30)), check_in=at(9, 16)),  # checked in last
-        replace(home(5, check_out=at(3)), check_in=at(3, 9)),
+        home(1, check_out=same_out, customer="Bai")._replace(check_in=at(9, 9)),
+        home(2, check_out=same_out, customer="Bai")._replace(check_in=at(9, 8)),
+        home(3, check_out=same_out, customer="Ai")._replace(check_in=at(9, 8)),
+        home(4, check_out=at(9, 16, 30))._replace(check_in=at(9, 16)),  # checked in last
+        home(5, check_out=at(3))._replace(check_in=at(3, 9)),
     ]
 
 
@@ -696,15 +696,15 @@ def test_month_and_order_do_not_depend_on_how_each_datetime_is_zoned(first: int)
 
 
 def test_the_00_20_december_slip_belongs_to_december_even_when_checked_in_in_november() -> None:
-    edge = replace(home(1, check_out=at(1, 0, 20, month=12)), check_in=at(30, 23, 40))
+    edge = home(1, check_out=at(1, 0, 20, month=12))._replace(check_in=at(30, 23, 40))
     assert month_of(edge.check_out, TZ) == "2026-12"
     assert month([edge]).technicians == ()
     assert compute_month("2026-12", [edge], [], RULES, TZ).technicians[0].slips == 1
 
 
 def test_naive_datetimes_are_read_as_station_time() -> None:
-    naive = replace(
-        slip(1), check_in=datetime(2026, 11, 30, 23, 0), check_out=datetime(2026, 12, 1, 0, 20)
+    naive = slip(1)._replace(
+        check_in=datetime(2026, 11, 30, 23, 0), check_out=datetime(2026, 12, 1, 0, 20)
     )
     assert month([naive]).technicians == ()
     assert compute_month("2026-12", [naive], [], RULES, TZ).technicians[0].slips == 1
