@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import logging
 import sys
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -59,9 +60,23 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "db", None):
         config = replace(config, db_path=args.db)
     try:
-        return asyncio.run(_dispatch(args, config))
+        with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+            return runner.run(_dispatch(args, config))
     except KeyboardInterrupt:
         return EXIT_OK
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop's event loop where it is installed (not on Windows), else asyncio's own (None).
+
+    The bot spends much of each update in the loop's machinery (sockets, callbacks from the
+    database threads); uvloop does that work in C.
+    """
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
 
 
 async def _dispatch(args: argparse.Namespace, config: Config) -> int:
