@@ -14,6 +14,8 @@ from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
+FORM_HEADERS = {"Content-Type": "application/x-www-form-urlencoded"}
+
 
 class AiohttpRequest(BaseRequest):
     """One aiohttp session with a bounded connection pool."""
@@ -78,11 +80,18 @@ class AiohttpRequest(BaseRequest):
             self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
         )
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
-        data: aiohttp.FormData | dict[str, str] | None = None
-        if request_data is not None:
-            data = _form(request_data) if files else request_data.json_parameters
+        data: aiohttp.FormData | bytes | None = None
+        headers = None
+        if files:
+            data = _form(request_data)
+        elif request_data is not None:
+            # The same urlencoded form PTB sends, encoded here: given a dict, aiohttp would build
+            # a multipart writer (with a uuid4 boundary) before deciding to urlencode it.
+            data, headers = request_data.url_encoded_parameters().encode("ascii"), FORM_HEADERS
         try:
-            async with self._session.request(method, url, data=data, timeout=timeout) as response:
+            async with self._session.request(
+                method, url, data=data, headers=headers, timeout=timeout
+            ) as response:
                 return response.status, await response.read()
         except TimeoutError as err:
             raise TimedOut from err
