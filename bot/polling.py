@@ -37,11 +37,8 @@ def chat_key(update: Update) -> int:
     return user.id if user is not None else 0
 
 
-async def handle_once(app: Application, db: Database, update: Update) -> bool:
-    """Process update unless it was handled before; True when it ran now."""
-    if await db.is_handled(update.update_id):
-        await db.mark_handled(update.update_id)  # also clears a leftover inbox row
-        return False
+async def handle_once(app: Application, db: Database, update: Update) -> None:
+    """Process an update not handled before (poll checks each batch against the database)."""
     token = current_update_id.set(update.update_id)
     try:
         await app.process_update(update)
@@ -51,7 +48,6 @@ async def handle_once(app: Application, db: Database, update: Update) -> bool:
         db.recorded.discard(update.update_id)  # the handler's own transaction recorded it
     else:
         await db.mark_handled(update.update_id)
-    return True
 
 
 class ChatLanes:
@@ -65,8 +61,15 @@ class ChatLanes:
         self.finished = finished
         self.queues: dict[int, asyncio.Queue[Update]] = {}
         self.workers: dict[int, asyncio.Task[None]] = {}
+        # Ids this process has taken on and Telegram may still send again (not yet confirmed):
+        # an inbox leftover fetched again, or a batch repeated after a lost response.
+        self.taken: set[int] = set()
 
     def submit(self, update: Update) -> None:
+        """Queue an update on its chat's lane, unless this process has taken it already."""
+        if update.update_id in self.taken:
+            return
+        self.taken.add(update.update_id)
         key = chat_key(update)
         queue = self.queues.get(key)
         if queue is None:
@@ -92,6 +95,10 @@ class ChatLanes:
                 del self.queues[key]
                 del self.workers[key]
 
+    def confirmed(self, offset: int) -> None:
+        """Telegram sends no update below offset again: forget those ids."""
+        self.taken = {update_id for update_id in self.taken if update_id >= offset}
+
     async def drain(self) -> None:
         """Wait for every lane to finish what it has."""
         while self.workers:
@@ -109,9 +116,9 @@ async def poll(
     """Fetch, store and handle updates until stop is set; finished(update_id) after each."""
     lanes = ChatLanes(app, db, finished)
     async with db.read() as conn:
-        leftovers = await inbox.pending(conn)
-    for payload in leftovers:
-        lanes.submit(Update.de_json(json.loads(payload), app.bot))
+        leftovers = [Update.de_json(json.loads(p), app.bot) for p in await inbox.pending(conn)]
+    for update in await _not_handled(db, leftovers):
+        lanes.submit(update)
     if leftovers:
         log.info("handling %d updates left in the inbox by the last run", len(leftovers))
     offset: int | None = None
@@ -127,7 +134,9 @@ async def poll(
         backoff = 0.5
         if not updates:
             continue
-        for update in updates:
+        if offset is not None:
+            lanes.confirmed(offset)  # the getUpdates just answered confirmed them
+        for update in await _not_handled(db, updates):
             lanes.submit(update)
         # Stored before the next getUpdates confirms them; a handler that finishes first has
         # recorded its update as handled, and the store skips it.
@@ -140,6 +149,20 @@ async def poll(
         # Confirm what was stored so Telegram does not send it again after a clean stop.
         with suppress(TimedOut, NetworkError):
             await app.bot.get_updates(offset=offset, timeout=0, limit=1)
+
+
+async def _not_handled(db: Database, updates: list[Update]) -> list[Update]:
+    """The updates not handled before: one query per batch, not one per update.
+
+    Telegram sends an update again when its confirmation was lost, e.g. in a crash right after
+    its handler committed; such an update is dropped here (with any inbox row it has left).
+    """
+    if not updates:
+        return updates
+    handled = await db.handled_among([u.update_id for u in updates])
+    for update_id in handled:
+        await db.drop_from_inbox(update_id)
+    return [u for u in updates if u.update_id not in handled]
 
 
 async def _store(db: Database, payloads: list[tuple[int, str]], stop: asyncio.Event) -> bool:

@@ -44,6 +44,11 @@ async def _connect(path: str, busy_timeout_ms: int) -> aiosqlite.Connection:
     return conn
 
 
+MARK_HANDLED_SQL = (
+    "INSERT INTO handled_updates (update_id, handled_at) VALUES (?, ?)"
+    " ON CONFLICT (update_id) DO NOTHING"
+)
+
 READERS = 3  # reader connections; each runs its queries on its own thread
 
 
@@ -136,13 +141,8 @@ class Database:
             try:
                 yield self.conn
                 update_id = current_update_id.get()
-                if update_id is not None:
-                    await self.conn.execute(
-                        "INSERT INTO handled_updates (update_id, handled_at) VALUES (?, ?) "
-                        "ON CONFLICT (update_id) DO NOTHING",
-                        (update_id, utcnow_iso()),
-                    )
-                    await self.conn.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+                if update_id is not None:  # its inbox row goes with it (migration 006)
+                    await self.conn.execute(MARK_HANDLED_SQL, (update_id, utcnow_iso()))
                 await self.conn.execute("COMMIT")
                 if update_id is not None:
                     self.recorded.add(update_id)
@@ -166,15 +166,27 @@ class Database:
             )
         return bool(rows)
 
+    async def handled_among(self, update_ids: list[int]) -> set[int]:
+        """Which of these updates were handled before."""
+        marks = ", ".join("?" * len(update_ids))
+        async with self.read() as conn:
+            rows = await conn.execute_fetchall(
+                f"SELECT update_id FROM handled_updates WHERE update_id IN ({marks})", update_ids
+            )
+        return {row[0] for row in rows}
+
     async def mark_handled(self, update_id: int) -> None:
-        """Record an update as handled (for updates whose handler wrote nothing)."""
-        token = current_update_id.set(update_id)
-        try:
-            async with self.transaction():
-                pass
-        finally:
-            current_update_id.reset(token)
-        self.recorded.discard(update_id)
+        """Record an update as handled (for updates whose handler wrote nothing).
+
+        One statement, atomic on its own: the trigger of migration 006 removes its inbox row.
+        """
+        async with self._lock:
+            await self.conn.execute(MARK_HANDLED_SQL, (update_id, utcnow_iso()))
+
+    async def drop_from_inbox(self, update_id: int) -> None:
+        """Remove an update's inbox row (one handled before, fetched or left over again)."""
+        async with self._lock:
+            await self.conn.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
 
     async def backup(self, target: str | Path) -> None:
         """A consistent copy of the live database through SQLite's backup API."""
@@ -189,6 +201,20 @@ class Database:
 
 
 def _split_sql(sql: str) -> list[str]:
-    """Split a migration file into statements (no semicolons inside literals in ours)."""
+    """Split a migration file into statements (no semicolons inside literals in ours).
+
+    A trigger's body has semicolons of its own: its statement runs on to the END that closes it.
+    """
     lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
-    return [part.strip() for part in "\n".join(lines).split(";") if part.strip()]
+    statements: list[str] = []
+    pending = ""
+    for part in "\n".join(lines).split(";"):
+        pending = f"{pending};{part}" if pending else part
+        text = pending.strip()
+        upper = text.upper()
+        if upper.startswith("CREATE TRIGGER") and not upper.endswith("END"):
+            continue
+        if text:
+            statements.append(text)
+        pending = ""
+    return statements

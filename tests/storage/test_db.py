@@ -130,3 +130,55 @@ async def test_reader_sees_each_commit_even_with_readers_interleaved(db: Databas
     finally:
         stop.set()
         await asyncio.gather(*readers)
+
+
+async def _inbox_ids(db: Database) -> list[int]:
+    rows = await db.conn.execute_fetchall("SELECT update_id FROM inbox ORDER BY update_id")
+    return [row[0] for row in rows]
+
+
+async def _store_in_inbox(db: Database, *update_ids: int) -> None:
+    from storage import inbox
+
+    await db.write_intake(inbox.STORE_SQL, inbox.store_rows([(u, "{}") for u in update_ids]))
+
+
+async def test_an_update_recorded_handled_leaves_the_inbox_in_the_same_commit(
+    db: Database,
+) -> None:
+    await _store_in_inbox(db, 70, 71, 72)
+    token = current_update_id.set(71)
+    try:
+        with pytest.raises(RuntimeError):
+            async with db.transaction() as conn:
+                await people.bind_person(conn, 9, "乙", Role.TECHNICIAN, None)
+                raise RuntimeError("boom")  # rolled back: still waiting
+        assert await _inbox_ids(db) == [70, 71, 72]
+        async with db.transaction() as conn:
+            await people.bind_person(conn, 9, "乙", Role.TECHNICIAN, None)
+    finally:
+        current_update_id.reset(token)
+    assert await _inbox_ids(db) == [70, 72]
+    await db.mark_handled(72)  # a handler that wrote nothing: one statement does both
+    assert await _inbox_ids(db) == [70]
+    assert await db.is_handled(71) and await db.is_handled(72) and not await db.is_handled(70)
+    await _store_in_inbox(db, 71)  # fetched again after a restart: not stored twice
+    assert await _inbox_ids(db) == [70]
+    await db.drop_from_inbox(70)
+    assert await _inbox_ids(db) == []
+
+
+def test_migration_statements_keep_a_trigger_body_whole() -> None:
+    from storage.db import _split_sql
+
+    sql = (
+        "-- a comment; with a semicolon\n"
+        "CREATE TABLE a (x);\n"
+        "CREATE TRIGGER t AFTER INSERT ON a\nBEGIN\n  DELETE FROM b; DELETE FROM c;\nEND;\n"
+        "CREATE INDEX i ON a (x);\n"
+    )
+    assert _split_sql(sql) == [
+        "CREATE TABLE a (x)",
+        "CREATE TRIGGER t AFTER INSERT ON a\nBEGIN\n  DELETE FROM b; DELETE FROM c;\nEND",
+        "CREATE INDEX i ON a (x)",
+    ]
