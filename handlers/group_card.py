@@ -19,6 +19,7 @@ log = logging.getLogger(__name__)
 
 LAST_EDIT_KEY = "ticket_card_last_edit"  # bot_data: ticket id -> monotonic time of last edit
 LOCKS_KEY = "ticket_card_locks"
+PENDING_KEY = "ticket_card_pending"
 JOB_PREFIX = "ticket-card"
 NOT_MODIFIED = "message is not modified"
 
@@ -45,8 +46,15 @@ def _lock(app: Application, ticket_id: int) -> asyncio.Lock:
     return locks.setdefault(ticket_id, asyncio.Lock())
 
 
+def _pending(app: Application) -> set[int]:
+    """Tickets whose coalesced edit is scheduled and has not started yet."""
+    return app.bot_data.setdefault(PENDING_KEY, set())
+
+
 async def refresh_ticket_card(app: Application, ticket_id: int) -> None:
     """Post the ticket's card, or edit it in place at most once per card_edit_interval_s."""
+    if ticket_id in _pending(app):
+        return  # the scheduled edit reads the database when it runs: it shows this change too
     services: Services = app.bot_data["services"]
     async with _lock(app, ticket_id):
         async with services.db.read() as conn:
@@ -61,13 +69,16 @@ async def refresh_ticket_card(app: Application, ticket_id: int) -> None:
         if wait <= 0 or app.job_queue is None:
             await _render(app, ticket_id)
             return
-        name = f"{JOB_PREFIX}:{ticket_id}"
-        if not app.job_queue.get_jobs_by_name(name):  # a pending edit renders the latest state
+        if ticket_id not in _pending(app):
+            _pending(app).add(ticket_id)
+            name = f"{JOB_PREFIX}:{ticket_id}"
             app.job_queue.run_once(_delayed_edit, when=wait, data=ticket_id, name=name)
 
 
 async def _delayed_edit(context) -> None:  # noqa: ANN001 - PTB job callback
     """The coalesced edit: render whatever the database says now."""
+    # Changes from here on schedule another edit: this one may have read before them.
+    _pending(context.application).discard(context.job.data)
     async with _lock(context.application, context.job.data):
         await _render(context.application, context.job.data)
 
