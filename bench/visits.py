@@ -34,7 +34,8 @@ from storage.db import Database
 logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
 
 TECHNICIANS = 50
-VISITS_EACH = 2
+VISITS_EACH = 2  # per phase: as fast as the bot answers, then paced
+PACED_RATE = 150  # updates per second offered by all technicians together in the paced phase
 SITE = (30.6570, 104.0660)
 FIRST_TECH = 5000
 GROUP_ID = -1009
@@ -42,9 +43,14 @@ STEP_TIMEOUT = 60.0
 
 
 class Latencies:
-    """Per-update latency: the update enqueued → the bot's first call into that chat."""
+    """Per-update latency: the update enqueued → the bot's first call into that chat.
 
-    def __init__(self) -> None:
+    With an interval, each technician sends at most one update per interval (paced load).
+    """
+
+    def __init__(self, interval: float = 0.0) -> None:
+        self.interval = interval
+        self.next_at: dict[int, float] = {}
         self.samples: list[float] = []
         self.updates = 0
         self.by_step: dict[str, list[float]] = {}
@@ -108,6 +114,12 @@ async def step(
     emu: BotApiEmulator, lat: Latencies, chat_id: int, send: Callable[[], dict], label: str = ""
 ) -> int:
     """Send one update and time it until the bot's first answer; returns the mark before it."""
+    if lat.interval:
+        now = time.perf_counter()
+        due = lat.next_at.get(chat_id, now)
+        if due > now:
+            await asyncio.sleep(due - now)
+        lat.next_at[chat_id] = max(due, time.perf_counter()) + lat.interval
     mark = emu.mark()
     started = time.perf_counter()
     update = send()
@@ -148,7 +160,7 @@ async def seed(db_path: Path) -> dict[int, list[int]]:
                 (f"技术员{index:02d}", tech, now),
             )
             person = cur.lastrowid
-            for visit in range(VISITS_EACH):
+            for visit in range(2 * VISITS_EACH):
                 cur = await conn.execute(
                     "INSERT INTO customers (name, class, lat, lon, created_at) VALUES (?, 'other', ?, ?, ?)",
                     (f"客户{index}-{visit}", *SITE, now),
@@ -164,10 +176,13 @@ async def seed(db_path: Path) -> dict[int, list[int]]:
 
 
 async def run_visits(
-    emu: BotApiEmulator, plan: dict[int, list[int]], cards: dict[int, int]
+    emu: BotApiEmulator, plan: dict[int, list[int]], cards: dict[int, int], lat: Latencies
 ) -> Latencies:
     """Every technician does their visits step by step, all technicians at once."""
-    lat = Latencies()
+    if lat.interval:  # spread the technicians' first steps over one interval
+        start = time.perf_counter()
+        for index, tech in enumerate(plan):
+            lat.next_at[tech] = start + lat.interval * index / len(plan)
 
     async def technician(tech: int) -> None:
         for ticket in plan[tech]:
@@ -259,20 +274,29 @@ async def bench_fieldbot(folder: Path) -> tuple[dict[str, float], float]:
         try:
             await wait_polling(emu)
             cards = await _send_cards(emu, plan)
+            first = {tech: tickets[:VISITS_EACH] for tech, tickets in plan.items()}
             started, own_cpu = time.perf_counter(), time.process_time()
-            lat = await run_visits(emu, plan, cards)
+            lat = await run_visits(emu, first, cards, Latencies())
             elapsed, own_cpu = time.perf_counter() - started, time.process_time() - own_cpu
-            rss = peak_rss_mb(proc.pid)
             detail = _detail(proc.pid, own_cpu, elapsed, emu, lat)
+            then = {tech: tickets[VISITS_EACH:] for tech, tickets in plan.items()}
+            paced_started = time.perf_counter()
+            paced = await run_visits(emu, then, cards, Latencies(TECHNICIANS / PACED_RATE))
+            paced_elapsed = time.perf_counter() - paced_started
+            rss = peak_rss_mb(proc.pid)
         finally:
             proc.terminate()
             await asyncio.to_thread(proc.wait, 20)  # the emulator keeps answering meanwhile
     if detail:
         print(detail, file=sys.stderr)
+    saturated = lat.percentiles()
     return {
         "updates": lat.updates,
         "updates_per_s": lat.updates / elapsed,
-        **lat.percentiles(),
+        "saturated_p50_ms": saturated["p50_ms"],
+        "saturated_p99_ms": saturated["p99_ms"],
+        "paced_updates_per_s": paced.updates / paced_elapsed,
+        **paced.percentiles(),
     }, rss
 
 
@@ -380,6 +404,11 @@ async def main() -> None:
                 "technicians": TECHNICIANS,
                 "updates": result["updates"],
                 "updates_per_s": round(result["updates_per_s"], 1),
+                "saturated_p50_ms": round(result["saturated_p50_ms"], 1),
+                "saturated_p99_ms": round(result["saturated_p99_ms"], 1),
+                # latency per update while the technicians together send PACED_RATE a second
+                "paced_rate": PACED_RATE,
+                "paced_updates_per_s": round(result["paced_updates_per_s"], 1),
                 "p50_ms": round(result["p50_ms"], 1),
                 "p99_ms": round(result["p99_ms"], 1),
                 "echo_updates_per_s": round(echo["updates_per_s"], 1),

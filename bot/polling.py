@@ -170,7 +170,7 @@ async def _store(db: Database, payloads: list[tuple[int, str]], stop: asyncio.Ev
     delay = 0.1
     while True:
         try:
-            await db.write_intake(inbox.STORE_SQL, inbox.store_rows(payloads))
+            await db.write_intake(*inbox.store_statement(payloads))
             return True
         except sqlite3.OperationalError as exc:
             log.warning("could not store fetched updates (%s); retrying in %.1fs", exc, delay)

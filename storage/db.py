@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
@@ -49,7 +49,17 @@ MARK_HANDLED_SQL = (
     " ON CONFLICT (update_id) DO NOTHING"
 )
 
+MARKS_PER_STATEMENT = 400  # two parameters each, well under SQLite's limit
+
 READERS = 3  # reader connections; each runs its queries on its own thread
+
+
+class _MarkBatch:
+    """Handled marks written together, and the future their writers wait on."""
+
+    def __init__(self) -> None:
+        self.update_ids: list[int] = []
+        self.written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
 
 class Database:
@@ -69,6 +79,9 @@ class Database:
         self._all_readers: list[aiosqlite.Connection] = []
         self.intake: aiosqlite.Connection | None = None
         self.recorded: set[int] = set()  # updates whose handled row a transaction committed
+        self._marks: _MarkBatch | None = None  # handled marks waiting for the next write
+        self._marks_lock = asyncio.Lock()
+        self._mark_writers: set[asyncio.Future[None]] = set()
 
     @classmethod
     async def open(cls, path: str | Path, busy_timeout_ms: int = 5000) -> Database:
@@ -85,26 +98,22 @@ class Database:
         return db
 
     async def close(self) -> None:
+        if self._mark_writers:
+            await asyncio.gather(*self._mark_writers, return_exceptions=True)
         for reader in self._all_readers:
             await reader.close()
         if self.intake is not None:
             await self.intake.close()
         await self.conn.close()
 
-    async def write_intake(self, sql: str, rows: list[tuple]) -> None:
-        """One statement over many rows on the intake connection, its own transaction.
+    async def write_intake(self, sql: str, params: Sequence[object]) -> None:
+        """One statement on the intake connection, atomic on its own.
 
         Fetched updates are stored here so storing them never queues behind the handlers'
         transactions on the main writer; SQLite's busy timeout orders the two writers.
         """
         assert self.intake is not None
-        await self.intake.execute("BEGIN IMMEDIATE")
-        try:
-            await self.intake.executemany(sql, rows)
-            await self.intake.execute("COMMIT")
-        except BaseException:
-            await self.intake.execute("ROLLBACK")
-            raise
+        await self.intake.execute(sql, params)
 
     async def migrate(self) -> list[int]:
         """Apply migrations not yet recorded; returns the versions applied."""
@@ -178,10 +187,37 @@ class Database:
     async def mark_handled(self, update_id: int) -> None:
         """Record an update as handled (for updates whose handler wrote nothing).
 
-        One statement, atomic on its own: the trigger of migration 006 removes its inbox row.
+        Not on the writer (whose lock the handlers queue for) but on the intake connection,
+        marks arriving together in one statement: returns once the mark is committed. The
+        trigger of migration 006 removes the update's inbox row in the same statement.
         """
-        async with self._lock:
-            await self.conn.execute(MARK_HANDLED_SQL, (update_id, utcnow_iso()))
+        batch = self._marks
+        if batch is None:
+            batch = self._marks = _MarkBatch()
+            writer = asyncio.ensure_future(self._write_marks(batch))
+            self._mark_writers.add(writer)  # a task nobody references may be collected
+            writer.add_done_callback(self._mark_writers.discard)
+        batch.update_ids.append(update_id)
+        await asyncio.shield(batch.written)
+
+    async def _write_marks(self, batch: _MarkBatch) -> None:
+        async with self._marks_lock:  # one write at a time; later marks gather meanwhile
+            if self._marks is batch:
+                self._marks = None
+            try:
+                for start in range(0, len(batch.update_ids), MARKS_PER_STATEMENT):
+                    chunk = batch.update_ids[start : start + MARKS_PER_STATEMENT]
+                    values = ", ".join(["(?, ?)"] * len(chunk))
+                    now = utcnow_iso()
+                    await self.write_intake(
+                        "INSERT INTO handled_updates (update_id, handled_at)"
+                        f" VALUES {values} ON CONFLICT (update_id) DO NOTHING",
+                        [value for update_id in chunk for value in (update_id, now)],
+                    )
+            except Exception as exc:  # each waiting handler gets it
+                batch.written.set_exception(exc)
+            else:
+                batch.written.set_result(None)
 
     async def drop_from_inbox(self, update_id: int) -> None:
         """Remove an update's inbox row (one handled before, fetched or left over again)."""

@@ -140,7 +140,7 @@ async def _inbox_ids(db: Database) -> list[int]:
 async def _store_in_inbox(db: Database, *update_ids: int) -> None:
     from storage import inbox
 
-    await db.write_intake(inbox.STORE_SQL, inbox.store_rows([(u, "{}") for u in update_ids]))
+    await db.write_intake(*inbox.store_statement([(u, "{}") for u in update_ids]))
 
 
 async def test_an_update_recorded_handled_leaves_the_inbox_in_the_same_commit(
