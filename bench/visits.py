@@ -3,8 +3,11 @@
 The bot runs as its own process (`python -m bot run`) against the emulator served here, with
 the outgoing rate limiter off (it would otherwise throttle to Telegram's limits, which is not
 the bot's capacity). Each technician waits for the bot's answer before the next step, as on a
-phone. Then a bare python-telegram-bot echo bot runs against the same emulator with the same
-load shape, for comparison. Prints one JSON line.
+phone. Two visits each as fast as the bot answers give the capacity (`updates_per_s`; latency
+then is mostly queueing: 50 senders each waiting for their answer); two more visits each,
+paced so the technicians together send PACED_RATE updates a second, give the latency per
+update at that load (`p50_ms`, `p99_ms`). Then a bare python-telegram-bot echo bot runs
+against the same emulator with the first load shape, for comparison. Prints one JSON line.
 """
 
 import sys
