@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
@@ -96,7 +96,7 @@ async def check_in(
     config = services.config
     now = services.now()
     async with services.db.transaction() as conn:
-        ticket = None
+        ticket = current = None
         if ticket_id is not None:
             ticket = _require_assigned(
                 await tickets.ticket_for_visit(conn, ticket_id), technician_id
@@ -113,7 +113,7 @@ async def check_in(
         if check.refusal is not None:
             return CheckInResult(None, check, ticket)
         visit_id = await visit_store.check_in(
-            conn, ticket_id, technician_id, now, report, check, message_id
+            conn, ticket_id, technician_id, now, report, check, message_id, planned=current
         )
         await conn.execute(
             "UPDATE people SET last_lat = ?, last_lon = ?, last_seen_at = ? WHERE id = ?",
@@ -121,12 +121,11 @@ async def check_in(
         )
         late_event = None
         if ticket is not None:
+            # meets SLA-ARRIVE too
             await tickets.transition(
                 conn, ticket.id, "check_in", "technician", technician_id, at=now
             )
-            await timers.complete_deadline(conn, "SLA-ARRIVE", ticket.id)
-            planned = await visit_store.by_id(conn, visit_id)
-            announced = planned.late_new_time if planned else None
+            announced = current.late_new_time if current is not None else None  # "I'll be late"
             if visits.is_late(
                 now, ticket.appointment_start, config.sla.late_grace_minutes, announced
             ):
@@ -235,6 +234,7 @@ async def check_out(
                     now + timedelta(hours=config.sla.takeback_hours),
                 )
         site_point = site or (report.lat, report.lon)
+        token = secrets.token_urlsafe(12)
         slip_id = await ledger.insert_slip(
             conn,
             ledger.NewSlip(
@@ -252,10 +252,10 @@ async def check_out(
                 satisfaction=None,
                 revenue_fen=visits.revenue_fen(details.fee_fen, details.parts_fen),
                 visit_id=visit_id,
+                outcome=details.outcome,
+                customer_token=token,
             ),
         )
-        token = secrets.token_urlsafe(12)
-        await visit_store.set_slip_outcome(conn, slip_id, details.outcome, token)
     return CheckOutResult(visit_id, slip_id, token, ticket, check)
 
 
@@ -279,14 +279,13 @@ def slip_state(slip: visit_store.SlipRow) -> SlipState:
 
 
 async def _refresh(conn, slip_id: int) -> visit_store.SlipRow:  # noqa: ANN001
-    rows = await conn.execute_fetchall("SELECT visit_id FROM slips WHERE id = ?", (slip_id,))
-    slip = await visit_store.slip_for_visit(conn, rows[0][0])
+    """The slip as it now stands, its completeness brought up to date."""
+    slip = await visit_store.slip_by_id(conn, slip_id)
     assert slip is not None
     complete = slip_state(slip).complete
     if complete != slip.complete:
         await visit_store.set_complete(conn, slip_id, complete)
-        slip = await visit_store.slip_for_visit(conn, rows[0][0])
-        assert slip is not None
+        slip = replace(slip, complete=complete)
     return slip
 
 

@@ -32,6 +32,8 @@ class NewSlip:
     signature_sha256: str | None = None
     customer_verified: bool = False
     source: str = "visit"
+    outcome: str | None = None  # resolved | revisit | taken_back (a visit's slip)
+    customer_token: str | None = None  # the deep link that lets the customer confirm it
 
     def comparable(self) -> tuple:
         """The values an identical re-import must match (distance is derived, so excluded)."""
@@ -96,8 +98,8 @@ async def insert_slip(conn: aiosqlite.Connection, slip: NewSlip) -> int:
         "INSERT INTO slips (technician_id, customer_id, visit_id, customer_class, netcafe, machine,"
         " service_type, check_in, check_out, check_out_utc, site_lat, site_lon, distance_m,"
         " complete, satisfaction, revenue_fen, signature_file_id, signature_sha256,"
-        " customer_verified, source, created_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " customer_verified, source, outcome, customer_token, created_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             slip.technician_id,
             slip.customer_id,
@@ -119,6 +121,8 @@ async def insert_slip(conn: aiosqlite.Connection, slip: NewSlip) -> int:
             slip.signature_sha256,
             int(slip.customer_verified),
             slip.source,
+            slip.outcome,
+            slip.customer_token,
             utcnow_iso(),
         ),
     )

@@ -105,8 +105,13 @@ async def check_in(
     report: LocationReport,
     check: SiteCheck,
     message_id: int,
+    planned: VisitRow | None = None,
 ) -> int:
-    """Open the visit with its check-in evidence; returns the visit id."""
+    """Open the visit with its check-in evidence; returns the visit id.
+
+    planned is the ticket's visit created by a late notice, if the caller found one: it is
+    opened instead of a new one.
+    """
     values = (
         at.isoformat(),
         report.lat,
@@ -119,16 +124,15 @@ async def check_in(
         int(ticket_id is None),
         int(report.live),
     )
-    current = await current_for_ticket(conn, ticket_id) if ticket_id is not None else None
-    if current is not None and current.state == "planned":
+    if planned is not None and planned.state == "planned":
         await conn.execute(
             "UPDATE visits SET check_in_at = ?, check_in_lat = ?, check_in_lon = ?,"
             " check_in_accuracy = ?, check_in_distance_m = ?, check_in_evidence = ?,"
             " check_in_message_id = ?, offsite = ?, no_dispatch = ?, live = ?, state = 'open'"
             " WHERE id = ?",
-            (*values, current.id),
+            (*values, planned.id),
         )
-        return current.id
+        return planned.id
     cur = await conn.execute(
         "INSERT INTO visits (ticket_id, technician_id, check_in_at, check_in_lat, check_in_lon,"
         " check_in_accuracy, check_in_distance_m, check_in_evidence, check_in_message_id, offsite,"
@@ -266,17 +270,14 @@ async def slip_for_visit(conn: aiosqlite.Connection, visit_id: int) -> SlipRow |
     return _slip(rows[0]) if rows else None
 
 
-async def slip_by_token(conn: aiosqlite.Connection, token: str) -> SlipRow | None:
-    rows = await conn.execute_fetchall("SELECT * FROM slips WHERE customer_token = ?", (token,))
+async def slip_by_id(conn: aiosqlite.Connection, slip_id: int) -> SlipRow | None:
+    rows = await conn.execute_fetchall("SELECT * FROM slips WHERE id = ?", (slip_id,))
     return _slip(rows[0]) if rows else None
 
 
-async def set_slip_outcome(
-    conn: aiosqlite.Connection, slip_id: int, outcome: str, token: str
-) -> None:
-    await conn.execute(
-        "UPDATE slips SET outcome = ?, customer_token = ? WHERE id = ?", (outcome, token, slip_id)
-    )
+async def slip_by_token(conn: aiosqlite.Connection, token: str) -> SlipRow | None:
+    rows = await conn.execute_fetchall("SELECT * FROM slips WHERE customer_token = ?", (token,))
+    return _slip(rows[0]) if rows else None
 
 
 async def set_satisfaction(
