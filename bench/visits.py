@@ -287,6 +287,8 @@ async def bench_fieldbot(folder: Path) -> tuple[dict[str, float], float]:
             paced = await run_visits(emu, then, cards, Latencies(TECHNICIANS / PACED_RATE))
             paced_elapsed = time.perf_counter() - paced_started
             rss = peak_rss_mb(proc.pid)
+            if detail:
+                detail += "\npaced:\n" + _by_step(paced)
         finally:
             proc.terminate()
             await asyncio.to_thread(proc.wait, 20)  # the emulator keeps answering meanwhile
@@ -303,6 +305,18 @@ async def bench_fieldbot(folder: Path) -> tuple[dict[str, float], float]:
     }, rss
 
 
+def _by_step(lat: Latencies) -> str:
+    """p50 and max latency of each kind of step."""
+    lines = []
+    for label, values in sorted(lat.by_step.items()):
+        values.sort()
+        lines.append(
+            f"{label or 'location':14} n={len(values)} p50={values[len(values) // 2] * 1000:.0f}ms"
+            f" p99={values[int(len(values) * 0.99) - 1] * 1000:.0f}ms max={values[-1] * 1000:.0f}ms"
+        )
+    return "\n".join(lines)
+
+
 def _detail(pid: int, own_cpu: float, elapsed: float, emu: BotApiEmulator, lat: Latencies) -> str:
     """With BENCH_DETAIL set: CPU of both sides, the bot's calls by method, latency by step."""
     if not os.environ.get("BENCH_DETAIL"):
@@ -317,12 +331,7 @@ def _detail(pid: int, own_cpu: float, elapsed: float, emu: BotApiEmulator, lat: 
         f" over {elapsed:.1f}s",
         f"bot calls: {dict(Counter(call.method for call in emu.sent).most_common())}",
     ]
-    for label, values in sorted(lat.by_step.items()):
-        values.sort()
-        lines.append(
-            f"{label or 'location':14} n={len(values)} p50={values[len(values) // 2] * 1000:.0f}ms"
-            f" max={values[-1] * 1000:.0f}ms"
-        )
+    lines.append(_by_step(lat))
     return "\n".join(lines)
 
 
