@@ -13,6 +13,9 @@ from pathlib import Path
 
 import aiosqlite
 
+from storage.writer import WriterConnection
+from storage.writer_lock import WriterLock
+
 # The update being handled; a transaction that commits records it as handled in the same commit,
 # so a re-delivered update is recognised after a crash.
 current_update_id: contextvars.ContextVar[int | None] = contextvars.ContextVar(
@@ -69,15 +72,14 @@ class Database:
     never waits for someone else's transaction to finish.
     """
 
-    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+    def __init__(self, conn: WriterConnection, path: str) -> None:
         self.conn = conn
         self.path = path
-        self._lock = asyncio.Lock()
+        self._lock = WriterLock()
         # A reader is lent to one block at a time: SQLite keeps a read snapshot while any
         # statement on a connection is unfinished, so interleaved use would pin an old snapshot.
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
-        self.intake: aiosqlite.Connection | None = None
         self.recorded: set[int] = set()  # updates whose handled row a transaction committed
         self._marks: _MarkBatch | None = None  # handled marks waiting for the next write
         self._marks_lock = asyncio.Lock()
@@ -86,15 +88,13 @@ class Database:
     @classmethod
     async def open(cls, path: str | Path, busy_timeout_ms: int = 5000) -> Database:
         """Open (creating if needed) and migrate the database at path."""
-        conn = await _connect(str(path), busy_timeout_ms)
-        db = cls(conn, str(path))
+        db = cls(WriterConnection(str(path), busy_timeout_ms), str(path))
         await db.migrate()
         for _ in range(READERS):
             reader = await _connect(str(path), busy_timeout_ms)
             await reader.execute("PRAGMA query_only=ON")
             db._all_readers.append(reader)
             db._readers.put_nowait(reader)
-        db.intake = await _connect(str(path), busy_timeout_ms)
         return db
 
     async def close(self) -> None:
@@ -102,18 +102,18 @@ class Database:
             await asyncio.gather(*self._mark_writers, return_exceptions=True)
         for reader in self._all_readers:
             await reader.close()
-        if self.intake is not None:
-            await self.intake.close()
         await self.conn.close()
 
     async def write_intake(self, sql: str, params: Sequence[object]) -> None:
-        """One statement on the intake connection, atomic on its own.
+        """One statement on the writer, atomic on its own, ahead of queued transactions.
 
-        Fetched updates are stored here so storing them never queues behind the handlers'
-        transactions on the main writer; SQLite's busy timeout orders the two writers.
+        Storing fetched updates and marking them handled are what every chat waits on: they
+        wait for the transaction in progress, never for the queue behind it. (A second
+        connection would not queue at all, but SQLite makes a blocked writer sleep in steps
+        of milliseconds, which under load cost more than the wait.)
         """
-        assert self.intake is not None
-        await self.intake.execute(sql, params)
+        async with self._lock.hold(urgent=True):
+            await self.conn.retry_busy(lambda: self.conn.execute(sql, params))
 
     async def migrate(self) -> list[int]:
         """Apply migrations not yet recorded; returns the versions applied."""
@@ -127,7 +127,7 @@ class Database:
         for version, name, sql in migrations():
             if version in done:
                 continue
-            await self.conn.execute("BEGIN IMMEDIATE")
+            await self.conn.begin()
             try:
                 for statement in _split_sql(sql):
                     await self.conn.execute(statement)
@@ -143,10 +143,10 @@ class Database:
         return applied
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+    async def transaction(self) -> AsyncIterator[WriterConnection]:
         """One atomic unit of work; also marks the current update handled when it commits."""
-        async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
+        async with self._lock.hold():
+            await self.conn.begin()
             try:
                 yield self.conn
                 update_id = current_update_id.get()
@@ -187,9 +187,9 @@ class Database:
     async def mark_handled(self, update_id: int) -> None:
         """Record an update as handled (for updates whose handler wrote nothing).
 
-        Not on the writer (whose lock the handlers queue for) but on the intake connection,
-        marks arriving together in one statement: returns once the mark is committed. The
-        trigger of migration 006 removes the update's inbox row in the same statement.
+        Marks arriving together are written in one statement, ahead of queued transactions;
+        returns once the mark is committed. The trigger of migration 006 removes the update's
+        inbox row in the same statement.
         """
         batch = self._marks
         if batch is None:
@@ -221,8 +221,7 @@ class Database:
 
     async def drop_from_inbox(self, update_id: int) -> None:
         """Remove an update's inbox row (one handled before, fetched or left over again)."""
-        async with self._lock:
-            await self.conn.execute("DELETE FROM inbox WHERE update_id = ?", (update_id,))
+        await self.write_intake("DELETE FROM inbox WHERE update_id = ?", (update_id,))
 
     async def backup(self, target: str | Path) -> None:
         """A consistent copy of the live database through SQLite's backup API."""

@@ -20,7 +20,59 @@ async def test_migrations_applied_once_and_recorded(db: Database) -> None:
 async def test_pragmas(db: Database) -> None:
     assert (await db.conn.execute_fetchall("PRAGMA journal_mode"))[0][0] == "wal"
     assert (await db.conn.execute_fetchall("PRAGMA foreign_keys"))[0][0] == 1
-    assert (await db.conn.execute_fetchall("PRAGMA busy_timeout"))[0][0] == 5000
+    # The writer never waits inside SQLite (that would block the event loop): it retries
+    # asynchronously for the configured time instead. Readers wait in SQLite as configured.
+    assert (await db.conn.execute_fetchall("PRAGMA busy_timeout"))[0][0] == 0
+    assert db.conn.busy_timeout_s == 5.0
+    async with db.read() as reader:
+        assert (await reader.execute_fetchall("PRAGMA busy_timeout"))[0][0] == 5000
+
+
+async def test_a_writer_busy_elsewhere_is_waited_for_without_blocking_the_loop(
+    db: Database,
+) -> None:
+    import asyncio
+
+    other = sqlite3.connect(db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")  # another process's write lock, say
+    ticks = 0
+
+    async def ticker() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.005)
+            ticks += 1
+
+    async def write() -> None:
+        async with db.transaction() as conn:
+            await people.bind_person(conn, 11, "丙", Role.TECHNICIAN, None)
+
+    clock = asyncio.ensure_future(ticker())
+    writing = asyncio.ensure_future(write())
+    await asyncio.sleep(0.1)
+    assert not writing.done() and ticks >= 5  # waiting, and the loop kept running
+    other.execute("COMMIT")
+    other.close()
+    await asyncio.wait_for(writing, 2)
+    clock.cancel()
+    async with db.read() as reader:
+        rows = await reader.execute_fetchall("SELECT count(*) FROM people WHERE name = '丙'")
+    assert rows[0][0] == 1
+
+
+async def test_a_writer_busy_for_too_long_is_an_error(db: Database) -> None:
+    db.conn.busy_timeout_s = 0.05
+    other = sqlite3.connect(db.path, isolation_level=None)
+    other.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(sqlite3.OperationalError, match="locked"):
+            async with db.transaction():
+                pass
+    finally:
+        other.execute("ROLLBACK")
+        other.close()
+    async with db.transaction() as conn:  # the lock was handed on: the next one works
+        await people.bind_person(conn, 12, "丁", Role.TECHNICIAN, None)
 
 
 async def test_failed_transaction_leaves_nothing(db: Database) -> None:

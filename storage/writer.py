@@ -1,0 +1,105 @@
+"""The writer connection: SQLite statements run at once, on the event loop's own thread.
+
+A statement on a local SQLite file takes tens of microseconds; handing it to a thread and
+waiting for the loop to come back around costs milliseconds under load, and a transaction
+holds the one writer lock across all of its statements. So the writer runs its statements
+directly, behind the same small async API as aiosqlite's connection (`execute` usable with
+`await` or `async with`, `execute_fetchall`, `executemany`), and the lock is held only while
+SQLite works. Readers stay on aiosqlite's threads.
+
+Waiting for another process's write lock must not block the loop: the connection does not
+wait in SQLite (busy timeout 0); `retry_busy` retries with short async sleeps instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+class WriterCursor:
+    """A finished statement: its rows, rowcount and lastrowid."""
+
+    def __init__(self, cursor: sqlite3.Cursor) -> None:
+        self._cursor = cursor
+        self.rowcount = cursor.rowcount
+        self.lastrowid = cursor.lastrowid
+
+    async def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+    async def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+
+class _Ran:
+    """What execute returns: awaited or entered, the cursor (the statement already ran)."""
+
+    def __init__(self, cursor: WriterCursor) -> None:
+        self._cursor = cursor
+
+    def __await__(self):  # noqa: ANN204 - a generator that finishes without suspending
+        return self._result().__await__()
+
+    async def _result(self) -> WriterCursor:
+        return self._cursor
+
+    async def __aenter__(self) -> WriterCursor:
+        return self._cursor
+
+    async def __aexit__(self, *exc: object) -> None:
+        return None
+
+
+class WriterConnection:
+    """sqlite3 used synchronously on the loop's thread, with aiosqlite's async surface."""
+
+    def __init__(self, path: str, busy_timeout_ms: int) -> None:
+        self._conn = sqlite3.connect(path, isolation_level=None, timeout=0)
+        self._conn.row_factory = sqlite3.Row
+        self.busy_timeout_s = busy_timeout_ms / 1000
+        for pragma in (
+            "journal_mode=WAL",
+            "foreign_keys=ON",
+            "busy_timeout=0",
+            "synchronous=NORMAL",
+        ):
+            self._conn.execute(f"PRAGMA {pragma}")
+
+    def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> _Ran:
+        return _Ran(WriterCursor(self._conn.execute(sql, parameters)))
+
+    async def execute_fetchall(
+        self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()
+    ) -> list[Any]:
+        return self._conn.execute(sql, parameters).fetchall()
+
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> WriterCursor:
+        return WriterCursor(self._conn.executemany(sql, parameters))
+
+    async def retry_busy(self, action: Callable[[], T]) -> T:
+        """action(), retried while another connection holds SQLite's write lock."""
+        deadline = time.monotonic() + self.busy_timeout_s
+        delay = 0.001
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+    async def begin(self) -> None:
+        """BEGIN IMMEDIATE: take SQLite's write lock, waiting asynchronously if need be."""
+        await self.retry_busy(lambda: self._conn.execute("BEGIN IMMEDIATE"))
+
+    async def close(self) -> None:
+        self._conn.close()
