@@ -329,7 +329,7 @@ async def set_leave(services: Services, name: str, days: int) -> date | None:
 async def card_facts(services: Services, ticket_id: int) -> CardFacts | None:
     """Everything the ticket card shows, read from the database now."""
     config = services.config
-    async with services.db.read() as conn:
+    async with services.db.lookup() as conn:
         view = await tickets.ticket_for_visit(conn, ticket_id)
         if view is None:
             return None

@@ -52,7 +52,7 @@ def _require_assigned(ticket: tickets.TicketView | None, technician_id: int) -> 
 
 async def ticket_of(services: Services, ticket_id: int, technician_id: int) -> tickets.TicketView:
     """The ticket, if it is assigned to this technician."""
-    async with services.db.read() as conn:
+    async with services.db.lookup() as conn:
         ticket = await tickets.ticket_for_visit(conn, ticket_id)
     return _require_assigned(ticket, technician_id)
 
@@ -290,7 +290,7 @@ async def _refresh(conn, slip_id: int) -> visit_store.SlipRow:  # noqa: ANN001
 
 
 async def slip_by_visit(services: Services, visit_id: int) -> visit_store.SlipRow:
-    async with services.db.read() as conn:
+    async with services.db.lookup() as conn:
         slip = await visit_store.slip_for_visit(conn, visit_id)
     if slip is None:
         raise VisitError(VisitProblem.NO_SLIP)

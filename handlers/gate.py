@@ -35,7 +35,7 @@ async def resolve_actor(update: Update, context: FieldContext) -> access.Actor |
         return None
     services = context.services
     customer_id = None
-    async with services.db.read() as conn:
+    async with services.db.lookup() as conn:
         person = await people.by_telegram_id(conn, user.id)
         if person is None:
             customer_id = await customers.id_by_telegram(conn, user.id)
@@ -54,7 +54,7 @@ async def resolve_actor(update: Update, context: FieldContext) -> access.Actor |
 
 
 async def dispatch_group_id(context: FieldContext) -> int | None:
-    async with context.services.db.read() as conn:
+    async with context.services.db.lookup() as conn:
         return await people.bound_chat(conn, "dispatch")
 
 

@@ -57,7 +57,7 @@ async def refresh_ticket_card(app: Application, ticket_id: int) -> None:
         return  # the scheduled edit reads the database when it runs: it shows this change too
     services: Services = app.bot_data["services"]
     async with _lock(app, ticket_id):
-        async with services.db.read() as conn:
+        async with services.db.lookup() as conn:
             view = await tickets.ticket_for_visit(conn, ticket_id)
         if view is None:
             return
@@ -85,7 +85,7 @@ async def _delayed_edit(context) -> None:  # noqa: ANN001 - PTB job callback
 
 async def _render(app: Application, ticket_id: int) -> None:
     services: Services = app.bot_data["services"]
-    async with services.db.read() as conn:
+    async with services.db.lookup() as conn:
         group = await people.bound_chat(conn, "dispatch")
     facts = await dispatching.card_facts(services, ticket_id)
     if group is None or facts is None:

@@ -176,7 +176,7 @@ async def on_location(update: Update, context: FieldContext) -> None:
     if step is not None and step != "signature":
         await message.reply_text(t(context.lang, "visit.location_not_now"))
         return
-    async with context.services.db.read() as conn:
+    async with context.services.db.lookup() as conn:
         open_visits = await visit_store.open_for_technician(conn, person_id(context))
     if open_visits:
         # Live sharing started after a static check-in, say: no second, dispatch-less visit.

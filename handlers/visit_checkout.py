@@ -28,7 +28,7 @@ from storage import visits as visit_store
 async def _own_open_visit(
     update: Update, context: FieldContext, visit_id: int
 ) -> visit_store.VisitRow | None:
-    async with context.services.db.read() as conn:
+    async with context.services.db.lookup() as conn:
         visit = await visit_store.by_id(conn, visit_id)
     if visit is None or visit.technician_id != person_id(context):
         await tell_problem(update, context, visit_service.VisitProblem.NOT_YOURS)
@@ -203,7 +203,7 @@ async def _send_handover(
     update: Update, context: FieldContext, result: visit_service.CheckOutResult
 ) -> None:
     """The slip summary for the customer: satisfaction buttons, or a QR code on request."""
-    async with context.services.db.read() as conn:
+    async with context.services.db.lookup() as conn:
         slip = await visit_store.slip_for_visit(conn, result.visit_id)
     assert slip is not None
     summary = slip_summary(context, context.lang, slip)

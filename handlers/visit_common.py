@@ -89,7 +89,7 @@ def local_time(context: FieldContext, moment: datetime | None) -> str:
 
 async def tell_group(context: FieldContext, key: str, **values: object) -> None:
     """An alert in the dispatch group (in the station's default language)."""
-    async with context.services.db.read() as conn:
+    async with context.services.db.lookup() as conn:
         group = await people.bound_chat(conn, "dispatch")
     if group is None:
         return
@@ -100,7 +100,7 @@ async def tell_group(context: FieldContext, key: str, **values: object) -> None:
 
 
 async def tell_managers(context: FieldContext, key: str, **values: object) -> None:
-    async with context.services.db.read() as conn:
+    async with context.services.db.lookup() as conn:
         managers = await people.with_role(conn, Role.MANAGER)
     recipients = {p.telegram_id: p.language for p in managers if p.telegram_id is not None}
     for admin in context.services.config.admins:
@@ -116,7 +116,7 @@ async def tell_managers(context: FieldContext, key: str, **values: object) -> No
 
 async def linked_customer_chat(context: FieldContext, customer_id: int) -> int | None:
     """The customer's own chat, once they linked it through a slip."""
-    async with context.services.db.read() as conn:
+    async with context.services.db.lookup() as conn:
         rows = await conn.execute_fetchall(
             "SELECT telegram_id FROM customers WHERE id = ?", (customer_id,)
         )

@@ -119,7 +119,7 @@ async def _answer_slip(
                 closing += "\n" + t(language, "visit.ask_signature")
             await query.edit_message_text(closing)
         if ok == "0":
-            async with services.db.read() as conn:
+            async with services.db.lookup() as conn:
                 tech = await people.by_id(conn, slip.technician_id)
             await tell_managers(
                 context,
@@ -137,7 +137,7 @@ async def _answer_slip(
 async def _ticket_of_slip(context: FieldContext, slip: visit_store.SlipRow) -> int | None:
     if slip.visit_id is None:
         return None
-    async with context.services.db.read() as conn:
+    async with context.services.db.lookup() as conn:
         visit = await visit_store.by_id(conn, slip.visit_id)
     return visit.ticket_id if visit else None
 
@@ -149,7 +149,7 @@ async def slip_button(update: Update, context: FieldContext) -> None:
     if len(parts) < 3 or not parts[2].isdigit() or (len(parts) < 4 and parts[1] != "qr"):
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
-    async with context.services.db.read() as conn:
+    async with context.services.db.lookup() as conn:
         rows = await conn.execute_fetchall(
             "SELECT visit_id FROM slips WHERE id = ?", (int(parts[2]),)
         )
@@ -208,7 +208,7 @@ async def _tell_technician_missing(
     context: FieldContext, slip: visit_store.SlipRow, chat_id: int | None = None
 ) -> None:
     """Tell the technician whether the slip is complete, or exactly what it still lacks."""
-    async with context.services.db.read() as conn:
+    async with context.services.db.lookup() as conn:
         tech = await people.by_id(conn, slip.technician_id)
     if tech is None or tech.telegram_id is None:
         return
@@ -257,7 +257,7 @@ async def customer_slip_button(update: Update, context: FieldContext) -> None:
     if len(parts) < 4:
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
-    async with context.services.db.read() as conn:
+    async with context.services.db.lookup() as conn:
         slip = await visit_store.slip_by_token(conn, parts[2])
         linked = (
             await conn.execute_fetchall(

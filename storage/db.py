@@ -13,7 +13,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from storage.writer import WriterConnection
+from storage.direct import DirectConnection
 from storage.writer_lock import WriterLock
 
 # The update being handled; a transaction that commits records it as handled in the same commit,
@@ -72,7 +72,7 @@ class Database:
     never waits for someone else's transaction to finish.
     """
 
-    def __init__(self, conn: WriterConnection, path: str) -> None:
+    def __init__(self, conn: DirectConnection, path: str) -> None:
         self.conn = conn
         self.path = path
         self._lock = WriterLock()
@@ -80,6 +80,7 @@ class Database:
         # statement on a connection is unfinished, so interleaved use would pin an old snapshot.
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
+        self.quick: DirectConnection  # set by open()
         self.recorded: set[int] = set()  # updates whose handled row a transaction committed
         self._marks: _MarkBatch | None = None  # handled marks waiting for the next write
         self._marks_lock = asyncio.Lock()
@@ -88,8 +89,9 @@ class Database:
     @classmethod
     async def open(cls, path: str | Path, busy_timeout_ms: int = 5000) -> Database:
         """Open (creating if needed) and migrate the database at path."""
-        db = cls(WriterConnection(str(path), busy_timeout_ms), str(path))
+        db = cls(DirectConnection(str(path), busy_timeout_ms), str(path))
         await db.migrate()
+        db.quick = DirectConnection(str(path), busy_timeout_ms, query_only=True)
         for _ in range(READERS):
             reader = await _connect(str(path), busy_timeout_ms)
             await reader.execute("PRAGMA query_only=ON")
@@ -102,6 +104,7 @@ class Database:
             await asyncio.gather(*self._mark_writers, return_exceptions=True)
         for reader in self._all_readers:
             await reader.close()
+        await self.quick.close()
         await self.conn.close()
 
     async def write_intake(self, sql: str, params: Sequence[object]) -> None:
@@ -143,7 +146,7 @@ class Database:
         return applied
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[WriterConnection]:
+    async def transaction(self) -> AsyncIterator[DirectConnection]:
         """One atomic unit of work; also marks the current update handled when it commits."""
         async with self._lock.hold():
             await self.conn.begin()
@@ -158,6 +161,15 @@ class Database:
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise
+
+    @asynccontextmanager
+    async def lookup(self) -> AsyncIterator[DirectConnection]:
+        """A few rows by key, answered at once on the loop's thread (committed data).
+
+        For small indexed reads on the hot path (who is this user, this visit, this slip);
+        anything that scans a table uses read(), whose queries run on other threads.
+        """
+        yield self.quick
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -1,11 +1,11 @@
-"""The writer connection: SQLite statements run at once, on the event loop's own thread.
+"""SQLite used directly on the event loop's thread, behind aiosqlite's async surface.
 
 A statement on a local SQLite file takes tens of microseconds; handing it to a thread and
 waiting for the loop to come back around costs milliseconds under load, and a transaction
-holds the one writer lock across all of its statements. So the writer runs its statements
-directly, behind the same small async API as aiosqlite's connection (`execute` usable with
-`await` or `async with`, `execute_fetchall`, `executemany`), and the lock is held only while
-SQLite works. Readers stay on aiosqlite's threads.
+holds the one writer lock across all of its statements. So the writer, and the quick reader
+for small keyed lookups, run their statements directly, behind the same small async API as
+aiosqlite's connection (`execute` usable with `await` or `async with`, `execute_fetchall`,
+`executemany`). Reads that scan (statements, reports, queues) stay on aiosqlite's threads.
 
 Waiting for another process's write lock must not block the loop: the connection does not
 wait in SQLite (busy timeout 0); `retry_busy` retries with short async sleeps instead.
@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 T = TypeVar("T")
 
 
-class WriterCursor:
+class DirectCursor:
     """A finished statement: its rows, rowcount and lastrowid."""
 
     def __init__(self, cursor: sqlite3.Cursor) -> None:
@@ -40,26 +40,26 @@ class WriterCursor:
 class _Ran:
     """What execute returns: awaited or entered, the cursor (the statement already ran)."""
 
-    def __init__(self, cursor: WriterCursor) -> None:
+    def __init__(self, cursor: DirectCursor) -> None:
         self._cursor = cursor
 
     def __await__(self):  # noqa: ANN204 - a generator that finishes without suspending
         return self._result().__await__()
 
-    async def _result(self) -> WriterCursor:
+    async def _result(self) -> DirectCursor:
         return self._cursor
 
-    async def __aenter__(self) -> WriterCursor:
+    async def __aenter__(self) -> DirectCursor:
         return self._cursor
 
     async def __aexit__(self, *exc: object) -> None:
         return None
 
 
-class WriterConnection:
+class DirectConnection:
     """sqlite3 used synchronously on the loop's thread, with aiosqlite's async surface."""
 
-    def __init__(self, path: str, busy_timeout_ms: int) -> None:
+    def __init__(self, path: str, busy_timeout_ms: int, query_only: bool = False) -> None:
         self._conn = sqlite3.connect(path, isolation_level=None, timeout=0)
         self._conn.row_factory = sqlite3.Row
         self.busy_timeout_s = busy_timeout_ms / 1000
@@ -72,15 +72,15 @@ class WriterConnection:
             self._conn.execute(f"PRAGMA {pragma}")
 
     def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> _Ran:
-        return _Ran(WriterCursor(self._conn.execute(sql, parameters)))
+        return _Ran(DirectCursor(self._conn.execute(sql, parameters)))
 
     async def execute_fetchall(
         self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()
     ) -> list[Any]:
         return self._conn.execute(sql, parameters).fetchall()
 
-    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> WriterCursor:
-        return WriterCursor(self._conn.executemany(sql, parameters))
+    async def executemany(self, sql: str, parameters: Iterable[Sequence[Any]]) -> DirectCursor:
+        return DirectCursor(self._conn.executemany(sql, parameters))
 
     async def retry_busy(self, action: Callable[[], T]) -> T:
         """action(), retried while another connection holds SQLite's write lock."""
