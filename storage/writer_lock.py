@@ -46,7 +46,9 @@ class WriterLock:
             if turn.done() and not turn.cancelled():
                 self._hand_over()  # it was handed to us as we were cancelled: pass it on
             else:
-                (self._urgent if urgent else self._normal).remove(turn)
+                queue = self._urgent if urgent else self._normal
+                if turn in queue:  # a hand-over may have passed it by already
+                    queue.remove(turn)
             raise
 
     def _hand_over(self) -> None:
