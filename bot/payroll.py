@@ -511,7 +511,7 @@ def _slip_lines(
     number of slips paid an allowance. Slips come in ALW-CAP-HOW order.
 
     The hot loop of a large month: slips are unpacked once, names bound locally, lines built
-    as plain tuples of StatementLine.
+    by _line.
     """
     beyond = _first_by_slip(events, "ALW-BEYOND")
     false_slips = _first_by_slip(events, "ALW-FORFEIT-FALSE")
@@ -521,7 +521,6 @@ def _slip_lines(
     ]
     caps = _Caps(month.rules, settles.count(True))
     rates = month.rates
-    netcafe_rate, network_rate, single_rate = rates["netcafe"], rates["network"], rates["single"]
     travel = month.travel.quote_all([slip.distance_m for slip in slips])
     reward = month.reward
     dissatisfied = month.dissatisfied
@@ -529,37 +528,30 @@ def _slip_lines(
     add = lines.append
     settled = 0
     for slip, settles_slip, (travel_fen, travel_note) in zip(slips, settles, travel, strict=True):
-        (slip_id, _, _, customer_class, netcafe, machine, service_type, _, _, _, satisfaction,
-         distance_m, revenue_fen) = slip  # fmt: skip
+        (slip_id, _, _, customer_class, _, machine, service_type, _, _, _, satisfaction, _,
+         revenue_fen) = slip  # fmt: skip
         ref = f"slip {slip_id}"
         allowance = (
             _why_unsettled(slip, beyond)
             if not settles_slip
-            else caps.check(customer_class, machine, service_type)
-            or (
-                (netcafe_rate if netcafe else network_rate)
-                if customer_class == "network"
-                else network_rate
-                if machine == "network"
-                else single_rate
-            )  # rate_kind(slip), inlined
+            else caps.check(customer_class, machine, service_type) or rates[rate_kind(slip)]
         )
         if forfeit is not None:
             allowance = _forfeited(allowance, forfeit)
         rule, amount, note = allowance
         if rule == "ALW-RATE" and amount > 0:
             settled += 1
-        add(_tuple_new(StatementLine, (rule, amount, ref, note, ALLOWANCE)))
+        add(_line(rule, amount, ref, note, ALLOWANCE))
         if satisfaction == DISSATISFIED:
-            add(_tuple_new(StatementLine, ("DED-DISSAT", dissatisfied, ref, _DISSAT, DEDUCTION)))
+            add(_line("DED-DISSAT", dissatisfied, ref, _DISSAT, DEDUCTION))
         if slip_id in false_slips:
             note = f"slip found false (event {false_slips[slip_id].id}): no travel"
-            add(_tuple_new(StatementLine, ("TRV-HOW", 0, ref, note, TRAVEL)))
+            add(_line("TRV-HOW", 0, ref, note, TRAVEL))
         else:
-            add(_tuple_new(StatementLine, ("TRV-HOW", travel_fen, ref, travel_note, TRAVEL)))
+            add(_line("TRV-HOW", travel_fen, ref, travel_note, TRAVEL))
         if revenue_fen > 0:
             amount, note = reward(revenue_fen)
-            add(_tuple_new(StatementLine, ("RWD-REVENUE", amount, ref, note, REWARD)))
+            add(_line("RWD-REVENUE", amount, ref, note, REWARD))
     return lines, settled
 
 
