@@ -47,10 +47,17 @@ async def _connect(path: str, busy_timeout_ms: int) -> aiosqlite.Connection:
     return conn
 
 
-MARK_HANDLED_SQL = (
-    "INSERT INTO handled_updates (update_id, handled_at) VALUES (?, ?)"
-    " ON CONFLICT (update_id) DO NOTHING"
-)
+def mark_handled_sql(count: int) -> str:
+    """INSERT of `count` (update id, handled at) rows; the trigger of migration 006 removes
+    their inbox rows in the same statement."""
+    values = ", ".join(["(?, ?)"] * count)
+    return (
+        f"INSERT INTO handled_updates (update_id, handled_at) VALUES {values}"
+        " ON CONFLICT (update_id) DO NOTHING"
+    )
+
+
+MARK_HANDLED_SQL = mark_handled_sql(1)
 
 MARKS_PER_STATEMENT = 400  # two parameters each, well under SQLite's limit
 
@@ -181,11 +188,7 @@ class Database:
             self._readers.put_nowait(reader)
 
     async def is_handled(self, update_id: int) -> bool:
-        async with self.read() as conn:
-            rows = await conn.execute_fetchall(
-                "SELECT 1 FROM handled_updates WHERE update_id = ?", (update_id,)
-            )
-        return bool(rows)
+        return update_id in await self.handled_among([update_id])
 
     async def handled_among(self, update_ids: list[int]) -> set[int]:
         """Which of these updates were handled before."""
@@ -219,11 +222,9 @@ class Database:
             try:
                 for start in range(0, len(batch.update_ids), MARKS_PER_STATEMENT):
                     chunk = batch.update_ids[start : start + MARKS_PER_STATEMENT]
-                    values = ", ".join(["(?, ?)"] * len(chunk))
                     now = utcnow_iso()
                     await self.write_intake(
-                        "INSERT INTO handled_updates (update_id, handled_at)"
-                        f" VALUES {values} ON CONFLICT (update_id) DO NOTHING",
+                        mark_handled_sql(len(chunk)),
                         [value for update_id in chunk for value in (update_id, now)],
                     )
             except Exception as exc:  # each waiting handler gets it
