@@ -265,19 +265,22 @@ def _slip(row: aiosqlite.Row) -> SlipRow:
     )
 
 
-async def slip_for_visit(conn: aiosqlite.Connection, visit_id: int) -> SlipRow | None:
-    rows = await conn.execute_fetchall("SELECT * FROM slips WHERE visit_id = ?", (visit_id,))
+async def _slip_where(conn: aiosqlite.Connection, column: str, value: int | str) -> SlipRow | None:
+    """The slip whose unique `column` (a fixed name, never user input) equals value."""
+    rows = await conn.execute_fetchall(f"SELECT * FROM slips WHERE {column} = ?", (value,))
     return _slip(rows[0]) if rows else None
+
+
+async def slip_for_visit(conn: aiosqlite.Connection, visit_id: int) -> SlipRow | None:
+    return await _slip_where(conn, "visit_id", visit_id)
 
 
 async def slip_by_id(conn: aiosqlite.Connection, slip_id: int) -> SlipRow | None:
-    rows = await conn.execute_fetchall("SELECT * FROM slips WHERE id = ?", (slip_id,))
-    return _slip(rows[0]) if rows else None
+    return await _slip_where(conn, "id", slip_id)
 
 
 async def slip_by_token(conn: aiosqlite.Connection, token: str) -> SlipRow | None:
-    rows = await conn.execute_fetchall("SELECT * FROM slips WHERE customer_token = ?", (token,))
-    return _slip(rows[0]) if rows else None
+    return await _slip_where(conn, "customer_token", token)
 
 
 async def set_satisfaction(
