@@ -150,11 +150,8 @@ async def slip_button(update: Update, context: FieldContext) -> None:
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
     async with context.services.db.lookup() as conn:
-        rows = await conn.execute_fetchall(
-            "SELECT visit_id FROM slips WHERE id = ?", (int(parts[2]),)
-        )
-        slip = await visit_store.slip_for_visit(conn, rows[0][0]) if rows and rows[0][0] else None
-    if slip is None or slip.technician_id != person_id(context):
+        slip = await visit_store.slip_by_id(conn, int(parts[2]))
+    if slip is None or slip.visit_id is None or slip.technician_id != person_id(context):
         await tell_problem(update, context, visit_service.VisitProblem.NOT_YOURS)
         return
     if parts[1] == "qr":
