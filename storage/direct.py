@@ -70,6 +70,8 @@ class DirectConnection:
             "synchronous=NORMAL",
         ):
             self._conn.execute(f"PRAGMA {pragma}")
+        if query_only:
+            self._conn.execute("PRAGMA query_only=ON")
 
     def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> _Ran:
         return _Ran(DirectCursor(self._conn.execute(sql, parameters)))

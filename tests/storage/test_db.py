@@ -28,6 +28,17 @@ async def test_pragmas(db: Database) -> None:
         assert (await reader.execute_fetchall("PRAGMA busy_timeout"))[0][0] == 5000
 
 
+async def test_lookups_read_committed_data_and_never_write(db: Database) -> None:
+    async with db.transaction() as conn:
+        await people.bind_person(conn, 13, "戊", Role.TECHNICIAN, None)
+    async with db.lookup() as conn:
+        assert (await people.by_telegram_id(conn, 13)).name == "戊"
+        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+            await conn.execute("DELETE FROM people")
+    async with db.read() as reader:
+        assert (await reader.execute_fetchall("SELECT count(*) FROM people"))[0][0] == 1
+
+
 async def test_a_writer_busy_elsewhere_is_waited_for_without_blocking_the_loop(
     db: Database,
 ) -> None:
