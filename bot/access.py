@@ -45,6 +45,15 @@ PERMISSIONS: dict[str, Permission] = {
     "pin": Permission(OFFICE),
     "assign": Permission(OFFICE),
     "leave": Permission(MANAGEMENT),
+    # promises kept from chat: take-back answers, settling tickets (lifecycle decides the role)
+    "answer": Permission(STAFF),
+    "returned": Permission(STAFF),
+    "byphone": Permission(STAFF),
+    "atstation": Permission(STAFF),
+    "close": Permission(OFFICE),
+    "cancelticket": Permission(OFFICE),
+    "tk": Permission(STAFF, in_menu=False),  # ticket card / take-back notice buttons
+    "unrep": Permission(MANAGEMENT, in_menu=False),  # ALW-FORFEIT-UNREPORTED confirm / dismiss
     # technicians
     "jobs": Permission(FIELD, Where.PRIVATE),
     "duty": Permission(FIELD, Where.PRIVATE),

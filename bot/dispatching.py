@@ -79,13 +79,28 @@ async def detect_repeat(
     return is_repeat, (same[-1][0] if same else None)
 
 
+def arrive_due(
+    services: Services, booked_at: datetime, appointment_end: datetime | None
+) -> datetime:
+    """SLA-ARRIVE: booking + arrive_hours (SLA-DAYS calendar), or the end of a later window.
+
+    The clock starts when the ticket is booked; re-dispatch or a late acceptance never moves it.
+    """
+    sla = services.config.sla
+    calendar = ServiceCalendar.from_config(sla, services.config.tz)
+    due = calendar.deadline(booked_at, sla.arrive_hours, sla.arrive_working_hours_only)
+    if appointment_end is not None and appointment_end > due:
+        return appointment_end
+    return due
+
+
 async def open_ticket(
     services: Services,
     new: NewTicket,
     created_by: int | None,
     customer: NewCustomer | None = None,
 ) -> int:
-    """Create a ticket (repeat detected, SLA-RESPOND armed) in one transaction; its id.
+    """Create a ticket (repeat detected, SLA-RESPOND and SLA-ARRIVE armed) in one transaction.
 
     With `customer`, that new customer is created in the same transaction (new.customer_id
     is then ignored), so an abandoned form never leaves a customer behind."""
@@ -113,6 +128,8 @@ async def open_ticket(
             conn, new, repeat=repeat, reopened_from=reopened_from, created_by=created_by, at=now
         )
         await timers.create_deadline(services, conn, SLA_RESPOND, ticket_id, respond_due)
+        arrive = arrive_due(services, now, new.appointment_end)
+        await timers.create_deadline(services, conn, SLA_ARRIVE, ticket_id, arrive)
     return ticket_id
 
 
@@ -260,17 +277,17 @@ async def _own_assigned(conn: aiosqlite.Connection, ticket_id: int, person_id: i
 
 
 async def accept(services: Services, ticket_id: int, person_id: int) -> TicketView:
-    """The technician accepts: SLA-RESPOND met, SLA-ARRIVE armed (SLA-DAYS calendar)."""
+    """The technician accepts: SLA-RESPOND met. SLA-ARRIVE runs from booking, not from here."""
     now = services.now()
-    sla = services.config.sla
-    calendar = ServiceCalendar.from_config(sla, services.config.tz)
-    arrive_due = calendar.deadline(now, sla.arrive_hours, sla.arrive_working_hours_only)
     async with services.db.transaction() as conn:
-        await _own_assigned(conn, ticket_id, person_id)
+        view = await _own_assigned(conn, ticket_id, person_id)
         await tickets.transition(
             conn, ticket_id, lifecycle.Event.ACCEPT, "technician", person_id, at=now
         )
-        await timers.create_deadline(services, conn, SLA_ARRIVE, ticket_id, arrive_due)
+        if await deadlines.get(conn, SLA_ARRIVE, ticket_id) is None:  # booked before it was armed
+            assert view.created_at is not None
+            due = arrive_due(services, view.created_at, view.appointment_end)
+            await timers.create_deadline(services, conn, SLA_ARRIVE, ticket_id, due)
         view = await tickets.ticket_for_visit(conn, ticket_id)
     assert view is not None
     return view

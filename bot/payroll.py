@@ -278,7 +278,14 @@ class _Travel:
         for index, (num, den, amount, radius) in enumerate(self.zones or (), start=1):
             if p * den <= 1000 * q * num:  # km <= radius, exactly
                 return amount, f"zone {index} (up to {radius:g} km), site {km:.3f} km away"
-        return 0, f"site {km:.3f} km away, beyond the last travel zone: no travel paid"
+        # Beyond the last zone the technician still made the trip: pay the last zone's flat
+        # amount, and say so, so the manager can see a visit outside the zones (AREA-FREE).
+        _, _, amount, radius = self.zones[-1]  # type: ignore[index]
+        last = len(self.zones or ())
+        return amount, (
+            f"site {km:.3f} km away, beyond the last travel zone (up to {radius:g} km): "
+            f"paid as zone {last}"
+        )
 
 
 def travel_quote(distance_m: float, rules: TravelRules) -> tuple[int, str]:

@@ -10,6 +10,7 @@ from bot import payroll, statements
 from bot.models import RecordedEvent
 from bot.services import Services
 from storage import contests, ledger, people
+from storage import promises as promise_store
 
 
 class EventProblem(StrEnum):
@@ -75,8 +76,11 @@ async def record(
     recorded_by: int | None,
     day: date | None = None,
     slip_id: int | None = None,
+    source_key: str | None = None,
 ) -> Recorded:
     """Record an event; one dated in a closed month lands in the next open month, marked.
+
+    With a source_key, recording the same thing again returns the event already recorded.
 
     An event about a slip (ALW-BEYOND, a false slip) is dated on the slip's check-out day so
     it lands in the month that slip is settled in.
@@ -118,8 +122,11 @@ async def record(
                 recorded_by=recorded_by,
                 adjustment_of=adjustment_of,
                 slip_id=slip_id,
+                source_key=source_key,
             ),
         )
+        if event_id is None and source_key is not None:
+            event_id = await promise_store.event_id_by_source_key(conn, source_key)
         assert event_id is not None
         event = await ledger.event_by_id(conn, event_id)
     assert event is not None

@@ -17,9 +17,9 @@ from typing import Any
 import aiosqlite
 
 from bot import lifecycle
-from bot.dispatch_models import DISPATCH_ACCEPT, Deadline
+from bot.dispatch_models import DISPATCH_ACCEPT, VISIT_UNREPORTED, Deadline
 from bot.services import Services
-from storage import deadlines, tickets
+from storage import deadlines, tickets, visits
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +28,7 @@ TICK_SECONDS = 30  # safety net: rows created since start-up are picked up this 
 JOB_PREFIX = "deadline"
 WARNING, BREACH = "warning", "breach"
 # Kinds whose own breach is the action (no warning before it).
-NO_WARNING = frozenset({DISPATCH_ACCEPT})
+NO_WARNING = frozenset({DISPATCH_ACCEPT, VISIT_UNREPORTED})
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,8 @@ async def _act(conn: aiosqlite.Connection, row: Deadline, now: datetime) -> DueA
         if not await deadlines.claim_breach(conn, row.id, now):
             return None
         returned_from = None
+        if row.kind == VISIT_UNREPORTED and not await _still_open(conn, row.ref_id):
+            return None
         if row.kind == DISPATCH_ACCEPT:
             view = await tickets.ticket_for_visit(conn, row.ref_id)
             if view is None or view.state != lifecycle.State.ASSIGNED:
@@ -90,6 +92,12 @@ async def _act(conn: aiosqlite.Connection, row: Deadline, now: datetime) -> DueA
         if await deadlines.claim_warning(conn, row.id, now):
             return DueAlert(row.kind, WARNING, row.ref_id, row.due_at)
     return None
+
+
+async def _still_open(conn: aiosqlite.Connection, visit_id: int) -> bool:
+    """The visit is still checked in with no check-out (its unreported timer still applies)."""
+    visit = await visits.by_id(conn, visit_id)
+    return visit is not None and visit.state == "open"
 
 
 async def claim_due(services: Services) -> list[DueAlert]:

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from bot import timers, visits
+from bot.dispatch_models import SLA_TAKEBACK, VISIT_UNREPORTED
 from bot.geo import geodesic_m
 from bot.services import Services
 from bot.visits import LocationReport, SiteCheck, SlipState
@@ -119,6 +120,9 @@ async def check_in(
             "UPDATE people SET last_lat = ?, last_lon = ?, last_seen_at = ? WHERE id = ?",
             (report.lat, report.lon, now.isoformat(), technician_id),
         )
+        # ALW-FORFEIT-UNREPORTED: a visit still open this long is put to the managers.
+        unreported_due = now + timedelta(hours=config.sla.unreported_hours)
+        await timers.create_deadline(services, conn, VISIT_UNREPORTED, visit_id, unreported_due)
         late_event = None
         if ticket is not None:
             # meets SLA-ARRIVE too
@@ -224,15 +228,17 @@ async def check_out(
                 "technician",
                 technician_id,
                 details.reason,
+                at=now,
             )
             if details.outcome == "taken_back":
                 await timers.create_deadline(
                     services,
                     conn,
-                    "SLA-TAKEBACK",
+                    SLA_TAKEBACK,
                     ticket.id,
                     now + timedelta(hours=config.sla.takeback_hours),
                 )
+        await timers.complete_deadline(conn, VISIT_UNREPORTED, visit_id)
         site_point = site or (report.lat, report.lon)
         token = secrets.token_urlsafe(12)
         slip_id = await ledger.insert_slip(

@@ -10,10 +10,17 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot import cards
-from bot.dispatch_models import DISPATCH_ACCEPT, SLA_ARRIVE, TicketView
+from bot.dispatch_models import (
+    DISPATCH_ACCEPT,
+    SLA_ARRIVE,
+    SLA_TAKEBACK,
+    VISIT_UNREPORTED,
+    TicketView,
+)
 from bot.i18n import t
 from bot.services import Services
 from bot.timers import BREACH, DueAlert
+from handlers import promises
 from handlers.group_card import refresh_ticket_card
 from storage import people, tickets
 
@@ -32,6 +39,20 @@ async def tell_group(app: Application, key: str, **values: object) -> None:
         await app.bot.send_message(group, t(services.config.language, key, **values))
     except TelegramError as exc:
         log.warning("dispatch group message %s not sent: %s", key, exc)
+
+
+async def tell_group_text(app: Application, text: str) -> None:
+    """A ready-made text to the dispatch group."""
+    services: Services = app.bot_data["services"]
+    async with services.db.read() as conn:
+        group = await people.bound_chat(conn, "dispatch")
+    if group is None:
+        log.warning("no dispatch group bound; alert not sent")
+        return
+    try:
+        await app.bot.send_message(group, text)
+    except TelegramError as exc:
+        log.warning("dispatch group alert not sent: %s", exc)
 
 
 async def close_dispatch_card(app: Application, view: TicketView, stamp: str) -> None:
@@ -58,6 +79,9 @@ async def notify(app: Application, alert: DueAlert) -> None:
     """Send one claimed warning or escalation."""
     services: Services = app.bot_data["services"]
     language = services.config.language
+    if alert.kind == VISIT_UNREPORTED:  # ref_id is a visit: the managers decide
+        await promises.notify_unreported(app, alert)
+        return
     async with services.db.read() as conn:
         view = await tickets.ticket_for_visit(conn, alert.ref_id)
         who = await people.by_id(conn, alert.returned_from) if alert.returned_from else None
@@ -80,32 +104,24 @@ async def notify(app: Application, alert: DueAlert) -> None:
         )
         await refresh_ticket_card(app, alert.ref_id)
         return
-    key = "dispatch.alert.breach" if alert.phase == BREACH else "dispatch.alert.warning"
-    await tell_group(
-        app,
-        key,
-        kind=alert.kind,
-        what=t(language, f"dispatch.deadline.{alert.kind}"),
-        id=alert.ref_id,
-        name=name,
-        due=cards.when(alert.due_at, tz),
-        technician=(view.technician_name if view and view.technician_name else "—"),
-    )
+    key = "promises.alert.breach" if alert.phase == BREACH else "promises.alert.warning"
+    values = {
+        "kind": alert.kind,
+        "id": alert.ref_id,
+        "name": name,
+        "due": cards.when(alert.due_at, tz),
+        "technician": (view.technician_name if view and view.technician_name else "—"),
+    }
+    text = t(language, key, what=t(language, f"dispatch.deadline.{alert.kind}"), **values)
+    if alert.kind == SLA_TAKEBACK:
+        text += "\n" + t(language, "promises.alert.answer_hint", id=alert.ref_id)
+    await tell_group_text(app, text)
     if alert.kind == SLA_ARRIVE and view is not None and view.technician_telegram_id:
         tech_language = view.technician_language or language
+        what = t(tech_language, f"dispatch.deadline.{alert.kind}")  # a title, not the rule ID
         try:
             await app.bot.send_message(
-                view.technician_telegram_id,
-                t(
-                    tech_language,
-                    key,
-                    kind=alert.kind,
-                    what=alert.kind,
-                    id=view.id,
-                    name=name,
-                    due=cards.when(alert.due_at, tz),
-                    technician=view.technician_name or "—",
-                ),
+                view.technician_telegram_id, t(tech_language, key, what=what, **values)
             )
         except TelegramError as exc:
             log.warning("SLA-ARRIVE notice to the technician not sent: %s", exc)

@@ -13,6 +13,7 @@ from telegram.ext import Application
 from bot import cards, dispatching
 from bot.i18n import t
 from bot.services import Services
+from handlers.promise_buttons import ticket_buttons
 from storage import people, tickets
 
 log = logging.getLogger(__name__)
@@ -25,20 +26,21 @@ NOT_MODIFIED = "message is not modified"
 
 
 def card_keyboard(ticket: dispatching.TicketView, language: str) -> InlineKeyboardMarkup | None:
-    """Assign and pin buttons while the ticket waits in the queue."""
-    if ticket.state not in tickets.QUEUE_STATES:
-        return None
-    pin_key = "dispatch.button.unpin" if ticket.pinned else "dispatch.button.pin"
-    return InlineKeyboardMarkup(
-        [
+    """Assign and pin buttons while the ticket waits in the queue, then what may come next
+    from chat (resolved by phone, at the station, take-back answer, returned, closed)."""
+    rows = []
+    if ticket.state in tickets.QUEUE_STATES:
+        pin_key = "dispatch.button.unpin" if ticket.pinned else "dispatch.button.pin"
+        rows.append(
             [
                 InlineKeyboardButton(
                     t(language, "dispatch.button.assign"), callback_data=f"assign:s:{ticket.id}"
                 ),
                 InlineKeyboardButton(t(language, pin_key), callback_data=f"pin:{ticket.id}"),
             ]
-        ]
-    )
+        )
+    rows += ticket_buttons(ticket, language)
+    return InlineKeyboardMarkup(rows) if rows else None
 
 
 def _lock(app: Application, ticket_id: int) -> asyncio.Lock:

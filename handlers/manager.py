@@ -12,7 +12,7 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot import payroll, recorded_events, reports, statements
-from bot.config import yuan_to_fen
+from bot.config import TravelRules, yuan_to_fen
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.models import RecordedEvent, Role
@@ -93,6 +93,37 @@ async def closemonth(update: Update, context: FieldContext) -> None:
     )
 
 
+def _travel_lines(travel: TravelRules, language: str) -> list[str]:
+    """TRV-HOW as config chooses it: the per-km formula, or the zones and what lies beyond."""
+    y = payroll.format_yuan
+    if travel.mode != "zones":
+        return [
+            t(
+                language,
+                "rules.travel",
+                rate=y(travel.rate_per_km_fen),
+                factor=f"{float(travel.road_factor):g}",
+                minimum=y(travel.minimum_fen),
+            )
+        ]
+    lines = [t(language, "promises.rules.zones")]
+    for index, (radius, amount) in enumerate(travel.zones, start=1):
+        lines.append(
+            t(
+                language,
+                "promises.rules.zone",
+                index=index,
+                radius=f"{float(radius):g}",
+                amount=y(amount),
+            )
+        )
+    radius, amount = travel.zones[-1]
+    lines.append(
+        t(language, "promises.rules.beyond", radius=f"{float(radius):g}", amount=y(amount))
+    )
+    return lines
+
+
 async def rules(update: Update, context: FieldContext) -> None:
     """The amounts and caps in force, in the caller's language."""
     assert update.effective_message
@@ -113,13 +144,7 @@ async def rules(update: Update, context: FieldContext) -> None:
             home=f"{float(r.allowance.cap_home_share) * 100:g}",
             software=f"{float(r.allowance.cap_software_share) * 100:g}",
         ),
-        t(
-            context.lang,
-            "rules.travel",
-            rate=y(r.travel.rate_per_km_fen),
-            factor=f"{float(r.travel.road_factor):g}",
-            minimum=y(r.travel.minimum_fen),
-        ),
+        *_travel_lines(r.travel, context.lang),
         t(context.lang, "rules.revenue", share=f"{float(r.rewards.revenue_share) * 100:g}"),
         t(context.lang, "rules.dissatisfied", amount=y(r.deductions.dissatisfied_fen)),
     ]

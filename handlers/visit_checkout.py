@@ -9,6 +9,7 @@ from bot.config import yuan_to_fen
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.visits import LocationReport
+from handlers.promises import send_takeback_notice
 from handlers.visit_common import (
     STATE,
     callback_parts,
@@ -98,6 +99,14 @@ async def _show(
         await context.bot.send_message(update.effective_chat.id, text, reply_markup=markup)
 
 
+def _question(context: FieldContext, key: str) -> str:
+    """One check-out question; SLA-CONSULT's limit comes from config."""
+    if key == "consult_over":
+        minutes = context.services.config.sla.consult_minutes
+        return t(context.lang, "promises.ask_consult_over", minutes=minutes)
+    return t(context.lang, f"visit.ask_{key}")
+
+
 async def _ask_next(update: Update, context: FieldContext, form: dict) -> None:
     """The next check-out question, or the end of check-out when all are answered."""
     vid = form["visit"]
@@ -107,9 +116,7 @@ async def _ask_next(update: Update, context: FieldContext, form: dict) -> None:
             options = [
                 (t(context.lang, f"visit.{key}_{c}"), f"visit:{step}:{vid}:{c}") for c in choices
             ]
-            await _show(
-                update, context, t(context.lang, f"visit.ask_{key}"), inline_buttons(options)
-            )
+            await _show(update, context, _question(context, key), inline_buttons(options))
             return
     if form["paid"] == "1" and "fee_fen" not in form:
         form["step"] = "fee"
@@ -188,13 +195,16 @@ async def _finish_checkout(update: Update, context: FieldContext, form: dict) ->
             reason=details.reason,
         )
     if details.outcome == "taken_back":
-        await tell_group(
-            context,
-            "visit.group_taken_back",
-            ticket=ticket_id or "—",
-            name=name,
-            hours=f"{context.services.config.sla.takeback_hours:g}",
-        )
+        if ticket_id is not None:
+            await send_takeback_notice(context, ticket_id, name)
+        else:
+            await tell_group(
+                context,
+                "visit.group_taken_back",
+                ticket="—",
+                name=name,
+                hours=f"{context.services.config.sla.takeback_hours:g}",
+            )
     await _send_handover(update, context, result)
     await refresh_card(context, ticket_id)
 

@@ -12,6 +12,7 @@ from bot.dispatch_models import (
     DISPATCH_ACCEPT,
     SLA_ARRIVE,
     SLA_RESPOND,
+    SLA_TAKEBACK,
     NewTicket,
     TechnicianStatus,
     TicketView,
@@ -26,8 +27,9 @@ _MET_BY: dict[str, tuple[str, ...]] = {
     lifecycle.Event.DECLINE: (DISPATCH_ACCEPT,),
     lifecycle.Event.TIMEOUT: (DISPATCH_ACCEPT,),
     lifecycle.Event.CHECK_IN: (SLA_ARRIVE,),
+    lifecycle.Event.RETURN_MACHINE: (SLA_TAKEBACK,),  # the machine is back with the customer
 }
-_TICKET_DEADLINES = (DISPATCH_ACCEPT, SLA_RESPOND, SLA_ARRIVE)
+_TICKET_DEADLINES = (DISPATCH_ACCEPT, SLA_RESPOND, SLA_ARRIVE, SLA_TAKEBACK)
 # Events after which nobody is assigned any more.
 _UNASSIGNING = frozenset({lifecycle.Event.DECLINE, lifecycle.Event.TIMEOUT})
 OPEN_WORK_STATES = ("assigned", "accepted", "on_site", "taken_back")
@@ -100,7 +102,8 @@ async def transition(
 
     Raises lifecycle.IllegalTransition (or RoleNotAllowed) and LookupError for an unknown
     ticket. Meets the ticket's own deadlines: accept meets DISPATCH-ACCEPT and SLA-RESPOND,
-    decline/timeout DISPATCH-ACCEPT, check_in SLA-ARRIVE, a final state all of them.
+    decline/timeout DISPATCH-ACCEPT, check_in SLA-ARRIVE, a final state all of them (SLA-TAKEBACK
+    included: closing or cancelling the ticket ends it). Entering needs_revisit sets repeat.
     Pass at=services.now() so tests can move time (default: the real clock).
     """
     state = await state_of(conn, ticket_id)
@@ -109,8 +112,10 @@ async def transition(
     target = lifecycle.apply(state, event, role)
     when = to_iso(at or datetime.now(UTC))
     unassign = ", assigned_to = NULL" if event in _UNASSIGNING else ""
+    # PRI-SCORE: back in the queue after its own unresolved visit, the ticket is a repeat.
+    repeat = ", repeat = 1" if target == lifecycle.State.NEEDS_REVISIT else ""
     cur = await conn.execute(
-        f"UPDATE tickets SET state = ?, updated_at = ?{unassign} WHERE id = ? AND state = ?",
+        f"UPDATE tickets SET state = ?, updated_at = ?{unassign}{repeat} WHERE id = ? AND state = ?",
         (target, when, ticket_id, state),
     )
     if cur.rowcount != 1:  # changed under us: report it as the illegal step it now is

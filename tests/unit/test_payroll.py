@@ -428,7 +428,12 @@ def test_trv_how_zones_first_zone_whose_radius_covers_the_site() -> None:
     assert travel_fen(8_000.001, rules) == 3000
     assert travel_fen(30_000.0, rules) == 3000
     amount, note = travel_quote(30_000.5, rules)
-    assert amount == 0 and "beyond the last travel zone" in note
+    assert amount == 3000  # beyond the last zone: the last zone's amount, and the note says so
+    assert "beyond the last travel zone (up to 30 km): paid as zone 2" in note
+    assert travel_quote(250_000.0, rules) == (
+        3000,
+        "site 250.000 km away, beyond the last travel zone (up to 30 km): paid as zone 2",
+    )
 
 
 def test_trv_how_rejects_impossible_distances() -> None:
