@@ -63,7 +63,8 @@ async def test_transitions_are_recorded_with_who_and_when(services: Services) ->
     ]
     assert rows[-1]["at"] == "2026-11-26T01:35:00+00:00"
     assert respond is not None and respond.state == "done"
-    assert arrive is not None and arrive.due_at == NOW + timedelta(minutes=5, hours=48)
+    # SLA-ARRIVE runs from booking (NOW), not from the acceptance five minutes later.
+    assert arrive is not None and arrive.due_at == NOW + timedelta(hours=48)
 
 
 async def test_illegal_transition_raises_and_writes_nothing(services: Services) -> None:
