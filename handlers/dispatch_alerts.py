@@ -104,7 +104,7 @@ async def notify(app: Application, alert: DueAlert) -> None:
         )
         await refresh_ticket_card(app, alert.ref_id)
         return
-    key = "promises.alert.breach" if alert.phase == BREACH else "promises.alert.warning"
+    key = "dispatch.alert.breach" if alert.phase == BREACH else "dispatch.alert.warning"
     values = {
         "kind": alert.kind,
         "id": alert.ref_id,
