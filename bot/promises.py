@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiosqlite
+
 from bot import lifecycle, recorded_events
 from bot.dispatch_models import SLA_TAKEBACK, VISIT_UNREPORTED, TicketView
 from bot.dispatching import DispatchError
@@ -46,7 +48,9 @@ def _check_text(text: str, minimum: int, empty_key: str) -> str:
     return text
 
 
-async def _ticket_for(conn, ticket_id: int, person_id: int | None, role: str) -> TicketView:  # noqa: ANN001
+async def _ticket_for(
+    conn: aiosqlite.Connection, ticket_id: int, person_id: int | None, role: str
+) -> TicketView:
     """The ticket; a technician may act only on a ticket assigned to him."""
     view = await tickets.ticket_for_visit(conn, ticket_id)
     if view is None:
