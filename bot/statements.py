@@ -6,10 +6,10 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot import payroll
+from bot import corrections, payroll
 from bot.config import Config
 from bot.models import MonthStatement, statement_from_json
 from storage import ledger, months
@@ -60,20 +60,11 @@ async def compute(
                 tuple(t for t in statement.technicians if t.technician == technician),
             )
         return statement
-    start, end = month_bounds(month, config.tz)
     with payroll.gc_paused():  # a month is ~100k short-lived objects and not one cycle
         async with db.read() as conn:
-            slips = await ledger.slips_between(conn, start, end, technician)
-            events = await ledger.events_between(
-                conn, start.date(), (end - timedelta(days=1)).date(), technician
+            return await corrections.live(
+                conn, config, month, None if technician is None else {technician}
             )
-            staff = await ledger.technician_names(conn)
-        statement = payroll.compute_month(month, slips, events, config.rules, config.tz, staff)
-    if technician is not None:
-        statement = MonthStatement(
-            month, tuple(t for t in statement.technicians if t.technician == technician)
-        )
-    return statement
 
 
 def statement_json(statement: MonthStatement) -> str:
