@@ -56,6 +56,25 @@ async def live(
     return statement
 
 
+async def fingerprint(conn: aiosqlite.Connection, config: Config, month: str) -> tuple:
+    """A cheap summary of what a month's statement is computed from: it changes when a slip,
+    an event, a void or an adjustment of that month is written."""
+    start, end = payroll.month_bounds(month, config.tz)
+    first, following = payroll.month_days(month)
+    events = await conn.execute_fetchall(
+        "SELECT count(*), max(id), sum(voided) FROM events WHERE day >= ? AND day < ?",
+        (first.isoformat(), following.isoformat()),
+    )
+    slips = await conn.execute_fetchall(
+        "SELECT count(*), max(id) FROM slips WHERE check_out_utc >= ? AND check_out_utc < ?",
+        (ledger.utc_text(start), ledger.utc_text(end)),
+    )
+    carried = await conn.execute_fetchall(
+        "SELECT count(*), max(id) FROM adjustments WHERE month = ?", (month,)
+    )
+    return (tuple(events[0]), tuple(slips[0]), tuple(carried[0]))
+
+
 def concerns(event: RecordedEvent) -> set[str] | None:
     """Whose statements an event touches (None: anyone's, an all-staff event without shares)."""
     if event.technician != payroll.ALL_STAFF:

@@ -79,17 +79,32 @@ class Closing:
 
 
 async def close_month(db: Database, config: Config, month: str, by: int | None) -> Closing:
-    """Freeze a month's statements as a stored snapshot with its hash."""
-    async with db.read() as conn:
-        existing = await months.closed(conn, month)
-    if existing is not None:
-        return Closing(month, existing, already=True)
-    statement = await compute(db, config, month)
-    snapshot = json.dumps(statement.as_json(), ensure_ascii=False, sort_keys=True)
-    digest = hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
-    async with db.transaction() as conn:
-        stored = await months.close(conn, month, snapshot, digest, by)
-    return Closing(month, stored, already=stored != digest)
+    """Freeze a month's statements as a stored snapshot with its hash.
+
+    The month is computed outside the write transaction (it can be large); should anything of
+    the month change meanwhile, it is computed again, so no change slips in between the
+    snapshot and the close (after it, every change is carried by ADJ-CLOSED).
+    """
+    for attempt in range(_CLOSE_ATTEMPTS):
+        async with db.read() as conn:
+            existing = await months.closed(conn, month)
+            before = await corrections.fingerprint(conn, config, month)
+        if existing is not None:
+            return Closing(month, existing, already=True)
+        statement = await compute(db, config, month)
+        async with db.transaction() as conn:
+            if await corrections.fingerprint(conn, config, month) != before:
+                if attempt + 1 < _CLOSE_ATTEMPTS:
+                    continue  # changed while it was computed: compute it again
+                statement = await corrections.live(conn, config, month)
+            snapshot = json.dumps(statement.as_json(), ensure_ascii=False, sort_keys=True)
+            digest = hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
+            stored = await months.close(conn, month, snapshot, digest, by)
+        return Closing(month, stored, already=stored != digest)
+    raise AssertionError("unreachable")
+
+
+_CLOSE_ATTEMPTS = 3
 
 
 async def is_closed(db: Database, month: str) -> bool:

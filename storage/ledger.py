@@ -68,6 +68,9 @@ def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
 
 
+utc_text = _utc  # the stored form of a moment in UTC, as check_out_utc holds it
+
+
 async def find_slip(
     conn: aiosqlite.Connection, technician_id: int, customer_id: int, check_in: datetime
 ) -> aiosqlite.Row | None:
