@@ -275,7 +275,7 @@ async def _start_event_form(update: Update, context: FieldContext, kind: str) ->
             return
         technician, rule, *rest = context.args
         rule = rule.upper()
-        allowed = _rules_for(kind, context.actor.roles if context.actor else frozenset())
+        allowed = _rules_for(kind, _roles(context))
         if rule in _rules_for(kind) and rule not in allowed:
             await message.reply_text(t(context.lang, "events.not_allowed", rule=rule))
             return
