@@ -77,6 +77,34 @@ PERMISSIONS: dict[str, Permission] = {
 }
 
 
+# REC-WHO: who may record each rule from chat (imports are the operator's and not checked).
+# Forfeits and discretionary amounts are the managers'; fixed small deductions also the
+# dispatchers'. A rule missing here is for managers only.
+RECORDERS: dict[str, frozenset[Role]] = {
+    "ALW-FORFEIT-FALSE": MANAGEMENT,
+    "ALW-FORFEIT-UNREPORTED": MANAGEMENT,
+    "DED-PRIVATE": MANAGEMENT,
+    "ALW-BEYOND": MANAGEMENT,
+    "DED-OTHER": MANAGEMENT,
+    "RWD-SUGGEST": MANAGEMENT,
+    "DED-COMPLAINT": OFFICE,
+    "DED-CONDUCT": OFFICE,
+    "DED-LATE": OFFICE,
+    "RMA-REGISTER": OFFICE,
+    "RMA-LOST": OFFICE,
+    "RMA-SIGNOFF": OFFICE,
+    "RMA-10DAY": OFFICE,
+    "RMA-20DAY": OFFICE,
+    "RMA-PAPERWORK": OFFICE,
+    "RMA-DELAY": OFFICE,
+}
+
+
+def may_record(roles: frozenset[Role], rule: str) -> bool:
+    """REC-WHO: whether a holder of these roles may record an event of `rule`."""
+    return bool(roles & RECORDERS.get(rule, MANAGEMENT))
+
+
 @dataclass(frozen=True)
 class Actor:
     """Who is acting: a registered person, a configured admin, or nobody known."""

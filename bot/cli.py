@@ -43,6 +43,13 @@ def _parser() -> argparse.ArgumentParser:
     statement.add_argument("--db", default=None)
     statement.add_argument("--json", action="store_true", help="print the JSON of CONTRACTS.md")
     statement.add_argument("--xlsx", default=None, help="also write the Excel workbook here")
+    close = command("close-month", "close a month: snapshot its statements, print the sha256")
+    close.add_argument("--month", required=True, help="YYYY-MM")
+    close.add_argument("--db", default=None)
+    void = command("void-event", "void a recorded event (ADJ-CLOSED when its month is closed)")
+    void.add_argument("id", help="the event's number")
+    void.add_argument("--reason", required=True)
+    void.add_argument("--db", default=None)
     backup = command("backup", "a consistent copy of the live database")
     backup.add_argument("path")
     backup.add_argument("--db", default=None)
@@ -91,6 +98,10 @@ async def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return await _import(command, args.file, config)
     if command == "statement":
         return await _statement(args, config)
+    if command == "close-month":
+        return await _close_month(args.month, config)
+    if command == "void-event":
+        return await _void_event(args.id, args.reason, config)
     if command == "backup":
         return await _backup(args.path, config)
     return EXIT_BAD_INPUT
@@ -134,6 +145,69 @@ async def _import(command: str, file: str, config: Config) -> int:
     finally:
         await db.close()
     print(f"{file}: {result.added} added, {result.unchanged} already present")
+    for month, rows in sorted(result.adjusted.items()):
+        into = result.carried_into.get(month, "")
+        print(
+            f"{file}: {rows} of the added rows fall in closed month {month}: "
+            f"adjustments of {month}, carried into {into}"
+        )
+    return EXIT_OK
+
+
+async def _close_month(text: str, config: Config) -> int:
+    from datetime import UTC, datetime
+
+    from bot import statements
+    from storage.db import Database
+
+    month = statements.parse_month(text)
+    if month is None:
+        print(f"--month: {text!r} is not a month like 2026-11", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if month >= statements.month_of(datetime.now(UTC), config.tz):
+        print(f"--month: {month} has not ended yet and cannot be closed", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    db = await Database.open(config.db_path, config.busy_timeout_ms)
+    try:
+        closing = await statements.close_month(db, config, month, None)
+    finally:
+        await db.close()
+    if closing.already:
+        print(f"{month} was already closed; nothing changed. sha256 {closing.sha256}")
+    else:
+        print(f"{month} closed. sha256 {closing.sha256}")
+    return EXIT_OK
+
+
+async def _void_event(text: str, reason: str, config: Config) -> int:
+    from bot import recorded_events
+    from storage.db import Database
+
+    number = text.lstrip("#")
+    if not number.isdigit():
+        print(f"ID: {text!r} is not an event number", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if not reason.strip():
+        print("--reason: is empty", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    db = await Database.open(config.db_path, config.busy_timeout_ms)
+    try:
+        voided = await recorded_events.void_event(db, config, int(number), reason.strip(), None)
+    except recorded_events.EventError as exc:
+        problem = {
+            recorded_events.EventProblem.NOT_FOUND: "no such event",
+            recorded_events.EventProblem.ALREADY_VOID: "already void",
+        }.get(exc.problem, exc.problem.value)
+        print(f"ID: event {number}: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    finally:
+        await db.close()
+    print(f"event {number} voided")
+    if voided.adjustment_of is not None:
+        print(
+            f"{voided.adjustment_of} is closed: the difference is carried into "
+            f"{voided.carried_into} as adjustments of {voided.adjustment_of}"
+        )
     return EXIT_OK
 
 

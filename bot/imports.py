@@ -9,11 +9,13 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
-from bot import payroll
+import aiosqlite
+
+from bot import corrections, payroll
 from bot.config import Config, yuan_to_fen
 from bot.geo import geodesic_m
 from bot.models import CUSTOMER_CLASSES, MACHINE_KINDS, SATISFACTION, SERVICE_TYPES
-from storage import customers, ledger, people
+from storage import customers, ledger, months, people
 from storage.db import Database
 
 SLIP_COLUMNS = (
@@ -48,6 +50,38 @@ class ImportResult:
     added: int = 0
     unchanged: int = 0
     notes: list[str] = field(default_factory=list)
+    # ADJ-CLOSED: closed month -> how many of the added rows fall in it, and the open month
+    # their difference was carried into
+    adjusted: dict[str, int] = field(default_factory=dict)
+    carried_into: dict[str, str] = field(default_factory=dict)
+
+
+class _Closed:
+    """The closed months an import's new rows fall in, and whose statements they touch."""
+
+    def __init__(self) -> None:
+        self.known: dict[str, bool] = {}
+        self.touched: dict[str, set[str]] = {}
+
+    async def add(
+        self, conn: aiosqlite.Connection, result: ImportResult, month: str, names: set[str]
+    ) -> None:
+        """Count a new row of `month` when that month is closed."""
+        if month not in self.known:
+            self.known[month] = await months.closed(conn, month) is not None
+        if not self.known[month]:
+            return
+        result.adjusted[month] = result.adjusted.get(month, 0) + 1
+        self.touched.setdefault(month, set()).update(names)
+
+    async def carry(
+        self, conn: aiosqlite.Connection, config: Config, result: ImportResult, cause: str
+    ) -> None:
+        """Carry each touched closed month's difference into the first open month."""
+        for month, names in sorted(self.touched.items()):
+            carried = await corrections.carry(conn, config, month, names, cause)
+            if carried is not None:
+                result.carried_into[month] = carried[0]
 
 
 class _RowError(Exception):
@@ -203,6 +237,7 @@ async def import_slips(db: Database, config: Config, path: str | Path) -> Import
     if errors:
         raise ImportError_(errors)
     result = ImportResult()
+    closed = _Closed()
     async with db.transaction() as conn:
         for item in parsed:
             technician_id = await people.ensure_technician(conn, item.technician)
@@ -225,8 +260,11 @@ async def import_slips(db: Database, config: Config, path: str | Path) -> Import
             )
             await ledger.insert_slip(conn, slip)
             result.added += 1
+            month = payroll.month_of(slip.check_out, config.tz)
+            await closed.add(conn, result, month, {item.technician})
         if errors:
             raise ImportError_(errors)  # rolls the transaction back
+        await closed.carry(conn, config, result, f"import of {path.name}")
     return result
 
 
@@ -276,6 +314,8 @@ def _parse_event(row: dict[str, str], config: Config) -> tuple:
         raise _RowError("slip_customer", f"{rule} names the slip it concerns")
     if info.slip == payroll.NONE and slip_check_in is not None:
         raise _RowError("slip_customer", f"{rule} does not concern a single slip")
+    if info.note_required and not row.get("note", ""):
+        raise _RowError("note", f"{rule} needs a note saying what it is for")
     return technician, rule, day, amount, row.get("note", ""), slip_customer, slip_check_in
 
 
@@ -311,7 +351,9 @@ async def import_events(db: Database, config: Config, path: str | Path) -> Impor
     if errors:
         raise ImportError_(errors)
     result = ImportResult()
+    closed = _Closed()
     async with db.transaction() as conn:
+        staff: list[tuple[int, str]] = []
         for item in parsed:
             technician_id = (
                 None
@@ -319,6 +361,7 @@ async def import_events(db: Database, config: Config, path: str | Path) -> Impor
                 else await people.ensure_technician(conn, item.technician)
             )
             slip_id = None
+            day = item.day
             if item.slip_check_in is not None:
                 customer_id = await customers.id_by_name(conn, item.slip_customer)
                 found = (
@@ -332,12 +375,24 @@ async def import_events(db: Database, config: Config, path: str | Path) -> Impor
                     )
                     continue
                 slip_id = found["id"]
+                # SLIP-EVENT-MONTH: the event belongs to the slip's month, whatever its date
+                day = datetime.fromisoformat(found["check_out"]).astimezone(config.tz).date()
+            shares: tuple[tuple[str, int], ...] = ()
+            if technician_id is None:
+                staff = await ledger.staff_on_record(conn)  # as it is at this row
+                shares = payroll.staff_shares(item.amount_fen or 0, [n for _, n in staff])
+                if not shares:
+                    errors.append(
+                        f"{path}:{item.line}: technician: '*' (all station staff), but no "
+                        "technician, dispatcher or manager is on record to share it"
+                    )
+                    continue
             inserted = await ledger.insert_event(
                 conn,
                 ledger.NewEvent(
                     technician_id=technician_id,
                     rule=item.rule,
-                    day=item.day,
+                    day=day,
                     amount_fen=item.amount_fen,
                     note=item.note,
                     slip_id=slip_id,
@@ -346,8 +401,18 @@ async def import_events(db: Database, config: Config, path: str | Path) -> Impor
             )
             if inserted is None:
                 result.unchanged += 1
-            else:
-                result.added += 1
+                continue
+            result.added += 1
+            if shares:
+                ids: dict[str, int] = {}
+                for person_id, name in staff:
+                    ids.setdefault(name, person_id)
+                await ledger.insert_shares(
+                    conn, inserted, [(ids[name], name, fen) for name, fen in shares]
+                )
+            names = {n for n, _ in shares} if shares else {item.technician}
+            await closed.add(conn, result, day.strftime("%Y-%m"), names)
         if errors:
             raise ImportError_(errors)
+        await closed.carry(conn, config, result, f"import of {path.name}")
     return result

@@ -80,6 +80,8 @@ class RecordedEvent:
     slip_id: int | None = None
     voided: bool = False
     adjustment_of: str | None = None  # "YYYY-MM" when this corrects a closed month
+    # An all-staff event's shares, fixed when it was recorded: ((name, fen), ...) (RMA-LOST)
+    shares: tuple[tuple[str, int], ...] = ()
 
 
 class StatementLine(NamedTuple):
@@ -93,15 +95,19 @@ class StatementLine(NamedTuple):
     ref: str
     note: str = ""
     kind: str = "allowance"  # allowance | travel | reward | deduction
+    adjusts: str | None = None  # "YYYY-MM": the closed month this line corrects (ADJ-CLOSED)
 
     def as_json(self) -> dict[str, object]:
-        return {
+        data: dict[str, object] = {
             "rule": self.rule,
             "kind": self.kind,
             "amount_fen": self.amount_fen,
             "ref": self.ref,
             "note": self.note,
         }
+        if self.adjusts is not None:
+            data["adjusts"] = self.adjusts
+        return data
 
 
 @dataclass(frozen=True)
@@ -177,6 +183,7 @@ def statement_from_json(data: dict) -> MonthStatement:
                         ref=line["ref"],
                         note=line.get("note", ""),
                         kind=line["kind"],
+                        adjusts=line.get("adjusts"),
                     )
                     for line in item["lines"]
                 ),

@@ -51,6 +51,7 @@ class EventRuleInfo:
     title_en: str
     forfeits: bool = False  # ALW-FORFEIT-HOW: the month's allowance becomes 0
     bounds: tuple[str, str] | None = None  # config keys of the allowed range (RWD-SUGGEST)
+    note_required: bool = False  # DED-OTHER: the manager must say what it is for
 
 
 def _fixed(
@@ -107,6 +108,16 @@ EVENT_RULES: dict[str, EventRuleInfo] = {
             "合理化建议被采纳",
             "Adopted suggestion",
             bounds=("rewards.suggestion_min_fen", "rewards.suggestion_max_fen"),
+        ),
+        EventRuleInfo(
+            "DED-OTHER",
+            DEDUCTION,
+            REQUIRED,
+            NONE,
+            None,
+            "其他违规（经理酌情扣款）",
+            "Other breach (deduction at the manager's discretion)",
+            note_required=True,
         ),
         _fixed("RMA-REGISTER", "rma_unregistered", "返修品未登记", "Repair item not registered"),
         EventRuleInfo(
@@ -374,7 +385,7 @@ _tuple_new = tuple.__new__
 
 def _line(rule: str, amount_fen: int, ref: str, note: str, kind: str) -> StatementLine:
     """A StatementLine built straight from its values (half the cost of the keyword call)."""
-    return _tuple_new(StatementLine, (rule, amount_fen, ref, note, kind))
+    return _tuple_new(StatementLine, (rule, amount_fen, ref, note, kind, None))
 
 
 @contextmanager
@@ -632,22 +643,39 @@ def compute_technician(
 # --- the whole month -------------------------------------------------------------------------
 
 
+def staff_order(names: Iterable[str]) -> list[str]:
+    """Names in "alphabetical" order for RMA-LOST: pinyin, ties by code point; no duplicates."""
+    from pypinyin import lazy_pinyin  # its dictionary loads on first use, not at start-up
+
+    unique = set(names) - {ALL_STAFF}
+    return sorted(unique, key=lambda name: ([s.lower() for s in lazy_pinyin(name)], name))
+
+
+def staff_shares(amount_fen: int, staff: Iterable[str]) -> tuple[tuple[str, int], ...]:
+    """RMA-LOST for all staff: equal shares to the fen, the remainder fen to the first names
+    in staff_order; empty when there are no staff."""
+    names = staff_order(staff)
+    if not names:
+        return ()
+    base, remainder = divmod(amount_fen, len(names))
+    return tuple((name, base + (index < remainder)) for index, name in enumerate(names))
+
+
 def split_among_staff(event: RecordedEvent, staff: Iterable[str]) -> list[RecordedEvent]:
-    """RMA-LOST for all staff: equal shares to the fen, remainder fen to the first names."""
+    """An all-staff RMA-LOST as one event per share: its stored shares, else `staff` split now."""
     if event.rule != "RMA-LOST":
         raise ValueError(f"event {event.id}: only RMA-LOST may name all staff ({ALL_STAFF!r})")
-    names = sorted(set(staff) - {ALL_STAFF})
-    if not names:
-        raise ValueError(f"event {event.id}: {event.rule} is for all staff, but no staff are known")
     if event.amount_fen is None:
         raise ValueError(f"event {event.id}: {event.rule} needs an amount")
-    base, remainder = divmod(event.amount_fen, len(names))
-    note = f"share of {format_yuan(event.amount_fen)} 元 split among {len(names)} staff"
+    shares = event.shares or staff_shares(event.amount_fen, staff)
+    if not shares:
+        raise ValueError(f"event {event.id}: {event.rule} is for all staff, but no staff are known")
+    note = f"share of {format_yuan(event.amount_fen)} 元 split among {len(shares)} staff"
     if event.note:
         note += f"; {event.note}"
     return [
-        replace(event, technician=name, amount_fen=base + (index < remainder), note=note)
-        for index, name in enumerate(names)
+        replace(event, technician=name, amount_fen=fen, note=note, shares=())
+        for name, fen in shares
     ]
 
 
@@ -690,10 +718,10 @@ def _month_events(
     for event in events:
         if event.voided or not first_day <= event.day < next_first:
             continue
-        if event.technician == ALL_STAFF:
+        if event.technician == ALL_STAFF and (event.shares or staff):
             for share in split_among_staff(event, staff):
                 by_technician[share.technician].append(share)
-        else:
+        else:  # an all-staff event with no shares and no staff stays whole, under "*"
             by_technician[event.technician].append(event)
     return by_technician
 

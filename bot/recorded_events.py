@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from enum import StrEnum
 
-from bot import payroll, statements
+import aiosqlite
+
+from bot import corrections, payroll
+from bot.config import Config
 from bot.models import RecordedEvent
 from bot.services import Services
 from storage import contests, ledger, people
 from storage import promises as promise_store
+from storage.db import Database
 
 
 class EventProblem(StrEnum):
@@ -27,6 +31,9 @@ class EventProblem(StrEnum):
     SLIP_REQUIRED = "events.slip_required"
     SLIP_NOT_ALLOWED = "events.slip_not_allowed"
     SLIP_NOT_FOUND = "events.slip_not_found"
+    NOTE_REQUIRED = "events.note_required"
+    ALL_STAFF_RULE = "events.all_staff_rule"
+    NO_STAFF = "events.no_staff"
 
 
 class EventError(Exception):
@@ -40,7 +47,16 @@ class EventError(Exception):
 class Recorded:
     event: RecordedEvent
     technician_telegram_id: int | None
-    adjustment_of: str | None
+    adjustment_of: str | None  # the closed month it falls in (ADJ-CLOSED), if any
+    shares: tuple[tuple[int | None, str, int], ...] = ()  # all staff: (telegram id, name, fen)
+    carried_into: str | None = None  # the open month its difference was carried into
+
+
+@dataclass(frozen=True)
+class Voided:
+    event: RecordedEvent
+    adjustment_of: str | None  # the closed month it fell in (ADJ-CLOSED), if any
+    carried_into: str | None = None
 
 
 def check_amount(rule: str, amount_fen: int | None, services: Services) -> int:
@@ -78,12 +94,13 @@ async def record(
     slip_id: int | None = None,
     source_key: str | None = None,
 ) -> Recorded:
-    """Record an event; one dated in a closed month lands in the next open month, marked.
+    """Record an event on its own day; one that falls in a closed month is carried (ADJ-CLOSED).
 
     With a source_key, recording the same thing again returns the event already recorded.
 
-    An event about a slip (ALW-BEYOND, a false slip) is dated on the slip's check-out day so
-    it lands in the month that slip is settled in.
+    An event about a slip (ALW-BEYOND, a false slip) is dated on the slip's check-out day, so
+    it belongs to the month that slip is settled in (SLIP-EVENT-MONTH). `technician` "*" (all
+    station staff, RMA-LOST only) is split among the staff on record now, and the shares kept.
     """
     amount = check_amount(rule, amount_fen, services)
     info = payroll.EVENT_RULES[rule]
@@ -91,36 +108,33 @@ async def record(
         raise EventError(EventProblem.SLIP_REQUIRED, rule=rule)
     if info.slip == payroll.NONE and slip_id is not None:
         raise EventError(EventProblem.SLIP_NOT_ALLOWED, rule=rule)
-    if slip_id is not None:
-        day = await _slip_day(services, slip_id, technician)
+    if info.note_required and not note.strip():
+        raise EventError(EventProblem.NOTE_REQUIRED, rule=rule)
+    all_staff = technician == payroll.ALL_STAFF
+    if all_staff and rule != "RMA-LOST":
+        raise EventError(EventProblem.ALL_STAFF_RULE, rule=rule)
     stored_amount = amount if info.amount != payroll.FIXED else None
-    today = services.local_now().date()
-    day = day or today
-    month = day.strftime("%Y-%m")
-    adjustment_of = None
-    if await statements.is_closed(services.db, month):
-        adjustment_of = month
-        open_month = await statements.open_month_for(services.db, month)
-        day = (
-            today
-            if today.strftime("%Y-%m") == open_month
-            else date.fromisoformat(f"{open_month}-01")
-        )
-        note = f"{note} (adjustment for {month})".strip()
+    config = services.config
+    day = day or services.local_now().date()
     async with services.db.transaction() as conn:
-        person = await people.technician_named(conn, technician)
-        if person is None:
+        person = None if all_staff else await people.technician_named(conn, technician)
+        if person is None and not all_staff:
             raise EventError(EventProblem.UNKNOWN_TECHNICIAN, name=technician)
+        if slip_id is not None:
+            found = await ledger.slip_day_of(conn, slip_id, config.tz)
+            if found is None or found[0] != technician:
+                raise EventError(EventProblem.SLIP_NOT_FOUND, slip=slip_id, name=technician)
+            day = found[1]
+        shares = await _staff_shares(conn, rule, amount) if all_staff else ()
         event_id = await ledger.insert_event(
             conn,
             ledger.NewEvent(
-                technician_id=person.id,
+                technician_id=person.id if person else None,
                 rule=rule,
                 day=day,
                 amount_fen=stored_amount,
                 note=note,
                 recorded_by=recorded_by,
-                adjustment_of=adjustment_of,
                 slip_id=slip_id,
                 source_key=source_key,
             ),
@@ -128,22 +142,40 @@ async def record(
         if event_id is None and source_key is not None:
             event_id = await promise_store.event_id_by_source_key(conn, source_key)
         assert event_id is not None
+        if shares:
+            await ledger.insert_shares(conn, event_id, [(p, n, fen) for p, n, fen, _ in shares])
         event = await ledger.event_by_id(conn, event_id)
-    assert event is not None
-    return Recorded(event, person.telegram_id, adjustment_of)
-
-
-async def _slip_day(services: Services, slip_id: int, technician: str) -> date:
-    """The local check-out day of this technician's slip, or an EventError."""
-    async with services.db.read() as conn:
-        rows = await conn.execute_fetchall(
-            "SELECT s.check_out FROM slips s JOIN people p ON p.id = s.technician_id"
-            " WHERE s.id = ? AND p.name = ?",
-            (slip_id, technician),
+        assert event is not None
+        month = day.strftime("%Y-%m")
+        carried = await corrections.carry(
+            conn, config, month, corrections.concerns(event), f"event {event_id}"
         )
-    if not rows:
-        raise EventError(EventProblem.SLIP_NOT_FOUND, slip=slip_id, name=technician)
-    return datetime.fromisoformat(rows[0][0]).astimezone(services.config.tz).date()
+    return Recorded(
+        event,
+        person.telegram_id if person else None,
+        month if carried is not None else None,
+        tuple((telegram_id, name, fen) for _, name, fen, telegram_id in shares),
+        carried[0] if carried is not None else None,
+    )
+
+
+async def _staff_shares(
+    conn: aiosqlite.Connection, rule: str, amount: int
+) -> list[tuple[int, str, int, int | None]]:
+    """RMA-LOST for all staff: (person id, name, fen, telegram id) of each share; EventError
+    when no staff are on record."""
+    staff = await ledger.staff_on_record(conn)
+    split = payroll.staff_shares(amount, [name for _, name in staff])
+    if not split:
+        raise EventError(EventProblem.NO_STAFF, rule=rule)
+    ids: dict[str, int] = {}
+    for person_id, name in staff:
+        ids.setdefault(name, person_id)
+    result = []
+    for name, fen in split:
+        person = await people.by_id(conn, ids[name])
+        result.append((ids[name], name, fen, person.telegram_id if person else None))
+    return result
 
 
 def event_amount(event: RecordedEvent, services: Services) -> int:
@@ -153,24 +185,31 @@ def event_amount(event: RecordedEvent, services: Services) -> int:
     return payroll.config_amount(event.rule, services.config.rules) or 0
 
 
-async def void(services: Services, event_id: int, reason: str, by: int) -> RecordedEvent:
-    """Void an event with a reason; nothing is deleted. A closed month's events stay frozen."""
-    async with services.db.read() as conn:
+async def void(services: Services, event_id: int, reason: str, by: int | None) -> Voided:
+    """Void an event with a reason; nothing is deleted (ADJ-CLOSED when its month is closed)."""
+    return await void_event(services.db, services.config, event_id, reason, by)
+
+
+async def void_event(
+    db: Database, config: Config, event_id: int, reason: str, by: int | None
+) -> Voided:
+    """Void an event; in a closed month its difference is carried into the first open month."""
+    async with db.transaction() as conn:
         event = await ledger.event_by_id(conn, event_id)
-    if event is None:
-        raise EventError(EventProblem.NOT_FOUND, id=event_id)
-    if event.voided:
-        raise EventError(EventProblem.ALREADY_VOID, id=event_id)
-    month = event.day.strftime("%Y-%m")
-    if await statements.is_closed(services.db, month):
-        raise EventError(EventProblem.MONTH_CLOSED, id=event_id, month=month)
-    async with services.db.transaction() as conn:
-        if not await ledger.void_event(conn, event_id, reason, by):
+        if event is None:
+            raise EventError(EventProblem.NOT_FOUND, id=event_id)
+        if event.voided or not await ledger.void_event(conn, event_id, reason, by):
             raise EventError(EventProblem.ALREADY_VOID, id=event_id)
         await contests.close_for_event(conn, event_id, "voided", by)
+        month = event.day.strftime("%Y-%m")
+        carried = await corrections.carry(
+            conn, config, month, corrections.concerns(event), f"void of event {event_id}"
+        )
         voided = await ledger.event_by_id(conn, event_id)
     assert voided is not None
-    return voided
+    if carried is None:
+        return Voided(voided, None)
+    return Voided(voided, month, carried[0])
 
 
 async def open_contest(services: Services, event_id: int, technician_id: int, reason: str) -> int:
@@ -188,7 +227,7 @@ async def open_contest(services: Services, event_id: int, technician_id: int, re
 
 
 async def decide_contest(
-    services: Services, contest_id: int, uphold: bool, by: int
+    services: Services, contest_id: int, uphold: bool, by: int | None
 ) -> contests.Contest:
     """A manager upholds the event (contest rejected) or voids it (contest accepted)."""
     async with services.db.read() as conn:

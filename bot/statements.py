@@ -6,10 +6,10 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot import payroll
+from bot import corrections, payroll
 from bot.config import Config
 from bot.models import MonthStatement, statement_from_json
 from storage import ledger, months
@@ -60,20 +60,11 @@ async def compute(
                 tuple(t for t in statement.technicians if t.technician == technician),
             )
         return statement
-    start, end = month_bounds(month, config.tz)
     with payroll.gc_paused():  # a month is ~100k short-lived objects and not one cycle
         async with db.read() as conn:
-            slips = await ledger.slips_between(conn, start, end, technician)
-            events = await ledger.events_between(
-                conn, start.date(), (end - timedelta(days=1)).date(), technician
+            return await corrections.live(
+                conn, config, month, None if technician is None else {technician}
             )
-            staff = await ledger.technician_names(conn)
-        statement = payroll.compute_month(month, slips, events, config.rules, config.tz, staff)
-    if technician is not None:
-        statement = MonthStatement(
-            month, tuple(t for t in statement.technicians if t.technician == technician)
-        )
-    return statement
 
 
 def statement_json(statement: MonthStatement) -> str:
@@ -88,17 +79,32 @@ class Closing:
 
 
 async def close_month(db: Database, config: Config, month: str, by: int | None) -> Closing:
-    """Freeze a month's statements as a stored snapshot with its hash."""
-    async with db.read() as conn:
-        existing = await months.closed(conn, month)
-    if existing is not None:
-        return Closing(month, existing, already=True)
-    statement = await compute(db, config, month)
-    snapshot = json.dumps(statement.as_json(), ensure_ascii=False, sort_keys=True)
-    digest = hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
-    async with db.transaction() as conn:
-        stored = await months.close(conn, month, snapshot, digest, by)
-    return Closing(month, stored, already=stored != digest)
+    """Freeze a month's statements as a stored snapshot with its hash.
+
+    The month is computed outside the write transaction (it can be large); should anything of
+    the month change meanwhile, it is computed again, so no change slips in between the
+    snapshot and the close (after it, every change is carried by ADJ-CLOSED).
+    """
+    for attempt in range(_CLOSE_ATTEMPTS):
+        async with db.read() as conn:
+            existing = await months.closed(conn, month)
+            before = await corrections.fingerprint(conn, config, month)
+        if existing is not None:
+            return Closing(month, existing, already=True)
+        statement = await compute(db, config, month)
+        async with db.transaction() as conn:
+            if await corrections.fingerprint(conn, config, month) != before:
+                if attempt + 1 < _CLOSE_ATTEMPTS:
+                    continue  # changed while it was computed: compute it again
+                statement = await corrections.live(conn, config, month)
+            snapshot = json.dumps(statement.as_json(), ensure_ascii=False, sort_keys=True)
+            digest = hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
+            stored = await months.close(conn, month, snapshot, digest, by)
+        return Closing(month, stored, already=stored != digest)
+    raise AssertionError("unreachable")
+
+
+_CLOSE_ATTEMPTS = 3
 
 
 async def is_closed(db: Database, month: str) -> bool:

@@ -11,7 +11,7 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
-from bot import payroll, recorded_events, reports, statements
+from bot import access, payroll, recorded_events, reports, statements
 from bot.config import TravelRules, yuan_to_fen
 from bot.context import FieldContext
 from bot.i18n import t
@@ -165,8 +165,13 @@ async def rules(update: Update, context: FieldContext) -> None:
 # --- recording penalties and rewards ---------------------------------------------------------
 
 
-def _rules_for(kind: str) -> list[str]:
-    return [rule for rule, info in payroll.EVENT_RULES.items() if info.kind == kind]
+def _rules_for(kind: str, roles: frozenset[Role] | None = None) -> list[str]:
+    """The rules of this kind, only those these roles may record (REC-WHO) when given."""
+    return [
+        rule
+        for rule, info in payroll.EVENT_RULES.items()
+        if info.kind == kind and (roles is None or access.may_record(roles, rule))
+    ]
 
 
 def _rule_title(rule: str, language: str) -> str:
@@ -192,6 +197,11 @@ async def _record_and_notify(
 ) -> None:
     actor = context.actor
     assert actor is not None
+    if not access.may_record(actor.roles, rule):
+        await context.bot.send_message(
+            update.effective_chat.id, t(context.lang, "events.not_allowed", rule=rule)
+        )
+        return
     try:
         result = await recorded_events.record(
             context.services,
@@ -210,13 +220,16 @@ async def _record_and_notify(
     event = result.event
     value = payroll.format_yuan(recorded_events.event_amount(event, context.services))
     key = "events.recorded_adjustment" if result.adjustment_of else "events.recorded"
+    name = technician
+    if result.shares:
+        name = t(context.lang, "events.all_staff", count=len(result.shares))
     await context.bot.send_message(
         update.effective_chat.id,
         t(
             context.lang,
             key,
             id=event.id,
-            name=technician,
+            name=name,
             rule=rule,
             title=_rule_title(rule, context.lang),
             amount=value,
@@ -225,6 +238,9 @@ async def _record_and_notify(
     )
     if result.technician_telegram_id is not None:
         await _notify_technician(context, result.technician_telegram_id, event, value)
+    for telegram_id, _name, fen in result.shares:
+        if telegram_id is not None:
+            await _notify_technician(context, telegram_id, event, payroll.format_yuan(fen))
 
 
 async def _notify_technician(
@@ -284,9 +300,13 @@ async def _start_event_form(update: Update, context: FieldContext, kind: str) ->
             return
         technician, rule, *rest = context.args
         rule = rule.upper()
-        if rule not in _rules_for(kind):
+        allowed = _rules_for(kind, _roles(context))
+        if rule in _rules_for(kind) and rule not in allowed:
+            await message.reply_text(t(context.lang, "events.not_allowed", rule=rule))
+            return
+        if rule not in allowed:
             await message.reply_text(
-                t(context.lang, "events.wrong_kind", rule=rule, rules=", ".join(_rules_for(kind)))
+                t(context.lang, "events.wrong_kind", rule=rule, rules=", ".join(allowed))
             )
             return
         slip_id = None
@@ -339,14 +359,14 @@ async def event_form_button(update: Update, context: FieldContext) -> None:
                     f"{rule} {_rule_title(rule, context.lang)}", callback_data=f"{command}:r:{rule}"
                 )
             ]
-            for rule in _rules_for(form["kind"])
+            for rule in _rules_for(form["kind"], _roles(context))
         ]
         await query.edit_message_text(
             t(context.lang, "events.pick_rule", name=person.name),
             reply_markup=InlineKeyboardMarkup(buttons),
         )
         return
-    if step == "r" and "technician" in form and value in _rules_for(form["kind"]):
+    if step == "r" and "technician" in form and value in _rules_for(form["kind"], _roles(context)):
         form["rule"] = value
         info = payroll.EVENT_RULES[value]
         if info.slip == payroll.REQUIRED:
@@ -363,6 +383,10 @@ async def event_form_button(update: Update, context: FieldContext) -> None:
         return
     await query.edit_message_text(t(context.lang, "form.expired"))
     context.user_data.pop(FORM_KEY, None)
+
+
+def _roles(context: FieldContext) -> frozenset[Role]:
+    return context.actor.roles if context.actor else frozenset()
 
 
 def _after_slip_step(form: dict, info: payroll.EventRuleInfo, language: str) -> tuple[str, str]:
@@ -415,6 +439,12 @@ async def event_form_text(update: Update, context: FieldContext) -> bool:
         )
         return True
     note = "" if message.text.strip() in ("-", "—", "无", "none") else message.text.strip()
+    if not note and payroll.EVENT_RULES[form["rule"]].note_required:
+        await message.reply_text(
+            t(context.lang, "events.note_required", rule=form["rule"]),
+            reply_markup=ForceReply(selective=True),
+        )
+        return True
     context.user_data.pop(FORM_KEY, None)
     await _record_and_notify(
         update,
@@ -461,13 +491,23 @@ async def void(update: Update, context: FieldContext) -> None:
     event_id = int(context.args[0].lstrip("#"))
     reason = " ".join(context.args[1:])
     try:
-        await recorded_events.void(
+        voided = await recorded_events.void(
             context.services, event_id, reason, actor.person.id if actor.person else 0
         )
     except recorded_events.EventError as exc:
         await update.effective_message.reply_text(t(context.lang, exc.problem.value, **exc.values))
         return
-    await update.effective_message.reply_text(t(context.lang, "events.voided", id=event_id))
+    if voided.adjustment_of is not None:
+        text = t(
+            context.lang,
+            "events.voided_adjustment",
+            id=event_id,
+            month=voided.adjustment_of,
+            into=voided.carried_into or "",
+        )
+    else:
+        text = t(context.lang, "events.voided", id=event_id)
+    await update.effective_message.reply_text(text)
 
 
 async def contests_list(update: Update, context: FieldContext) -> None:

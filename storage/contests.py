@@ -54,7 +54,9 @@ async def decide(conn: aiosqlite.Connection, contest_id: int, state: str, by: in
     )
 
 
-async def close_for_event(conn: aiosqlite.Connection, event_id: int, state: str, by: int) -> None:
+async def close_for_event(
+    conn: aiosqlite.Connection, event_id: int, state: str, by: int | None
+) -> None:
     await conn.execute(
         "UPDATE contests SET state = ?, decided_by = ?, decided_at = ? "
         "WHERE event_id = ? AND state = 'open'",

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import aiosqlite
 
@@ -66,6 +66,9 @@ class NewEvent:
 
 def _utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="seconds")
+
+
+utc_text = _utc  # the stored form of a moment in UTC, as check_out_utc holds it
 
 
 async def find_slip(
@@ -192,10 +195,14 @@ def slips_from_rows(
 
 
 async def slips_between(
-    conn: aiosqlite.Connection, start: datetime, end: datetime, technician: str | None = None
+    conn: aiosqlite.Connection,
+    start: datetime,
+    end: datetime,
+    technician: str | None = None,
+    among: Iterable[str] | None = None,
 ) -> list[Slip]:
-    """Slips checked out in [start, end), optionally of one technician."""
-    bounds = [_utc(start), _utc(end)]
+    """Slips checked out in [start, end), optionally of one technician or of those `among`."""
+    bounds: list[object] = [_utc(start), _utc(end)]
     technicians = dict(await conn.execute_fetchall("SELECT id, name FROM people"))
     customers = dict(
         await conn.execute_fetchall(
@@ -207,6 +214,11 @@ async def slips_between(
     if technician is not None:
         sql += " AND s.technician_id IN (SELECT id FROM people WHERE name = ?)"
         bounds.append(technician)
+    if among is not None:
+        names = sorted(set(among))
+        marks = ", ".join("?" * len(names)) or "NULL"
+        sql += f" AND s.technician_id IN (SELECT id FROM people WHERE name IN ({marks}))"
+        bounds.extend(names)
     rows = await conn.execute_fetchall(sql, bounds)
     return slips_from_rows(rows, technicians, customers)
 
@@ -231,6 +243,60 @@ async def insert_event(conn: aiosqlite.Connection, event: NewEvent) -> int | Non
         ),
     )
     return int(cur.lastrowid) if cur.rowcount == 1 else None
+
+
+async def insert_shares(
+    conn: aiosqlite.Connection, event_id: int, shares: Iterable[tuple[int, str, int]]
+) -> None:
+    """Store an all-staff event's shares: (person id, name, fen), in their split order."""
+    await conn.executemany(
+        "INSERT INTO event_shares (event_id, position, person_id, name, amount_fen)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(event_id, n, pid, name, fen) for n, (pid, name, fen) in enumerate(shares)],
+    )
+
+
+async def _with_shares(
+    conn: aiosqlite.Connection, events: list[RecordedEvent]
+) -> list[RecordedEvent]:
+    """The events, each all-staff one carrying its stored shares."""
+    wanted = [e.id for e in events if e.technician == "*"]
+    if not wanted:
+        return events
+    shares: dict[int, list[tuple[str, int]]] = {}
+    for start in range(0, len(wanted), 500):
+        chunk = wanted[start : start + 500]
+        rows = await conn.execute_fetchall(
+            "SELECT event_id, name, amount_fen FROM event_shares"
+            f" WHERE event_id IN ({', '.join('?' * len(chunk))}) ORDER BY event_id, position",
+            chunk,
+        )
+        for event_id, name, fen in rows:
+            shares.setdefault(event_id, []).append((name, fen))
+    return [replace(e, shares=tuple(shares[e.id])) if e.id in shares else e for e in events]
+
+
+async def staff_on_record(conn: aiosqlite.Connection) -> list[tuple[int, str]]:
+    """(id, name) of every active person holding a staff role: technician, dispatcher, manager."""
+    rows = await conn.execute_fetchall(
+        "SELECT id, name FROM people WHERE active = 1"
+        " AND role IN ('technician', 'dispatcher', 'manager') ORDER BY id"
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+async def slip_day_of(
+    conn: aiosqlite.Connection, slip_id: int, tz: tzinfo
+) -> tuple[str, date] | None:
+    """(technician's name, local check-out day) of a slip, or None (SLIP-EVENT-MONTH)."""
+    rows = await conn.execute_fetchall(
+        "SELECT p.name, s.check_out FROM slips s JOIN people p ON p.id = s.technician_id"
+        " WHERE s.id = ?",
+        (slip_id,),
+    )
+    if not rows:
+        return None
+    return rows[0][0], datetime.fromisoformat(rows[0][1]).astimezone(tz).date()
 
 
 def event_from_row(row: aiosqlite.Row) -> RecordedEvent:
@@ -260,7 +326,7 @@ async def events_between(
         sql += " AND (p.name = ? OR e.technician_id IS NULL)"
         params.append(technician)
     rows = await conn.execute_fetchall(sql + " ORDER BY e.id", params)
-    return [event_from_row(row) for row in rows]
+    return await _with_shares(conn, [event_from_row(row) for row in rows])
 
 
 async def event_by_id(conn: aiosqlite.Connection, event_id: int) -> RecordedEvent | None:
@@ -269,10 +335,12 @@ async def event_by_id(conn: aiosqlite.Connection, event_id: int) -> RecordedEven
         " WHERE e.id = ?",
         (event_id,),
     )
-    return event_from_row(rows[0]) if rows else None
+    return (await _with_shares(conn, [event_from_row(rows[0])]))[0] if rows else None
 
 
-async def void_event(conn: aiosqlite.Connection, event_id: int, reason: str, by: int) -> bool:
+async def void_event(
+    conn: aiosqlite.Connection, event_id: int, reason: str, by: int | None
+) -> bool:
     cur = await conn.execute(
         "UPDATE events SET voided = 1, void_reason = ?, voided_by = ? WHERE id = ? AND voided = 0",
         (reason, by, event_id),

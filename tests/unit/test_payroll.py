@@ -33,6 +33,8 @@ from bot.payroll import (
     month_of,
     revenue_reward_fen,
     split_among_staff,
+    staff_order,
+    staff_shares,
     travel_fen,
     travel_quote,
     validate_event_amount,
@@ -523,16 +525,16 @@ def test_rma_lost_by_the_person_who_took_it_in() -> None:
         only([], [event(1, "RMA-LOST")])
 
 
-def test_rma_lost_by_all_staff_equal_shares_remainder_to_first_names_by_code_point() -> None:
-    staff = ["王强", "刘洋", "张伟"]  # code points: 刘 U+5218 < 张 U+5F20 < 王 U+738B
+def test_rma_lost_by_all_staff_equal_shares_remainder_to_first_names_in_pinyin_order() -> None:
+    staff = ["王强", "刘洋", "张伟"]  # pinyin: liu < wang < zhang (code points: 刘 < 张 < 王)
     lost = event(1, "RMA-LOST", technician="*", amount_fen=1001)
     result = month([slip(1, technician="张伟")], [lost], staff=staff)
     by_name = {t.technician: t for t in result.technicians}
     assert [t.technician for t in result.technicians] == ["刘洋", "张伟", "王强"]
     assert {n: t.deduction_fen for n, t in by_name.items()} == {
         "刘洋": 334,
-        "张伟": 334,
-        "王强": 333,
+        "王强": 334,
+        "张伟": 333,
     }
     assert sum(t.deduction_fen for t in result.technicians) == 1001
     assert all(
@@ -541,10 +543,31 @@ def test_rma_lost_by_all_staff_equal_shares_remainder_to_first_names_by_code_poi
     assert "split among 3 staff" in by_name["王强"].lines[0].note
 
 
-def test_rma_lost_for_all_staff_needs_staff() -> None:
+def test_staff_order_is_pinyin_then_code_point() -> None:
+    assert staff_order(["张伟", "王强", "刘洋", "Anna", "李娜", "李娜"]) == [
+        "Anna",
+        "李娜",
+        "刘洋",
+        "王强",
+        "张伟",
+    ]
+    # 张 and 章 both read zhang: the tie goes by code point (张 U+5F20 < 章 U+7AE0)
+    assert staff_order(["章伟", "张伟"]) == ["张伟", "章伟"]
+    assert staff_shares(100, ["王强", "刘洋", "张伟"]) == (("刘洋", 34), ("王强", 33), ("张伟", 33))
+    assert staff_shares(100, []) == ()
+
+
+def test_rma_lost_for_all_staff_uses_its_stored_shares_and_never_crashes_without_staff() -> None:
     lost = event(1, "RMA-LOST", technician="*", amount_fen=1000)
-    with pytest.raises(ValueError, match="no staff"):
-        month([], [lost])
+    # No shares stored and no staff: the event stays whole under "*" rather than failing.
+    alone = month([], [lost])
+    assert [(t.technician, t.deduction_fen) for t in alone.technicians] == [("*", 1000)]
+    stored = replace(lost, shares=(("甲", 600), ("乙", 400)))
+    result = month([], [stored], staff=["丙"])  # later staff change nothing
+    assert [(t.technician, t.deduction_fen) for t in result.technicians] == [
+        ("乙", 400),
+        ("甲", 600),
+    ]
     with pytest.raises(ValueError, match="only RMA-LOST"):
         month([], [event(2, "DED-COMPLAINT", technician="*")], staff=["A"])
     shares = split_among_staff(lost, ["B", "A", "A"])  # duplicates count once
@@ -558,14 +581,17 @@ def test_event_rules_cover_every_recorded_rule_of_the_contract() -> None:
     recorded = {
         "DED-COMPLAINT", "DED-CONDUCT", "DED-LATE", "ALW-BEYOND", "ALW-FORFEIT-FALSE",
         "ALW-FORFEIT-UNREPORTED", "DED-PRIVATE", "RWD-SUGGEST", "RMA-LOST", "RMA-SIGNOFF",
-        "RMA-PAPERWORK", "RMA-DELAY", "RMA-REGISTER", "RMA-10DAY", "RMA-20DAY",
+        "RMA-PAPERWORK", "RMA-DELAY", "RMA-REGISTER", "RMA-10DAY", "RMA-20DAY", "DED-OTHER",
     }  # fmt: skip
     assert set(EVENT_RULES) == recorded
     assert {r for r, i in EVENT_RULES.items() if i.kind == "reward"} == {"RWD-SUGGEST"}
     assert {r for r, i in EVENT_RULES.items() if i.amount == "required"} == {
         "RWD-SUGGEST",
         "RMA-LOST",
+        "DED-OTHER",
     }
+    assert {r for r, i in EVENT_RULES.items() if i.note_required} == {"DED-OTHER"}
+    assert RULE_TITLES["DED-OTHER"][0] and RULE_TITLES["DED-OTHER"][1]
     assert {r for r, i in EVENT_RULES.items() if i.amount == "optional"} == {"ALW-BEYOND"}
     assert EVENT_RULES["ALW-BEYOND"].slip == "required"
     assert EVENT_RULES["ALW-FORFEIT-FALSE"].slip == "optional"
