@@ -7,15 +7,24 @@ import logging
 from telegram import Update
 
 from bot.context import FieldContext
+from bot.delivery import current_attempt
 from bot.i18n import t
 
 log = logging.getLogger("fieldbot.errors")
 
 
 async def on_error(update: object, context: FieldContext) -> None:
-    """Log the failure with its update id and apologise to the user without internals."""
+    """Log the failure with its update id and apologise to the user without internals.
+
+    A failed try that will be repeated (bot/polling.py) stays silent; the user hears once.
+    """
     update_id = update.update_id if isinstance(update, Update) else None
     log.error("update %s failed", update_id, exc_info=context.error)
+    attempt = current_attempt.get()
+    if attempt is not None and isinstance(update, Update):
+        attempt.error = context.error
+        if not attempt.final and update.update_id not in context.services.db.recorded:
+            return
     if not isinstance(update, Update):
         return
     language = context.actor.language if context.actor else context.services.config.language

@@ -1249,6 +1249,14 @@ class BotApiEmulator:
         ]
         raise LookupError(f"no inline button matching {text_or_data!r}; available: {available}")
 
+    def send_raw(self, kind: str, payload: JsonDict) -> JsonDict:
+        """Queue an update of ``kind`` with ``payload`` exactly as given (no checks, no storage).
+
+        For shapes the emulator does not build itself: an older Bot API server's fields, an
+        inline-mode button press without ``message``, and the like.
+        """
+        return self._enqueue(kind, payload)
+
     # ----------------------------------------------------------------- internals: storage
 
     def _ensure_user(self, user_id: int) -> JsonDict:
