@@ -12,6 +12,7 @@ from bot import cards, dispatching, lifecycle, timers
 from bot.context import FieldContext
 from bot.dispatch_models import DISPATCH_ACCEPT, SLA_ARRIVE
 from bot.i18n import t
+from bot.parsing import parse_int
 from handlers import dispatch_alerts, forms, intake_form
 from handlers.common import add_command
 from handlers.dispatch_common import actor_person_id, actor_role, answer_refusal, ticket_id_arg
@@ -452,11 +453,12 @@ async def duty(update: Update, context: FieldContext) -> None:
 async def leave(update: Update, context: FieldContext) -> None:
     """Record a technician's leave: /leave NAME DAYS (0 ends it)."""
     args = context.args or []
-    if len(args) != 2 or not args[1].isdigit():
+    days = parse_int(args[1]) if len(args) == 2 else None
+    if days is None:
         await update.effective_message.reply_text(t(context.lang, "dispatch.leave.usage"))
         return
     try:
-        until = await dispatching.set_leave(context.services, args[0], int(args[1]))
+        until = await dispatching.set_leave(context.services, args[0], days)
     except REFUSALS as exc:
         await answer_refusal(update, context, exc)
         return

@@ -8,6 +8,7 @@ from bot import visit_service
 from bot.config import yuan_to_fen
 from bot.context import FieldContext
 from bot.i18n import t
+from bot.parsing import parse_id
 from bot.visits import LocationReport
 from handlers.visit_common import (
     STATE,
@@ -43,10 +44,11 @@ async def checkout_button(update: Update, context: FieldContext) -> None:
     """ "Leaving": ask for the location again."""
     query = update.callback_query
     parts = callback_parts(query.data)
-    if len(parts) != 3 or not parts[2].isdigit():
+    visit_id = parse_id(parts[2]) if len(parts) == 3 else None
+    if visit_id is None:
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
-    visit = await _own_open_visit(update, context, int(parts[2]))
+    visit = await _own_open_visit(update, context, visit_id)
     if visit is None:
         return
     await query.answer()
@@ -123,16 +125,13 @@ async def checkout_step_button(update: Update, context: FieldContext) -> None:
     query = update.callback_query
     parts = callback_parts(query.data)
     form = context.user_data.get(STATE) or {}
-    if len(parts) != 4 or not parts[2].isdigit() or form.get("visit") != int(parts[2]):
-        if (
-            len(parts) == 4
-            and parts[2].isdigit()
-            and await _own_open_visit(update, context, int(parts[2])) is None
-        ):
+    visit_id = parse_id(parts[2]) if len(parts) == 4 else None
+    if visit_id is None or form.get("visit") != visit_id:
+        if visit_id is not None and await _own_open_visit(update, context, visit_id) is None:
             return
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
-    if await _own_open_visit(update, context, int(parts[2])) is None:
+    if await _own_open_visit(update, context, visit_id) is None:
         return
     step, choice = parts[1], parts[3]
     if step != form.get("step"):
