@@ -16,7 +16,7 @@ from bot.config import yuan_to_fen
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.models import RecordedEvent, Role
-from bot.parsing import MAX_AMOUNT_FEN, parse_id
+from bot.parsing import MAX_AMOUNT_FEN, BadArgument, parse_id, require_id
 from storage import contests, ledger, people
 
 log = logging.getLogger(__name__)
@@ -435,10 +435,9 @@ async def void(update: Update, context: FieldContext) -> None:
     """Void a recorded event with a reason: /void ID REASON."""
     actor = context.actor
     assert actor is not None and update.effective_message
-    event_id = parse_id(context.args[0]) if len(context.args or []) >= 2 else None
-    if event_id is None:
-        await update.effective_message.reply_text(t(context.lang, "events.void_usage"))
-        return
+    if len(context.args or []) < 2:
+        raise BadArgument("a reason is needed")  # answered with the usage
+    event_id = require_id(context.args[0])
     reason = " ".join(context.args[1:])
     try:
         await recorded_events.void(

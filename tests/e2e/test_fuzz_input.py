@@ -133,3 +133,12 @@ async def test_commands_with_odd_numbers_answer_usage_not_apology(
             assert "Traceback" not in reply["text"], command
         await harness.idle()
     assert _errors(caplog) == []
+
+
+async def test_a_bad_argument_gets_the_commands_usage(harness: BotHarness) -> None:
+    await _cast(harness)
+    assert (await harness.say(ADMIN, "/pin ²"))["text"].startswith("用法：/pin")
+    assert (await harness.say(ADMIN, "/assign"))["text"].startswith("用法：/assign")
+    assert (await harness.say(ADMIN, f"/void {2**63} 重复"))["text"].startswith("用法：/void")
+    assert (await harness.say(ADMIN, "/void 12"))["text"].startswith("用法：/void")
+    assert (await harness.say(ADMIN, "/summary 9999-12"))["text"].startswith("用法：/summary")
