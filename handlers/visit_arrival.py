@@ -35,12 +35,15 @@ from storage import visits as visit_store
 
 log = logging.getLogger("handlers.visits")
 
+ARRIVING_STATE = "accepted"  # the one state in which Arrived and I-will-be-late apply
+
 
 # --- arriving ---------------------------------------------------------------------------------
 
 
 async def _own_ticket(update: Update, context: FieldContext) -> int | None:
-    """The ticket id of a `visit:<step>:<ticket>` press, if the presser is assigned to it."""
+    """The ticket id of a `visit:<step>:<ticket>` press, if the presser is assigned to it and
+    it still waits for their arrival (an old button must not disturb the form in progress)."""
     query = update.callback_query
     parts = callback_parts(query.data)
     ticket_id = parse_id(parts[2]) if len(parts) == 3 else None
@@ -48,9 +51,12 @@ async def _own_ticket(update: Update, context: FieldContext) -> int | None:
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return None
     try:
-        await visit_service.ticket_of(context.services, ticket_id, person_id(context))
+        ticket = await visit_service.ticket_of(context.services, ticket_id, person_id(context))
     except visit_service.VisitError as exc:
         await tell_problem(update, context, exc.problem)
+        return None
+    if ticket.state != ARRIVING_STATE:  # checked in, resolved, taken back...: a stale button
+        await query.answer(t(context.lang, "button.stale"), show_alert=True)
         return None
     await query.answer()
     return ticket_id
