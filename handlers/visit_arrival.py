@@ -206,7 +206,12 @@ async def _check_in(
     message = update.effective_message
     try:
         result = await visit_service.check_in(
-            context.services, person_id(context), ticket_id, report, message.message_id
+            context.services,
+            person_id(context),
+            ticket_id,
+            report,
+            message.message_id,
+            message.date,
         )
     except visit_service.VisitError as exc:
         context.user_data.pop(STATE, None)

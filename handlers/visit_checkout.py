@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 
 from bot import visit_service
@@ -9,7 +11,7 @@ from bot.config import yuan_to_fen
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.parsing import parse_id
-from bot.visits import LocationReport
+from bot.visits import LocationReport, event_time
 from handlers.visit_common import (
     STATE,
     callback_parts,
@@ -63,8 +65,14 @@ async def checkout_button(update: Update, context: FieldContext) -> None:
 async def checkout_location(
     update: Update, context: FieldContext, form: dict, report: LocationReport
 ) -> None:
+    left_at = event_time(context.services.now(), update.effective_message.date)
     form.update(
-        step="oc", lat=report.lat, lon=report.lon, accuracy=report.accuracy_m, live=report.live
+        step="oc",
+        lat=report.lat,
+        lon=report.lon,
+        accuracy=report.accuracy_m,
+        live=report.live,
+        left_at=left_at.isoformat(),
     )
     vid = form["visit"]
     await update.effective_message.reply_text(
@@ -167,8 +175,9 @@ async def _finish_checkout(update: Update, context: FieldContext, form: dict) ->
     )
     report = LocationReport(form["lat"], form["lon"], form.get("accuracy"), form.get("live", False))
     try:
+        left_at = datetime.fromisoformat(form["left_at"]) if form.get("left_at") else None
         result = await visit_service.check_out(
-            context.services, person_id(context), form["visit"], report, details
+            context.services, person_id(context), form["visit"], report, details, left_at
         )
     except visit_service.VisitError as exc:
         context.user_data.pop(STATE, None)
