@@ -181,10 +181,11 @@ async def _close_month(text: str, config: Config) -> int:
 
 async def _void_event(text: str, reason: str, config: Config) -> int:
     from bot import recorded_events
+    from bot.parsing import parse_id
     from storage.db import Database
 
-    number = text.lstrip("#")
-    if not number.isdigit():
+    number = parse_id(text)
+    if number is None:
         print(f"ID: {text!r} is not an event number", file=sys.stderr)
         return EXIT_BAD_INPUT
     if not reason.strip():
@@ -192,7 +193,7 @@ async def _void_event(text: str, reason: str, config: Config) -> int:
         return EXIT_BAD_INPUT
     db = await Database.open(config.db_path, config.busy_timeout_ms)
     try:
-        voided = await recorded_events.void_event(db, config, int(number), reason.strip(), None)
+        voided = await recorded_events.void_event(db, config, number, reason.strip(), None)
     except recorded_events.EventError as exc:
         problem = {
             recorded_events.EventProblem.NOT_FOUND: "no such event",

@@ -13,7 +13,8 @@ from bot.geo import SYSTEMS, Point, parse_coordinates, to_wgs84
 QUICK_SEPARATORS = re.compile(r"\s*[|｜]\s*")
 FLAG_SPLIT = re.compile(r"[\s,，、]+")
 _WINDOW = re.compile(
-    r"^\s*(?:(?:(\d{4})-)?(\d{1,2})-(\d{1,2})\s+)?(\d{1,2}):(\d{2})\s*[-~至到]\s*(\d{1,2}):(\d{2})\s*$"
+    r"^\s*(?:(?:(\d{4})-)?(\d{1,2})-(\d{1,2})\s+)?(\d{1,2}):(\d{2})\s*[-~至到]\s*(\d{1,2}):(\d{2})\s*$",
+    re.ASCII,  # int() would take other scripts' digits too
 )
 NO_APPOINTMENT = frozenset({"-", "无", "none", "no"})
 SKIP = frozenset({"-", "无", "skip", "none"})

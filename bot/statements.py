@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot import corrections, payroll
+from bot import corrections, parsing, payroll
 from bot.config import Config
 from bot.models import MonthStatement, statement_from_json
 from storage import ledger, months
 from storage.db import Database
 
-MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
 
 def parse_month(text: str) -> str | None:
-    """'YYYY-MM' if text is a valid month, else None."""
-    text = text.strip()
-    return text if MONTH_PATTERN.match(text) else None
+    """'YYYY-MM' if text is a valid month (within bot.parsing's bounds), else None."""
+    return parsing.parse_month(text)
 
 
 def month_bounds(month: str, tz: ZoneInfo) -> tuple[datetime, datetime]:

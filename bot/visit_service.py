@@ -92,10 +92,14 @@ async def check_in(
     ticket_id: int | None,
     report: LocationReport,
     message_id: int,
+    sent_at: datetime | None = None,
 ) -> CheckInResult:
-    """Record arrival with its evidence; a refused location writes nothing."""
+    """Record arrival with its evidence; a refused location writes nothing.
+
+    The arrival time is the location message's (sent_at, see visits.event_time).
+    """
     config = services.config
-    now = services.now()
+    now = visits.event_time(services.now(), sent_at)
     async with services.db.transaction() as conn:
         ticket = current = None
         if ticket_id is not None:
@@ -188,16 +192,22 @@ async def check_out(
     visit_id: int,
     report: LocationReport,
     details: CheckOutDetails,
+    left_at: datetime | None = None,
 ) -> CheckOutResult:
-    """Close the visit, move the ticket, start SLA-TAKEBACK, and open the slip, all at once."""
+    """Close the visit, move the ticket, start SLA-TAKEBACK, and open the slip, all at once.
+
+    left_at: when the check-out location was sent (visits.event_time when it arrived); the
+    questions after it take their time, the departure was the location.
+    """
     config = services.config
-    now = services.now()
+    now = min(left_at, services.now()) if left_at is not None else services.now()
     async with services.db.transaction() as conn:
         visit = await visit_store.by_id(conn, visit_id)
         if visit is None or visit.technician_id != technician_id:
             raise VisitError(VisitProblem.NOT_YOURS)
         if visit.state != "open" or visit.check_in_at is None:
             raise VisitError(VisitProblem.NOT_OPEN)
+        now = max(now, visit.check_in_at)
         ticket = await tickets.ticket_for_visit(conn, visit.ticket_id) if visit.ticket_id else None
         site = ticket.site if ticket else None
         check = visits.check_location(

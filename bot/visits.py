@@ -84,6 +84,22 @@ def check_location(
     return SiteCheck(refusal, evidence, distance, offsite)
 
 
+EVENT_MAX_AGE = timedelta(seconds=120)  # as geofence.max_age_s's default: a location this old
+# still tells when it was sent; older ones count from that bound, not from their own time
+
+
+def event_time(now: datetime, sent_at: datetime | None) -> datetime:
+    """When a location counts as sent: its message's time, within [now - EVENT_MAX_AGE, now].
+
+    A location sent while the bot was down is judged (check-in, check-out, lateness) by when
+    the technician sent it, not by when the bot got to it; a clock ahead of ours counts as now.
+    """
+    if sent_at is None:
+        return now
+    # In now's zone: stored times are compared as text, so they share one offset.
+    return min(now, max(sent_at.astimezone(now.tzinfo), now - EVENT_MAX_AGE))
+
+
 def is_late(
     check_in: datetime,
     appointment_start: datetime | None,

@@ -13,7 +13,7 @@ from telegram.ext import (
 
 from handlers import common, dispatch, forms, jobs, manager, promises, technician, visits
 from handlers.common import add_command
-from handlers.errors import on_error
+from handlers.errors import on_error, stale_button
 from handlers.gate import gate
 
 GATE_GROUP = -1
@@ -49,5 +49,6 @@ def register(app: Application) -> None:
     promises.register(app)
     # Last in group 0: a typed message no feature handler above claimed goes to the forms.
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, forms.route_text))
+    app.add_handler(CallbackQueryHandler(stale_button))  # a button nobody above recognised
     app.add_error_handler(on_error)
     jobs.schedule(app)

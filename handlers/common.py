@@ -88,7 +88,10 @@ async def start(update: Update, context: FieldContext) -> None:
         await message.reply_text(t(actor.language, "access.private_only"))
         return
     if not context.args:
-        if actor.known:
+        if actor.person is None and not actor.is_admin and actor.customer_id is not None:
+            name = update.effective_user.full_name  # a customer who linked their chat
+            await message.reply_text(t(actor.language, "start.customer_welcome", name=name))
+        elif actor.known:
             name = actor.person.name if actor.person else update.effective_user.full_name
             role = actor.person.role if actor.person else Role.ADMIN
             await message.reply_text(

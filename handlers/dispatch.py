@@ -12,6 +12,7 @@ from bot import cards, dispatching, lifecycle, timers
 from bot.context import FieldContext
 from bot.dispatch_models import DISPATCH_ACCEPT, SLA_ARRIVE
 from bot.i18n import t
+from bot.parsing import parse_int, require_id
 from handlers import dispatch_alerts, forms, intake_form
 from handlers.common import add_command
 from handlers.dispatch_common import actor_person_id, actor_role, answer_refusal, ticket_id_arg
@@ -123,10 +124,7 @@ async def customers_search(update: Update, context: FieldContext) -> None:
 
 async def pin(update: Update, context: FieldContext) -> None:
     """Pin a ticket to the top of the queue (again to unpin): /pin ID."""
-    ticket_id = ticket_id_arg(context.args[0] if context.args else None)
-    if ticket_id is None:
-        await update.effective_message.reply_text(t(context.lang, "dispatch.pin.usage"))
-        return
+    ticket_id = require_id(context.args[0] if context.args else None)  # else: the usage
     await _toggle_pin(update, context, ticket_id)
 
 
@@ -159,10 +157,7 @@ async def _toggle_pin(update: Update, context: FieldContext, ticket_id: int) -> 
 
 async def assign_command(update: Update, context: FieldContext) -> None:
     """Ranked technicians for a ticket, as buttons: /assign ID."""
-    ticket_id = ticket_id_arg(context.args[0] if context.args else None)
-    if ticket_id is None:
-        await update.effective_message.reply_text(t(context.lang, "dispatch.assign.usage"))
-        return
+    ticket_id = require_id(context.args[0] if context.args else None)  # else: the usage
     await _show_suggestions(update, context, ticket_id)
 
 
@@ -452,11 +447,12 @@ async def duty(update: Update, context: FieldContext) -> None:
 async def leave(update: Update, context: FieldContext) -> None:
     """Record a technician's leave: /leave NAME DAYS (0 ends it)."""
     args = context.args or []
-    if len(args) != 2 or not args[1].isdigit():
+    days = parse_int(args[1]) if len(args) == 2 else None
+    if days is None:
         await update.effective_message.reply_text(t(context.lang, "dispatch.leave.usage"))
         return
     try:
-        until = await dispatching.set_leave(context.services, args[0], int(args[1]))
+        until = await dispatching.set_leave(context.services, args[0], days)
     except REFUSALS as exc:
         await answer_refusal(update, context, exc)
         return

@@ -10,6 +10,7 @@ from bot.context import FieldContext
 from bot.dispatching import DispatchError
 from bot.i18n import t
 from bot.intake import IntakeError
+from bot.parsing import parse_id
 
 
 def actor_role(context: FieldContext) -> str:
@@ -53,5 +54,4 @@ async def answer_refusal(update: Update, context: FieldContext, exc: Exception) 
 
 def ticket_id_arg(text: str | None) -> int | None:
     """A ticket number as typed: 12 or #12."""
-    value = (text or "").strip().lstrip("#")
-    return int(value) if value.isdigit() else None
+    return parse_id(text)

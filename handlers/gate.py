@@ -12,6 +12,7 @@ from storage import customers, people
 
 # Messages that carry no command still need a known sender; these pass for anyone.
 OPEN_ACTIONS = {"start"}
+MAX_CALLBACK_BYTES = 64  # Telegram's limit for callback data
 
 
 def action_of(update: Update, bot_username: str) -> str | None:
@@ -66,6 +67,13 @@ async def gate(update: Update, context: FieldContext) -> None:
     context.actor = await resolve_actor(update, context)
     actor = context.actor
     if actor is None:
+        raise ApplicationHandlerStop
+    query = update.callback_query
+    if query is not None and (
+        query.message is None or len((query.data or "").encode()) > MAX_CALLBACK_BYTES
+    ):
+        # Not a button of ours: we send no inline-mode messages and at most 64 bytes of data.
+        await query.answer(t(actor.language, "button.stale"), show_alert=True)
         raise ApplicationHandlerStop
     action = action_of(update, context.bot.username)
     if action in OPEN_ACTIONS:

@@ -18,6 +18,7 @@ from bot.context import FieldContext
 from bot.dispatch_models import NewCustomer, NewTicket, TicketView, from_iso, to_iso
 from bot.i18n import t
 from bot.models import CUSTOMER_CLASSES
+from bot.parsing import require_id
 from handlers.dispatch_common import actor_person_id, answer_refusal
 from handlers.group_card import refresh_ticket_card
 from storage import customers, people
@@ -483,7 +484,7 @@ async def _pick(
 ) -> None:
     _expect(form, "pick")
     async with context.services.db.read() as conn:
-        customer = await customers.by_id(conn, int(args[0]))
+        customer = await customers.by_id(conn, require_id(args[0]))
     if customer is None:
         raise dispatching.DispatchError("dispatch.customer.unknown", name=args[0])
     form.update(

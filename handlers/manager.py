@@ -16,6 +16,7 @@ from bot.config import TravelRules, yuan_to_fen
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.models import RecordedEvent, Role
+from bot.parsing import MAX_AMOUNT_FEN, BadArgument, parse_id, require_id
 from storage import contests, ledger, people
 
 log = logging.getLogger(__name__)
@@ -180,10 +181,13 @@ def _rule_title(rule: str, language: str) -> str:
 
 
 def _parse_amount(text: str) -> int | None:
+    if not text.isascii():
+        return None
     try:
-        return yuan_to_fen(text)
+        fen = yuan_to_fen(text)
     except ValueError:
         return None
+    return fen if fen <= MAX_AMOUNT_FEN else None
 
 
 async def _record_and_notify(
@@ -310,8 +314,8 @@ async def _start_event_form(update: Update, context: FieldContext, kind: str) ->
             )
             return
         slip_id = None
-        if rest and rest[0].startswith("#") and rest[0][1:].isdigit():
-            slip_id = int(rest.pop(0)[1:])
+        if rest and rest[0].startswith("#") and parse_id(rest[0]) is not None:
+            slip_id = parse_id(rest.pop(0))
         amount = None
         if rest and _parse_amount(rest[0]) is not None:
             amount = _parse_amount(rest.pop(0))
@@ -347,7 +351,8 @@ async def event_form_button(update: Update, context: FieldContext) -> None:
     await query.answer()
     if step == "t":
         async with context.services.db.read() as conn:
-            person = await people.by_id(conn, int(value)) if value.isdigit() else None
+            person_id = parse_id(value)
+            person = await people.by_id(conn, person_id) if person_id is not None else None
         if person is None or person.role is not Role.TECHNICIAN:
             await query.edit_message_text(t(context.lang, "events.unknown_technician", name=value))
             context.user_data.pop(FORM_KEY, None)
@@ -404,14 +409,14 @@ async def event_form_text(update: Update, context: FieldContext) -> bool:
     if not form or not form.get("awaiting") or message is None or not message.text:
         return False
     if form["awaiting"] == "slip":
-        number = message.text.strip().lstrip("#")
-        if not number.isdigit():
+        number = parse_id(message.text)
+        if number is None:
             await message.reply_text(
                 t(context.lang, "events.ask_slip", rule=form["rule"]),
                 reply_markup=ForceReply(selective=True),
             )
             return True
-        form["slip_id"] = int(number)
+        form["slip_id"] = number
         form["awaiting"], prompt = _after_slip_step(
             form, payroll.EVENT_RULES[form["rule"]], context.lang
         )
@@ -485,10 +490,9 @@ async def void(update: Update, context: FieldContext) -> None:
     """Void a recorded event with a reason: /void ID REASON."""
     actor = context.actor
     assert actor is not None and update.effective_message
-    if len(context.args or []) < 2 or not context.args[0].lstrip("#").isdigit():
-        await update.effective_message.reply_text(t(context.lang, "events.void_usage"))
-        return
-    event_id = int(context.args[0].lstrip("#"))
+    if len(context.args or []) < 2:
+        raise BadArgument("a reason is needed")  # answered with the usage
+    event_id = require_id(context.args[0])
     reason = " ".join(context.args[1:])
     try:
         voided = await recorded_events.void(
@@ -553,14 +557,15 @@ async def decide_button(update: Update, context: FieldContext) -> None:
     query = update.callback_query
     actor = context.actor
     assert query is not None and query.data and actor is not None
-    _, contest_id, choice = (query.data.split(":") + ["", ""])[:3]
-    if not contest_id.isdigit() or choice not in ("uphold", "void"):
+    _, contest_text, choice = (query.data.split(":") + ["", ""])[:3]
+    contest_id = parse_id(contest_text)
+    if contest_id is None or choice not in ("uphold", "void"):
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
     try:
         decided = await recorded_events.decide_contest(
             context.services,
-            int(contest_id),
+            contest_id,
             choice == "uphold",
             actor.person.id if actor.person else 0,
         )

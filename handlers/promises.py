@@ -15,6 +15,7 @@ from bot.context import FieldContext
 from bot.dispatch_models import SLA_TAKEBACK
 from bot.i18n import t
 from bot.models import Role
+from bot.parsing import parse_id
 from bot.services import Services
 from bot.timers import DueAlert
 from handlers import forms, manager
@@ -267,10 +268,11 @@ async def unreported_button(update: Update, context: FieldContext) -> None:
     """unrep:ok:<visit> records ALW-FORFEIT-UNREPORTED once; unrep:no:<visit> records nothing."""
     query = update.callback_query
     parts = (query.data or "").split(":")
-    if len(parts) != 3 or parts[1] not in ("ok", "no") or not parts[2].isdigit():
+    visit_id = parse_id(parts[2]) if len(parts) == 3 else None
+    if visit_id is None or parts[1] not in ("ok", "no"):
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
-    visit_id, confirm = int(parts[2]), parts[1] == "ok"
+    confirm = parts[1] == "ok"
     try:
         decided = await promises.decide_unreported(
             context.services, visit_id, confirm, actor_person_id(context)

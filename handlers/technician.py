@@ -7,6 +7,7 @@ from telegram import ForceReply, Update
 from bot import payroll, recorded_events, statements
 from bot.context import FieldContext
 from bot.i18n import t
+from bot.parsing import parse_id
 
 CONTEST_KEY = "contest_event"
 
@@ -47,12 +48,12 @@ async def contest_button(update: Update, context: FieldContext) -> None:
     """The Contest button under an event notice: ask for the reason."""
     query = update.callback_query
     assert query is not None and query.data
-    event_id = query.data.partition(":")[2]
-    if not event_id.isdigit():
+    event_id = parse_id(query.data.partition(":")[2])
+    if event_id is None:
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
     await query.answer()
-    context.user_data[CONTEST_KEY] = int(event_id)
+    context.user_data[CONTEST_KEY] = event_id
     await context.bot.send_message(
         update.effective_chat.id,
         t(context.lang, "contest.ask_reason", id=event_id),

@@ -15,6 +15,7 @@ from bot import payroll, visit_service
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.models import Role
+from bot.parsing import parse_id, parse_int
 from bot.visits import Evidence, LocationReport
 from handlers.visit_checkout import checkout_location
 from handlers.visit_common import (
@@ -34,24 +35,31 @@ from storage import visits as visit_store
 
 log = logging.getLogger("handlers.visits")
 
+ARRIVING_STATE = "accepted"  # the one state in which Arrived and I-will-be-late apply
+
 
 # --- arriving ---------------------------------------------------------------------------------
 
 
 async def _own_ticket(update: Update, context: FieldContext) -> int | None:
-    """The ticket id of a `visit:<step>:<ticket>` press, if the presser is assigned to it."""
+    """The ticket id of a `visit:<step>:<ticket>` press, if the presser is assigned to it and
+    it still waits for their arrival (an old button must not disturb the form in progress)."""
     query = update.callback_query
     parts = callback_parts(query.data)
-    if len(parts) != 3 or not parts[2].isdigit():
+    ticket_id = parse_id(parts[2]) if len(parts) == 3 else None
+    if ticket_id is None:
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return None
     try:
-        await visit_service.ticket_of(context.services, int(parts[2]), person_id(context))
+        ticket = await visit_service.ticket_of(context.services, ticket_id, person_id(context))
     except visit_service.VisitError as exc:
         await tell_problem(update, context, exc.problem)
         return None
+    if ticket.state != ARRIVING_STATE:  # checked in, resolved, taken back...: a stale button
+        await query.answer(t(context.lang, "button.stale"), show_alert=True)
+        return None
     await query.answer()
-    return int(parts[2])
+    return ticket_id
 
 
 async def arrive_button(update: Update, context: FieldContext) -> None:
@@ -76,12 +84,19 @@ async def late_button(update: Update, context: FieldContext) -> None:
     await context.bot.send_message(update.effective_chat.id, t(context.lang, "visit.ask_late_time"))
 
 
+def _clock_part(text: str) -> int:
+    value = parse_int(text, maximum=59)
+    if value is None:
+        raise ValueError(text)
+    return value
+
+
 def _parse_new_time(text: str, now_local: datetime) -> datetime | None:
     """ "HH:MM" today (or tomorrow if already past) or "YYYY-MM-DD HH:MM", in local time."""
     text = text.strip().replace("：", ":")
     try:
         if len(text) <= 5:
-            hours, minutes = (int(v) for v in text.split(":"))
+            hours, minutes = (_clock_part(v) for v in text.split(":"))
             moment = datetime.combine(
                 now_local.date(), time(hours, minutes), tzinfo=now_local.tzinfo
             )
@@ -191,7 +206,12 @@ async def _check_in(
     message = update.effective_message
     try:
         result = await visit_service.check_in(
-            context.services, person_id(context), ticket_id, report, message.message_id
+            context.services,
+            person_id(context),
+            ticket_id,
+            report,
+            message.message_id,
+            message.date,
         )
     except visit_service.VisitError as exc:
         context.user_data.pop(STATE, None)

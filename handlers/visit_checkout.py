@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 
 from bot import visit_service
 from bot.config import yuan_to_fen
 from bot.context import FieldContext
 from bot.i18n import t
-from bot.visits import LocationReport
+from bot.parsing import parse_id
+from bot.visits import LocationReport, event_time
 from handlers.promises import send_takeback_notice
 from handlers.visit_common import (
     STATE,
@@ -44,10 +47,11 @@ async def checkout_button(update: Update, context: FieldContext) -> None:
     """ "Leaving": ask for the location again."""
     query = update.callback_query
     parts = callback_parts(query.data)
-    if len(parts) != 3 or not parts[2].isdigit():
+    visit_id = parse_id(parts[2]) if len(parts) == 3 else None
+    if visit_id is None:
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
-    visit = await _own_open_visit(update, context, int(parts[2]))
+    visit = await _own_open_visit(update, context, visit_id)
     if visit is None:
         return
     await query.answer()
@@ -62,8 +66,14 @@ async def checkout_button(update: Update, context: FieldContext) -> None:
 async def checkout_location(
     update: Update, context: FieldContext, form: dict, report: LocationReport
 ) -> None:
+    left_at = event_time(context.services.now(), update.effective_message.date)
     form.update(
-        step="oc", lat=report.lat, lon=report.lon, accuracy=report.accuracy_m, live=report.live
+        step="oc",
+        lat=report.lat,
+        lon=report.lon,
+        accuracy=report.accuracy_m,
+        live=report.live,
+        left_at=left_at.isoformat(),
     )
     vid = form["visit"]
     await update.effective_message.reply_text(
@@ -130,16 +140,13 @@ async def checkout_step_button(update: Update, context: FieldContext) -> None:
     query = update.callback_query
     parts = callback_parts(query.data)
     form = context.user_data.get(STATE) or {}
-    if len(parts) != 4 or not parts[2].isdigit() or form.get("visit") != int(parts[2]):
-        if (
-            len(parts) == 4
-            and parts[2].isdigit()
-            and await _own_open_visit(update, context, int(parts[2])) is None
-        ):
+    visit_id = parse_id(parts[2]) if len(parts) == 4 else None
+    if visit_id is None or form.get("visit") != visit_id:
+        if visit_id is not None and await _own_open_visit(update, context, visit_id) is None:
             return
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
-    if await _own_open_visit(update, context, int(parts[2])) is None:
+    if await _own_open_visit(update, context, visit_id) is None:
         return
     step, choice = parts[1], parts[3]
     if step != form.get("step"):
@@ -175,8 +182,9 @@ async def _finish_checkout(update: Update, context: FieldContext, form: dict) ->
     )
     report = LocationReport(form["lat"], form["lon"], form.get("accuracy"), form.get("live", False))
     try:
+        left_at = datetime.fromisoformat(form["left_at"]) if form.get("left_at") else None
         result = await visit_service.check_out(
-            context.services, person_id(context), form["visit"], report, details
+            context.services, person_id(context), form["visit"], report, details, left_at
         )
     except visit_service.VisitError as exc:
         context.user_data.pop(STATE, None)

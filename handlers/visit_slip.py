@@ -13,6 +13,7 @@ from telegram import (
 from bot import visit_service
 from bot.context import FieldContext
 from bot.i18n import t
+from bot.parsing import parse_id
 from handlers.visit_common import (
     SATISFACTION_LABELS,
     STATE,
@@ -146,11 +147,12 @@ async def slip_button(update: Update, context: FieldContext) -> None:
     """The customer's answers on the technician's phone, or the QR code for their own."""
     query = update.callback_query
     parts = callback_parts(query.data)
-    if len(parts) < 3 or not parts[2].isdigit() or (len(parts) < 4 and parts[1] != "qr"):
+    slip_id = parse_id(parts[2]) if len(parts) >= 3 else None
+    if slip_id is None or (len(parts) < 4 and parts[1] != "qr"):
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
     async with context.services.db.lookup() as conn:
-        slip = await visit_store.slip_by_id(conn, int(parts[2]))
+        slip = await visit_store.slip_by_id(conn, slip_id)
     if slip is None or slip.visit_id is None or slip.technician_id != person_id(context):
         await tell_problem(update, context, visit_service.VisitProblem.NOT_YOURS)
         return

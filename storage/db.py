@@ -40,9 +40,11 @@ def migrations() -> list[tuple[int, str, str]]:
 async def _connect(path: str, busy_timeout_ms: int) -> aiosqlite.Connection:
     conn = await aiosqlite.connect(path, isolation_level=None)
     conn.row_factory = aiosqlite.Row
+    # The busy timeout first: the pragmas after it may wait for another connection's lock
+    # (this connection's statements run on its own thread, so SQLite may wait there).
+    await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     await conn.execute("PRAGMA journal_mode=WAL")
     await conn.execute("PRAGMA foreign_keys=ON")
-    await conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
     await conn.execute("PRAGMA synchronous=NORMAL")
     return conn
 
@@ -96,9 +98,9 @@ class Database:
     @classmethod
     async def open(cls, path: str | Path, busy_timeout_ms: int = 5000) -> Database:
         """Open (creating if needed) and migrate the database at path."""
-        db = cls(DirectConnection(str(path), busy_timeout_ms), str(path))
+        db = cls(await DirectConnection.open(str(path), busy_timeout_ms), str(path))
         await db.migrate()
-        db.quick = DirectConnection(str(path), busy_timeout_ms, query_only=True)
+        db.quick = await DirectConnection.open(str(path), busy_timeout_ms, query_only=True)
         for _ in range(READERS):
             reader = await _connect(str(path), busy_timeout_ms)
             await reader.execute("PRAGMA query_only=ON")
@@ -127,12 +129,16 @@ class Database:
 
     async def migrate(self) -> list[int]:
         """Apply migrations not yet recorded; returns the versions applied."""
-        await self.conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_migrations ("
-            "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+        await self.conn.retry_busy(
+            lambda: self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                "version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+            )
         )
-        async with self.conn.execute("SELECT version FROM schema_migrations") as cur:
-            done = {row[0] for row in await cur.fetchall()}
+        ran = await self.conn.retry_busy(
+            lambda: self.conn.execute("SELECT version FROM schema_migrations")
+        )
+        done = {row[0] for row in await (await ran).fetchall()}
         applied = []
         for version, name, sql in migrations():
             if version in done:

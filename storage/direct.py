@@ -59,19 +59,31 @@ class _Ran:
 class DirectConnection:
     """sqlite3 used synchronously on the loop's thread, with aiosqlite's async surface."""
 
-    def __init__(self, path: str, busy_timeout_ms: int, query_only: bool = False) -> None:
+    def __init__(self, path: str, busy_timeout_ms: int) -> None:
         self._conn = sqlite3.connect(path, isolation_level=None, timeout=0)
         self._conn.row_factory = sqlite3.Row
         self.busy_timeout_s = busy_timeout_ms / 1000
-        for pragma in (
-            "journal_mode=WAL",
-            "foreign_keys=ON",
-            "busy_timeout=0",
-            "synchronous=NORMAL",
-        ):
-            self._conn.execute(f"PRAGMA {pragma}")
+
+    @classmethod
+    async def open(
+        cls, path: str, busy_timeout_ms: int, query_only: bool = False
+    ) -> DirectConnection:
+        """Connect and set the pragmas, waiting (asynchronously) for another writer's lock.
+
+        Switching to WAL, or reading the schema while another process creates the database,
+        needs a lock another connection may hold for a moment.
+        """
+        conn = cls(path, busy_timeout_ms)
+        pragmas = ["busy_timeout=0", "journal_mode=WAL", "foreign_keys=ON", "synchronous=NORMAL"]
         if query_only:
-            self._conn.execute("PRAGMA query_only=ON")
+            pragmas.append("query_only=ON")
+        try:
+            for pragma in pragmas:
+                await conn.retry_busy(lambda p=pragma: conn._conn.execute(f"PRAGMA {p}"))
+        except BaseException:
+            conn._conn.close()
+            raise
+        return conn
 
     def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> _Ran:
         return _Ran(DirectCursor(self._conn.execute(sql, parameters)))

@@ -33,7 +33,7 @@ async def store(conn: aiosqlite.Connection, updates: list[tuple[int, str]]) -> N
         await conn.execute(*store_statement(updates))
 
 
-async def pending(conn: aiosqlite.Connection) -> list[str]:
-    """Payloads still waiting, oldest first."""
-    rows = await conn.execute_fetchall("SELECT payload FROM inbox ORDER BY update_id")
-    return [row[0] for row in rows]
+async def pending(conn: aiosqlite.Connection) -> list[tuple[int, str]]:
+    """(update id, payload) of the updates still waiting, oldest first."""
+    rows = await conn.execute_fetchall("SELECT update_id, payload FROM inbox ORDER BY update_id")
+    return [(row[0], row[1]) for row in rows]

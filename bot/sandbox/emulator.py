@@ -1249,6 +1249,29 @@ class BotApiEmulator:
         ]
         raise LookupError(f"no inline button matching {text_or_data!r}; available: {available}")
 
+    def press_inline(self, user_id: int, inline_message_id: str, data: str) -> JsonDict:
+        """User presses a button on an inline-mode message: the query has no ``message``."""
+        user = self._ensure_user(user_id)
+        self._callback_counter += 1
+        query_id = str(4_000_000_000_000_000_000 + self._callback_counter)
+        query = {
+            "id": query_id,
+            "from": user,
+            "inline_message_id": inline_message_id,
+            "chat_instance": str(9_000_000_000_000_000 + self._callback_counter),
+            "data": data,
+        }
+        self._callback_queries[query_id] = {"answered": False, "chat_id": None}
+        return self._enqueue("callback_query", query)
+
+    def send_raw(self, kind: str, payload: JsonDict) -> JsonDict:
+        """Queue an update of ``kind`` with ``payload`` exactly as given (no checks, no storage).
+
+        For shapes the emulator does not build itself: an older Bot API server's fields, an
+        inline-mode button press without ``message``, and the like.
+        """
+        return self._enqueue(kind, payload)
+
     # ----------------------------------------------------------------- internals: storage
 
     def _ensure_user(self, user_id: int) -> JsonDict:

@@ -68,8 +68,16 @@ class BotHarness:
         if self.app.post_init:
             await self.app.post_init(self.app)
         await self.app.start()
-        if not polling:
-            return
+        if polling:
+            await self.resume()
+
+    async def pause(self) -> None:
+        """Stop fetching updates (the bot unreachable), keeping the application and its state."""
+        await self._stop_polling()
+
+    async def resume(self) -> None:
+        """Fetch and handle updates again."""
+        assert self.app is not None and self.db is not None
         self._stop = asyncio.Event()
         self._started_at = self.emu.last_update_id
         self._task = asyncio.create_task(
