@@ -36,6 +36,7 @@ class LocationReport:
     live: bool = False
     forwarded: bool = False
     venue: bool = False
+    sent_at: datetime | None = None  # the message's date (its edit date for a live update)
 
     @property
     def evidence(self) -> Evidence:
@@ -51,10 +52,11 @@ class LocationReport:
 class SiteCheck:
     """The verdict on a check-in or check-out point."""
 
-    refusal: LocationRefusal | None
+    refusal: StrEnum | None  # a LocationRefusal, or an evidence.Refusal (stale, invalid)
     evidence: Evidence
     distance_m: float | None
     offsite: bool
+    flags: tuple = ()  # evidence.Flag: every doubt about this point, with its figures
 
     @property
     def flagged(self) -> bool:
@@ -67,9 +69,13 @@ def check_location(
     radius_m: float,
     accepted: tuple[str, ...],
     allow_offsite: bool,
+    evidence: Evidence | None = None,
 ) -> SiteCheck:
-    """Judge a location against the customer's registered site and the config's rules."""
-    evidence = report.evidence
+    """Judge a location against the customer's registered site and the config's rules.
+
+    evidence is the grade bot.evidence gave the point (by default the report's own).
+    """
+    evidence = evidence or report.evidence
     distance = geodesic_m((report.lat, report.lon), site) if site else None
     offsite = distance is not None and distance > radius_m
     refusal = None

@@ -12,10 +12,12 @@ from bot.visits import LocationReport
 from handlers.visit_common import (
     STATE,
     callback_parts,
+    flag_sentences,
     inline_buttons,
     location_keyboard,
     person_id,
     refresh_card,
+    refuse_unusable,
     tell_group,
     tell_problem,
 )
@@ -61,6 +63,8 @@ async def checkout_button(update: Update, context: FieldContext) -> None:
 async def checkout_location(
     update: Update, context: FieldContext, form: dict, report: LocationReport
 ) -> None:
+    if await refuse_unusable(update, context, report):
+        return  # still at the check-out step: the next location answers it
     form.update(
         step="oc", lat=report.lat, lon=report.lon, accuracy=report.accuracy_m, live=report.live
     )
@@ -179,6 +183,20 @@ async def _finish_checkout(update: Update, context: FieldContext, form: dict) ->
     context.user_data[STATE] = {"step": "signature", "slip": result.slip_id}
     name = context.actor.person.name
     ticket_id = result.ticket.id if result.ticket else None
+    if result.flags:
+        reasons = flag_sentences(result.flags, context.lang)
+        await context.bot.send_message(
+            update.effective_chat.id,
+            t(context.lang, "evidence.checkout_flagged", reasons="\n".join(reasons)),
+        )
+        language = context.services.config.language
+        await tell_group(
+            context,
+            "evidence.group_flagged_checkout",
+            ticket=ticket_id or "—",
+            name=name,
+            reasons="\n".join(flag_sentences(result.flags, language)),
+        )
     if details.outcome == "revisit":
         await tell_group(
             context,

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
 import aiosqlite
 
+from bot import evidence
 from bot.visits import LocationReport, SiteCheck
 
 
@@ -184,6 +186,8 @@ class CheckOut:
     consult_over: bool
     fee_fen: int
     parts_fen: int
+    accuracy_m: float | None = None
+    evidence: str | None = None
 
 
 async def check_out(conn: aiosqlite.Connection, visit_id: int, out: CheckOut) -> bool:
@@ -191,7 +195,8 @@ async def check_out(conn: aiosqlite.Connection, visit_id: int, out: CheckOut) ->
     cur = await conn.execute(
         "UPDATE visits SET check_out_at = ?, check_out_lat = ?, check_out_lon = ?,"
         " check_out_distance_m = ?, outcome = ?, outcome_reason = ?, service_type = ?, machine = ?,"
-        " consult_over = ?, fee_fen = ?, parts_fen = ?, state = 'closed'"
+        " consult_over = ?, fee_fen = ?, parts_fen = ?, check_out_accuracy = ?,"
+        " check_out_evidence = ?, state = 'closed'"
         " WHERE id = ? AND state = 'open'",
         (
             out.at.isoformat(),
@@ -205,6 +210,8 @@ async def check_out(conn: aiosqlite.Connection, visit_id: int, out: CheckOut) ->
             int(out.consult_over),
             out.fee_fen,
             out.parts_fen,
+            out.accuracy_m,
+            out.evidence,
             visit_id,
         ),
     )
@@ -213,6 +220,47 @@ async def check_out(conn: aiosqlite.Connection, visit_id: int, out: CheckOut) ->
 
 async def add_flag(conn: aiosqlite.Connection, visit_id: int, flag: str) -> None:
     await conn.execute("UPDATE visits SET flags = flags || ? WHERE id = ?", (f"{flag};", visit_id))
+
+
+async def add_flags(
+    conn: aiosqlite.Connection,
+    visit_id: int,
+    stage: str,
+    flags: Sequence[evidence.Flag],
+    at: datetime,
+) -> None:
+    """Record a check-in's or check-out's doubts (at most one row per kind and stage)."""
+    for flag in flags:
+        await conn.execute(
+            "INSERT INTO visit_flags (visit_id, stage, code, detail, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (visit_id, stage, code) DO NOTHING",
+            (visit_id, stage, flag.code.value, flag.encode(), at.isoformat()),
+        )
+
+
+async def flags_of(conn: aiosqlite.Connection, visit_id: int) -> list[evidence.Flag]:
+    """The visit's flags, check-in's first."""
+    rows = await conn.execute_fetchall(
+        "SELECT detail FROM visit_flags WHERE visit_id = ? ORDER BY stage = 'out', id",
+        (visit_id,),
+    )
+    return [flag for row in rows if (flag := evidence.Flag.decode(row[0])) is not None]
+
+
+async def track(conn: aiosqlite.Connection, visit_id: int) -> list[evidence.TrackPoint]:
+    """A live visit's points: the check-in, then every kept live update, in time order."""
+    rows = await conn.execute_fetchall(
+        "SELECT check_in_at AS at, check_in_lat AS lat, check_in_lon AS lon,"
+        " check_in_accuracy AS accuracy FROM visits WHERE id = ? AND live = 1"
+        " AND check_in_lat IS NOT NULL"
+        " UNION ALL SELECT at, lat, lon, accuracy FROM live_points WHERE visit_id = ?",
+        (visit_id, visit_id),
+    )
+    points = [
+        evidence.TrackPoint(datetime.fromisoformat(r["at"]), r["lat"], r["lon"], r["accuracy"])
+        for r in rows
+    ]
+    return sorted(points, key=lambda p: p.at)
 
 
 # --- the slip of a visit ----------------------------------------------------------------------
