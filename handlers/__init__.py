@@ -29,6 +29,7 @@ def register(app: Application) -> None:
     add_command(app, "invite", common.invite)
     add_command(app, "bindgroup", common.bindgroup)
     app.add_handler(CallbackQueryHandler(common.invite_button, pattern=r"^invite:"))
+    app.add_handler(CallbackQueryHandler(common.bind_button, pattern=r"^bind:"))
     add_command(app, "cancel", forms.cancel)
     add_command(app, "rules", manager.rules)
     add_command(app, "summary", manager.summary)
