@@ -199,7 +199,9 @@ async def id_by_telegram(conn: aiosqlite.Connection, telegram_id: int) -> int | 
 
 async def language_of(conn: aiosqlite.Connection, customer_id: int) -> str | None:
     """The language a linked customer chose with /lang, if any."""
-    rows = await conn.execute_fetchall("SELECT language FROM customers WHERE id = ?", (customer_id,))
+    rows = await conn.execute_fetchall(
+        "SELECT language FROM customers WHERE id = ?", (customer_id,)
+    )
     return rows[0][0] if rows else None
 
 
