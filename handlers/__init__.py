@@ -11,7 +11,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import common, dispatch, forms, jobs, manager, technician, visits
+from handlers import common, dispatch, forms, jobs, manager, review, technician, visits
 from handlers.common import add_command
 from handlers.errors import on_error
 from handlers.gate import gate
@@ -47,6 +47,7 @@ def register(app: Application) -> None:
     forms.add_text_consumer(technician.contest_reason_text, technician.CONTEST_KEY)
     dispatch.register(app)
     visits.register(app)
+    review.register(app)
     # Last in group 0: a typed message no feature handler above claimed goes to the forms.
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, forms.route_text))
     app.add_error_handler(on_error)

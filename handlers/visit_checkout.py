@@ -223,8 +223,9 @@ async def _send_handover(
     """The slip summary for the customer: satisfaction buttons, or a QR code on request."""
     async with context.services.db.lookup() as conn:
         slip = await visit_store.slip_for_visit(conn, result.visit_id)
+        flags = await visit_store.flags_of(conn, result.visit_id)
     assert slip is not None
-    summary = slip_summary(context, context.lang, slip)
+    summary = slip_summary(context, context.lang, slip, flags)
     buttons = satisfaction_buttons(context.lang, f"slip:sat:{slip.id}").inline_keyboard
     qr_row = [
         InlineKeyboardButton(t(context.lang, "visit.qr_button"), callback_data=f"slip:qr:{slip.id}")

@@ -376,3 +376,78 @@ async def slips_with_signature(
         (sha256, other_than),
     )
     return [row[0] for row in rows]
+
+
+# --- flagged visits, for the managers' review ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlaggedVisit:
+    visit_id: int
+    ticket_id: int | None
+    technician_id: int
+    technician: str
+    check_in_at: datetime | None
+    flags: tuple[str, ...]  # encoded, check-in's first
+    resolution: str | None  # None while any flag is open; else accepted | penalized
+
+
+async def flagged_between(
+    conn: aiosqlite.Connection, start: datetime, end: datetime
+) -> list[FlaggedVisit]:
+    """Visits checked in within [start, end) that carry flags, oldest first."""
+    rows = await conn.execute_fetchall(
+        "SELECT v.id, v.ticket_id, v.technician_id, p.name, v.check_in_at, f.detail, f.resolution"
+        " FROM visit_flags f JOIN visits v ON v.id = f.visit_id"
+        " JOIN people p ON p.id = v.technician_id"
+        " WHERE v.check_in_at >= ? AND v.check_in_at < ?"
+        " ORDER BY v.check_in_at, v.id, f.stage = 'out', f.id",
+        (start.isoformat(), end.isoformat()),
+    )
+    return _group_flagged(rows)
+
+
+async def flagged_visit(conn: aiosqlite.Connection, visit_id: int) -> FlaggedVisit | None:
+    rows = await conn.execute_fetchall(
+        "SELECT v.id, v.ticket_id, v.technician_id, p.name, v.check_in_at, f.detail, f.resolution"
+        " FROM visit_flags f JOIN visits v ON v.id = f.visit_id"
+        " JOIN people p ON p.id = v.technician_id WHERE v.id = ? ORDER BY f.stage = 'out', f.id",
+        (visit_id,),
+    )
+    found = _group_flagged(rows)
+    return found[0] if found else None
+
+
+def _group_flagged(rows: list[aiosqlite.Row]) -> list[FlaggedVisit]:
+    grouped: dict[int, list[aiosqlite.Row]] = {}
+    for row in rows:
+        grouped.setdefault(row[0], []).append(row)
+    result = []
+    for visit_rows in grouped.values():
+        first = visit_rows[0]
+        resolutions = {r[6] for r in visit_rows}
+        resolution = None if None in resolutions else sorted(resolutions)[-1]
+        result.append(
+            FlaggedVisit(
+                visit_id=first[0],
+                ticket_id=first[1],
+                technician_id=first[2],
+                technician=first[3],
+                check_in_at=_when(first[4]),
+                flags=tuple(r[5] for r in visit_rows),
+                resolution=resolution,
+            )
+        )
+    return result
+
+
+async def resolve_flags(
+    conn: aiosqlite.Connection, visit_id: int, resolution: str, by: int | None, at: datetime
+) -> bool:
+    """Settle a visit's open flags; False when none was open (a double tap)."""
+    cur = await conn.execute(
+        "UPDATE visit_flags SET resolution = ?, resolved_by = ?, resolved_at = ?"
+        " WHERE visit_id = ? AND resolution IS NULL",
+        (resolution, by, at.isoformat(), visit_id),
+    )
+    return cur.rowcount > 0
