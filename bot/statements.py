@@ -5,16 +5,19 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import payroll
+from bot import cards, payroll
 from bot.config import Config
 from bot.models import MonthStatement, statement_from_json
 from storage import ledger, months
+from storage import visits as visit_store
 from storage.db import Database
 
+NOTE_LANGUAGE = "en"  # statement notes are English, like the rest of each line's note
+ALLOWANCE = payroll.ALLOWANCE
 MONTH_PATTERN = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 
 
@@ -68,12 +71,33 @@ async def compute(
                 conn, start.date(), (end - timedelta(days=1)).date(), technician
             )
             staff = await ledger.technician_names(conn)
+            flagged = await visit_store.flags_of_slips_between(conn, start, end)
         statement = payroll.compute_month(month, slips, events, config.rules, config.tz, staff)
+        if flagged:
+            statement = mark_flagged(statement, flagged)
     if technician is not None:
         statement = MonthStatement(
             month, tuple(t for t in statement.technicians if t.technician == technician)
         )
     return statement
+
+
+def mark_flagged(statement: MonthStatement, flagged: dict[int, list[str]]) -> MonthStatement:
+    """Each flagged slip's allowance line names its visit's flags and their reasons."""
+    notes = {
+        f"slip {slip_id}": "; ".join(cards.flag_reasons(encoded, NOTE_LANGUAGE))
+        for slip_id, encoded in flagged.items()
+    }
+    technicians = []
+    for tech in statement.technicians:
+        lines = tuple(
+            line._replace(note=f"{line.note}; flagged: {notes[line.ref]}")
+            if line.kind == ALLOWANCE and line.ref in notes
+            else line
+            for line in tech.lines
+        )
+        technicians.append(replace(tech, lines=lines))
+    return MonthStatement(statement.month, tuple(technicians))
 
 
 def statement_json(statement: MonthStatement) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import aiosqlite
 
@@ -451,3 +451,22 @@ async def resolve_flags(
         (resolution, by, at.isoformat(), visit_id),
     )
     return cur.rowcount > 0
+
+
+async def flags_of_slips_between(
+    conn: aiosqlite.Connection, start: datetime, end: datetime
+) -> dict[int, list[str]]:
+    """Slip id -> its visit's encoded flags, for slips checked out in [start, end)."""
+    rows = await conn.execute_fetchall(
+        "SELECT s.id, f.detail FROM slips s JOIN visit_flags f ON f.visit_id = s.visit_id"
+        " WHERE s.check_out_utc >= ? AND s.check_out_utc < ?"
+        " ORDER BY s.id, f.stage = 'out', f.id",
+        (
+            start.astimezone(UTC).isoformat(timespec="seconds"),
+            end.astimezone(UTC).isoformat(timespec="seconds"),
+        ),
+    )
+    found: dict[int, list[str]] = {}
+    for slip_id, detail in rows:
+        found.setdefault(slip_id, []).append(detail)
+    return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+from bot import statements
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_visits import GROUP, SITE, TECH, arrive, send_location, setup, visits
 
@@ -99,6 +100,13 @@ async def test_check_out_55_km_from_the_site_is_flagged_to_the_group(harness: Bo
     [visit] = await visits(h)
     assert visit["state"] == "closed" and visit["check_out_distance_m"] > 50_000
     assert "offsite_out" in await flags(h)
+    # The statement line the visit's slip pays names the flag and its reason.
+    statement = await statements.compute(h.db, h.config, "2026-11")
+    [tech] = statement.technicians
+    allowance = [line for line in tech.lines if line.kind == "allowance"]
+    assert len(allowance) == 1 and "flagged: Checked out about" in allowance[0].note
+    travel = [line for line in tech.lines if line.kind == "travel"]
+    assert "flagged" not in travel[0].note
 
 
 async def test_live_jump_of_22_km_then_bare_pin_check_out_is_flagged(harness: BotHarness) -> None:
