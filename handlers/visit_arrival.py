@@ -221,8 +221,6 @@ async def _check_in(
         )
     ]
     lines += [f"⚠️ {reason}" for reason in flag_sentences(check.flags, context.lang)]
-    if check.offsite:
-        lines.append(t(context.lang, "visit.offsite", distance=distance))
     if result.late_event_id is not None:
         lines.append(
             t(

@@ -98,3 +98,17 @@ async def test_linked_customer_gets_help_lang_and_cancel(harness: BotHarness) ->
     assert "service slip" in reply["text"]
     reply = await h.say(CUSTOMER, "/summary")
     assert "role" in reply["text"]
+
+
+async def test_summary_sent_in_private_is_audited(harness: BotHarness) -> None:
+    h = harness
+    await setup(h)
+    mark = h.emu.mark()
+    h.emu.send_text(MANAGER, "/summary 2026-11")
+    await h.emu.wait_for(lambda c: c.method == "sendPhoto" and c.ok, after=mark, timeout=20)
+    await h.idle()
+    async with h.db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT actor, action, detail FROM audit_log")
+    [(actor, action, detail)] = [tuple(r) for r in rows]
+    assert action == "summary" and actor.startswith("李经理")
+    assert detail.startswith("2026-11") and str(MANAGER) in detail
