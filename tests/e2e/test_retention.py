@@ -105,3 +105,42 @@ async def test_export_person_and_forget_customer(harness: BotHarness, capsys, tm
         ("cli", "export-person", "王先生1"),
         ("cli", "forget-customer", f"#{row['id']}"),
     ]
+
+
+async def test_purge_spares_open_and_recent_visits(db) -> None:  # noqa: ANN001 - fixture
+    from storage import privacy
+
+    async with db.transaction() as conn:
+        await conn.execute(
+            "INSERT INTO people (id, name, role, created_at) VALUES (1, '张伟', 'technician', ?)",
+            (NOW.isoformat(),),
+        )
+        for visit_id, state, closed in (
+            (1, "closed", NOW - timedelta(days=100)),
+            (2, "open", None),
+            (3, "closed", NOW - timedelta(days=10)),
+        ):
+            await conn.execute(
+                "INSERT INTO visits (id, technician_id, check_in_at, check_in_lat, check_in_lon,"
+                " check_out_at, state) VALUES (?, 1, ?, 30.6, 104.0, ?, ?)",
+                (
+                    visit_id,
+                    (NOW - timedelta(days=100)).isoformat(),
+                    closed.isoformat() if closed else None,
+                    state,
+                ),
+            )
+            await conn.execute(
+                "INSERT INTO live_points (visit_id, lat, lon, at) VALUES (?, 30.6, 104.0, ?)",
+                (visit_id, NOW.isoformat()),
+            )
+    async with db.transaction() as conn:
+        assert await privacy.purge_tracks(conn, NOW - timedelta(days=90), NOW) == 1
+        assert await privacy.purge_tracks(conn, NOW - timedelta(days=90), NOW) == 0
+    async with db.read() as conn:
+        kept = await conn.execute_fetchall("SELECT DISTINCT visit_id FROM live_points ORDER BY 1")
+        located = await conn.execute_fetchall(
+            "SELECT id FROM visits WHERE check_in_lat IS NOT NULL ORDER BY id"
+        )
+    assert [r[0] for r in kept] == [2, 3]
+    assert [r[0] for r in located] == [2, 3]

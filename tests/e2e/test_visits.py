@@ -257,6 +257,7 @@ async def test_slip_through_the_customers_own_chat_is_verified(harness: BotHarne
     h.emu.user(CUSTOMER, "王先生")
     reply = await h.say(CUSTOMER, f"/start slip_{slip['customer_token']}")
     assert "满意" in reply["text"]
+    assert "定位轨迹 90 天后删除" in reply["text"]  # what is kept, and why, in one line
     await h.press(CUSTOMER, CUSTOMER, "不满意")
     await h.press(CUSTOMER, CUSTOMER, f"cslip:cd:{slip['customer_token']}:shoes:0")
     mark = h.emu.mark()
