@@ -181,10 +181,24 @@ def track_flags(points: Sequence[TrackPoint], limits: Limits) -> tuple[Flag, ...
     )
 
 
+def live_stopped_at(
+    track: Sequence[TrackPoint], live_until: datetime | None, check_out_at: datetime
+) -> datetime | None:
+    """When a live share last proved presence before check-out.
+
+    A share whose period ran out stopped then. One still running at check-out proves presence
+    up to check-out even if a phone at rest sent no update; without a known period, the last
+    update is all there is.
+    """
+    if live_until is not None:
+        return live_until if live_until < check_out_at else check_out_at
+    return max((p.at for p in track), default=None)
+
+
 def live_gap_flags(
     live: bool, last_signal: datetime | None, check_out_at: datetime, limits: Limits
 ) -> tuple[Flag, ...]:
-    """A live check-in whose last update came long before check-out."""
+    """A live check-in whose share stopped long before check-out."""
     if not live or last_signal is None:
         return ()
     gap = (check_out_at - last_signal).total_seconds()
@@ -199,9 +213,10 @@ def checkout_flags(
     live: bool,
     check_out_at: datetime,
     limits: Limits,
+    live_until: datetime | None = None,
 ) -> tuple[Flag, ...]:
     """Everything doubtful about a visit at its close: the check-out point, track and gap."""
-    last = max((p.at for p in track), default=None)
+    last = live_stopped_at(track, live_until, check_out_at)
     return (
         *graded.flags,
         *track_flags(track, limits),

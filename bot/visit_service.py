@@ -15,6 +15,7 @@ from bot.visits import LocationReport, SiteCheck, SlipState
 from storage import ledger, people, tickets
 from storage import visits as visit_store
 
+FOREVER_S = 0x7FFFFFFF  # the Bot API's live_period for a share with no end
 OUTCOME_EVENTS = {"resolved": "resolve", "revisit": "revisit", "taken_back": "take_back"}
 
 
@@ -129,6 +130,11 @@ async def check_in(
             conn, ticket_id, technician_id, now, report, check, message_id, planned=current
         )
         await visit_store.add_flags(conn, visit_id, "in", check.flags, now)
+        if report.live and report.live_period and report.live_period < FOREVER_S:
+            started = report.sent_at or now
+            await visit_store.set_live_until(
+                conn, visit_id, started + timedelta(seconds=report.live_period)
+            )
         await conn.execute(
             "UPDATE people SET last_lat = ?, last_lon = ?, last_seen_at = ? WHERE id = ?",
             (report.lat, report.lon, now.isoformat(), technician_id),
@@ -233,7 +239,8 @@ async def check_out(
             evidence=graded.grade,
         )
         track = await visit_store.track(conn, visit_id)
-        flags = evidence.checkout_flags(graded, track, visit.live, now, limits)
+        live_until = await visit_store.live_until(conn, visit_id)
+        flags = evidence.checkout_flags(graded, track, visit.live, now, limits, live_until)
         check = replace(check, flags=flags)
         await visit_store.check_out(
             conn,

@@ -37,6 +37,7 @@ class LocationReport:
     forwarded: bool = False
     venue: bool = False
     sent_at: datetime | None = None  # the message's date (its edit date for a live update)
+    live_period: int | None = None  # seconds a live share runs from its first message
 
     @property
     def evidence(self) -> Evidence:

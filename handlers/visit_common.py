@@ -49,11 +49,13 @@ def callback_parts(data: str | None) -> list[str]:
 def location_report(message: Message) -> LocationReport:
     location = message.location
     assert location is not None
+    live_period = location.to_dict().get("live_period")  # no deprecated attribute
     return LocationReport(
         lat=location.latitude,
         lon=location.longitude,
         accuracy_m=location.horizontal_accuracy,
-        live=bool(location.to_dict().get("live_period")),  # no deprecated attribute
+        live=bool(live_period),
+        live_period=int(live_period) if live_period else None,
         forwarded=message.forward_origin is not None,
         venue=message.venue is not None,
         sent_at=message.edit_date or message.date,

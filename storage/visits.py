@@ -247,6 +247,18 @@ async def flags_of(conn: aiosqlite.Connection, visit_id: int) -> list[evidence.F
     return [flag for row in rows if (flag := evidence.Flag.decode(row[0])) is not None]
 
 
+async def set_live_until(conn: aiosqlite.Connection, visit_id: int, until: datetime) -> None:
+    await conn.execute(
+        "UPDATE visits SET live_until = ? WHERE id = ?", (until.isoformat(), visit_id)
+    )
+
+
+async def live_until(conn: aiosqlite.Connection, visit_id: int) -> datetime | None:
+    """When the check-in's live share was due to end, if it had an end."""
+    rows = await conn.execute_fetchall("SELECT live_until FROM visits WHERE id = ?", (visit_id,))
+    return _when(rows[0][0]) if rows else None
+
+
 async def track(conn: aiosqlite.Connection, visit_id: int) -> list[evidence.TrackPoint]:
     """A live visit's points: the check-in, then every kept live update, in time order."""
     rows = await conn.execute_fetchall(

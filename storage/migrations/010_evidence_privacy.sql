@@ -3,6 +3,7 @@
 ALTER TABLE visits ADD COLUMN check_out_accuracy REAL;
 ALTER TABLE visits ADD COLUMN check_out_evidence TEXT;
 ALTER TABLE visits ADD COLUMN track_purged_at TEXT;
+ALTER TABLE visits ADD COLUMN live_until TEXT;
 
 CREATE TABLE visit_flags (
     id INTEGER PRIMARY KEY,

@@ -123,3 +123,19 @@ def test_flags_survive_their_text_form() -> None:
     assert decode_all("nonsense:x=1;;imprecise:accuracy=5000,limit=100") == (
         Flag(FlagCode.IMPRECISE, {"accuracy": 5000, "limit": 100}),
     )
+
+
+def test_a_share_still_running_at_check_out_proves_presence_without_updates() -> None:
+    from bot.evidence import live_stopped_at
+
+    start = NOW - timedelta(hours=2)
+    checkin = [TrackPoint(start, *SITE, accuracy_m=5)]
+    # An 8-hour share from a phone at rest: no updates, still running at check-out.
+    running = live_stopped_at(checkin, start + timedelta(hours=8), NOW)
+    assert live_gap_flags(True, running, NOW, LIMITS) == ()
+    # A 15-minute share ran out 105 minutes before check-out.
+    ended = live_stopped_at(checkin, start + timedelta(minutes=15), NOW)
+    assert [f.values for f in live_gap_flags(True, ended, NOW, LIMITS)] == [{"minutes": 105}]
+    # No known period: the last update is all there is.
+    unknown = live_stopped_at(checkin, None, NOW)
+    assert [f.values for f in live_gap_flags(True, unknown, NOW, LIMITS)] == [{"minutes": 120}]
