@@ -9,9 +9,13 @@ from bot.models import Person, Role
 
 
 class Where(StrEnum):
+    """The chats an action is allowed in."""
+
     ANY = "any"
-    PRIVATE = "private"
-    GROUP = "group"  # the bound dispatch group
+    PRIVATE = "private"  # payroll, statements, events: only in a private chat with the bot
+    DISPATCH_GROUP = "group"  # the bound dispatch group
+    GROUP = "group"  # the older name of DISPATCH_GROUP
+    PRIVATE_OR_DISPATCH = "private_or_dispatch"  # dispatch work: never in another group
 
 
 STAFF = frozenset({Role.ADMIN, Role.MANAGER, Role.DISPATCHER, Role.TECHNICIAN})
@@ -20,6 +24,7 @@ MANAGEMENT = frozenset({Role.ADMIN, Role.MANAGER})
 ADMIN_ONLY = frozenset({Role.ADMIN})
 FIELD = frozenset({Role.TECHNICIAN})
 CUSTOMERS = frozenset({Role.CUSTOMER})
+EVERYONE = STAFF | CUSTOMERS
 
 
 @dataclass(frozen=True)
@@ -32,28 +37,31 @@ class Permission:
 # Commands (by name) and button actions (the prefix of callback data before the first ":").
 PERMISSIONS: dict[str, Permission] = {
     "start": Permission(STAFF, in_menu=False),
-    "help": Permission(STAFF),
-    "lang": Permission(STAFF),
-    "cancel": Permission(STAFF),
+    "help": Permission(EVERYONE),
+    "lang": Permission(EVERYONE),
+    "cancel": Permission(EVERYONE),
     "invite": Permission(MANAGEMENT, Where.PRIVATE),
-    "bindgroup": Permission(ADMIN_ONLY, Where.ANY),
+    "bindgroup": Permission(ADMIN_ONLY, Where.ANY),  # in a group; moving it asks to confirm
+    "bind": Permission(ADMIN_ONLY, Where.ANY, in_menu=False),  # that confirmation's buttons
     "rules": Permission(STAFF),
     # dispatch
-    "new": Permission(OFFICE),
-    "queue": Permission(OFFICE),
-    "customers": Permission(OFFICE),
-    "pin": Permission(OFFICE),
-    "assign": Permission(OFFICE),
-    "leave": Permission(MANAGEMENT),
+    "new": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH),
+    "queue": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH),
+    "customers": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH),  # phones masked in the group
+    "pin": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH),
+    "assign": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH),
+    "leave": Permission(MANAGEMENT, Where.PRIVATE_OR_DISPATCH),
     # promises kept from chat: take-back answers, settling tickets (lifecycle decides the role)
-    "answer": Permission(STAFF),
-    "returned": Permission(STAFF),
-    "byphone": Permission(STAFF),
-    "atstation": Permission(STAFF),
-    "close": Permission(OFFICE),
-    "cancelticket": Permission(OFFICE),
-    "tk": Permission(STAFF, in_menu=False),  # ticket card / take-back notice buttons
-    "unrep": Permission(MANAGEMENT, in_menu=False),  # ALW-FORFEIT-UNREPORTED confirm / dismiss
+    "answer": Permission(STAFF, Where.PRIVATE_OR_DISPATCH),
+    "returned": Permission(STAFF, Where.PRIVATE_OR_DISPATCH),
+    "byphone": Permission(STAFF, Where.PRIVATE_OR_DISPATCH),
+    "atstation": Permission(STAFF, Where.PRIVATE_OR_DISPATCH),
+    "close": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH),
+    "cancelticket": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH),
+    # ticket card / take-back notice buttons
+    "tk": Permission(STAFF, Where.PRIVATE_OR_DISPATCH, in_menu=False),
+    # ALW-FORFEIT-UNREPORTED confirm / dismiss, asked of each manager privately
+    "unrep": Permission(MANAGEMENT, Where.PRIVATE, in_menu=False),
     # technicians
     "jobs": Permission(FIELD, Where.PRIVATE),
     "duty": Permission(FIELD, Where.PRIVATE),
@@ -66,14 +74,18 @@ PERMISSIONS: dict[str, Permission] = {
     ),  # the customer, on the technician's phone
     "cslip": Permission(CUSTOMERS, Where.PRIVATE, in_menu=False),  # the customer's own chat
     # management
-    "penalty": Permission(OFFICE),
-    "reward": Permission(MANAGEMENT),
-    "events": Permission(MANAGEMENT),
-    "void": Permission(MANAGEMENT),
-    "contests": Permission(MANAGEMENT),
-    "decide": Permission(MANAGEMENT, in_menu=False),
-    "summary": Permission(MANAGEMENT),
-    "closemonth": Permission(MANAGEMENT),
+    "penalty": Permission(OFFICE, Where.PRIVATE),
+    "reward": Permission(MANAGEMENT, Where.PRIVATE),
+    "events": Permission(MANAGEMENT, Where.PRIVATE),
+    "void": Permission(MANAGEMENT, Where.PRIVATE),
+    "contests": Permission(MANAGEMENT, Where.PRIVATE),
+    "decide": Permission(MANAGEMENT, Where.PRIVATE, in_menu=False),
+    "summary": Permission(MANAGEMENT, Where.PRIVATE),
+    "closemonth": Permission(MANAGEMENT, Where.PRIVATE),
+    "flags": Permission(MANAGEMENT, Where.PRIVATE),
+    "flag": Permission(MANAGEMENT, Where.PRIVATE, in_menu=False),  # accept / penalize / page
+    "audit": Permission(ADMIN_ONLY, Where.PRIVATE),
+    "auditpage": Permission(ADMIN_ONLY, Where.PRIVATE, in_menu=False),
 }
 
 
@@ -134,6 +146,7 @@ class Refusal(StrEnum):
     ROLE = "access.role"
     PRIVATE_ONLY = "access.private_only"
     GROUP_ONLY = "access.group_only"
+    PRIVATE_OR_DISPATCH = "scope.private_or_group"
     UNKNOWN = "access.unknown"
 
 
@@ -146,10 +159,13 @@ def decide(actor: Actor, action: str, chat_kind: str, in_dispatch_group: bool) -
         return Refusal.UNKNOWN
     if not actor.roles & permission.roles:
         return Refusal.ROLE
-    if permission.where is Where.PRIVATE and chat_kind != "private":
+    private = chat_kind == "private"
+    if permission.where is Where.PRIVATE and not private:
         return Refusal.PRIVATE_ONLY
-    if permission.where is Where.GROUP and not in_dispatch_group:
+    if permission.where is Where.DISPATCH_GROUP and not in_dispatch_group:
         return Refusal.GROUP_ONLY
+    if permission.where is Where.PRIVATE_OR_DISPATCH and not (private or in_dispatch_group):
+        return Refusal.PRIVATE_OR_DISPATCH
     return None
 
 

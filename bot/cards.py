@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from bot import service_mode
 from bot.dispatch_models import TicketView
+from bot.evidence import Flag
 from bot.i18n import catalog, t
 from bot.priority import ScoreBreakdown
 
@@ -29,6 +30,7 @@ class VisitFacts:
     check_out_at: datetime | None = None
     outcome: str | None = None
     satisfaction: str | None = None
+    flags: tuple[str, ...] = ()  # encoded evidence flags (bot.evidence.Flag.encode)
 
 
 @dataclass(frozen=True)
@@ -133,7 +135,24 @@ def _visit_lines(visit: VisitFacts, tz: ZoneInfo, language: str) -> list[str]:
                 value=t(language, f"dispatch.satisfaction.{visit.satisfaction}"),
             )
         )
+    lines += [f"  {reason}" for reason in flag_reasons(visit.flags, language)]
     return lines
+
+
+def flag_reasons(encoded: tuple[str, ...] | list[str], language: str) -> list[str]:
+    """Each stored evidence flag as one sentence in the language."""
+    flags = (Flag.decode(text) for text in encoded)
+    return [t(language, flag.key, **flag.values) for flag in flags if flag is not None]
+
+
+def mask_phone(phone: str | None) -> str:
+    """A phone for eyes that need not dial it: 13812341111 -> 138****1111."""
+    digits = (phone or "").strip()
+    if not digits:
+        return "—"
+    if len(digits) <= 7:
+        return digits[:1] + "*" * (len(digits) - 1)
+    return f"{digits[:3]}****{digits[-4:]}"
 
 
 def _appointment_and_mode(facts: CardFacts, tz: ZoneInfo, language: str) -> list[str]:
@@ -155,7 +174,7 @@ def _appointment_and_mode(facts: CardFacts, tz: ZoneInfo, language: str) -> list
 
 
 def render_ticket_card(facts: CardFacts, now: datetime, tz: ZoneInfo, language: str) -> str:
-    """The dispatch group's card for one ticket."""
+    """The dispatch group's card for one ticket (the customer's phone masked)."""
     view = facts.ticket
     pin = t(language, "dispatch.card.pinned") if view.pinned else ""
     distance = (
@@ -176,7 +195,7 @@ def render_ticket_card(facts: CardFacts, now: datetime, tz: ZoneInfo, language: 
             language,
             "dispatch.card.customer",
             name=view.customer_name,
-            phone=view.customer_phone or "—",
+            phone=mask_phone(view.customer_phone),
         ),
         t(language, "dispatch.card.address", address=view.address or "—") + distance,
         t(language, "dispatch.card.fault", fault=view.fault, flags=flags_text(view, language)),

@@ -53,6 +53,13 @@ def _parser() -> argparse.ArgumentParser:
     backup = command("backup", "a consistent copy of the live database")
     backup.add_argument("path")
     backup.add_argument("--db", default=None)
+    export = command("export-person", "everything held about a technician or customer, as JSON")
+    export.add_argument("name")
+    export.add_argument("--db", default=None)
+    export.add_argument("--out", default=None, help="write the JSON here (default: print it)")
+    forget = command("forget-customer", "erase a customer's personal fields (slips stay)")
+    forget.add_argument("name")
+    forget.add_argument("--db", default=None)
     return parser
 
 
@@ -104,6 +111,8 @@ async def _dispatch(args: argparse.Namespace, config: Config) -> int:
         return await _void_event(args.id, args.reason, config)
     if command == "backup":
         return await _backup(args.path, config)
+    if command in ("export-person", "forget-customer"):
+        return await _privacy(args, config)
     return EXIT_BAD_INPUT
 
 
@@ -251,6 +260,50 @@ async def _backup(path: str, config: Config) -> int:
     finally:
         await db.close()
     print(f"backed up {config.db_path} to {path}")
+    return EXIT_OK
+
+
+async def _privacy(args: argparse.Namespace, config: Config) -> int:
+    """export-person NAME / forget-customer NAME, each written to the audit log."""
+    import json
+    from datetime import UTC, datetime
+
+    from storage import audit, privacy
+    from storage.db import Database
+
+    if not Path(config.db_path).exists():
+        print(f"{config.db_path}: no such database", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    db = await Database.open(config.db_path, config.busy_timeout_ms)
+    now = datetime.now(UTC)
+    try:
+        async with db.transaction() as conn:
+            if args.command == "export-person":
+                data = await privacy.export_person(conn, args.name)
+                found = data is not None
+                detail = args.name
+            else:
+                ids = await privacy.forget_customer(conn, args.name, now)
+                found = bool(ids)
+                detail = ", ".join(f"#{i}" for i in ids)
+            if found:
+                await audit.record(
+                    conn, "cli", args.command, detail, now.isoformat(timespec="seconds")
+                )
+    finally:
+        await db.close()
+    if not found:
+        print(f"{args.name}: nobody of that name", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    if args.command == "forget-customer":
+        print(f"{args.name}: personal fields erased (customer {detail}); slips and statements kept")
+        return EXIT_OK
+    text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
+    if args.out:
+        Path(args.out).write_text(text + "\n", encoding="utf-8")
+        print(f"{args.name}: written to {args.out}")
+    else:
+        print(text)
     return EXIT_OK
 
 

@@ -116,6 +116,24 @@ class SlaConfig:
 
 
 @dataclass(frozen=True)
+class EvidenceConfig:
+    """How much a location proves (geofence.max_*): see bot/evidence.py."""
+
+    max_accuracy_m: float = 100
+    max_age_s: float = 120
+    max_speed_kmh: float = 150
+    live_gap_s: float = 1800
+
+
+@dataclass(frozen=True)
+class PrivacyConfig:
+    """What is kept about people, and for how long ([privacy])."""
+
+    keep_track_days: int = 90
+    purge_time: time = time(3, 30)
+
+
+@dataclass(frozen=True)
 class Config:
     token: str = ""
     admins: tuple[int, ...] = ()
@@ -152,6 +170,8 @@ class Config:
     monthly_summary_day: int = 1
     monthly_summary_time: time = time(9, 0)
     card_edit_interval_s: float = 3
+    evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
+    privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -314,6 +334,7 @@ def parse_config(
     rwd = root.table("rewards")
     rep = root.table("reports")
     dsp = root.table("dispatch")
+    prv = root.table("privacy")
 
     admins = tg.get("admins", [])
     if not isinstance(admins, list) or not all(
@@ -452,6 +473,16 @@ def parse_config(
         monthly_summary_day=rep.integer("monthly_summary_day", 1, minimum=1),
         monthly_summary_time=rep.clock("monthly_summary_time", time(9, 0)),
         card_edit_interval_s=dsp.number("card_edit_interval_s", 3),
+        evidence=EvidenceConfig(
+            max_accuracy_m=geo.number("max_accuracy_m", 100, positive=True),
+            max_age_s=geo.number("max_age_s", 120, positive=True),
+            max_speed_kmh=geo.number("max_speed_kmh", 150, positive=True),
+            live_gap_s=geo.number("live_gap_s", 1800, positive=True),
+        ),
+        privacy=PrivacyConfig(
+            keep_track_days=prv.integer("keep_track_days", 90, minimum=1),
+            purge_time=prv.clock("purge_time", time(3, 30)),
+        ),
     )
 
 

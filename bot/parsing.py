@@ -38,6 +38,16 @@ def parse_id(text: str | None) -> int | None:
     return parse_int(text[1:] if text.startswith("#") else text, minimum=1)
 
 
+def parse_chat_id(text: str | None) -> int | None:
+    """A Telegram chat id as carried by a button: groups are negative, users positive."""
+    if text is None:
+        return None
+    magnitude = parse_int(text[1:] if text.startswith("-") else text, minimum=1)
+    if magnitude is None:
+        return None
+    return -magnitude if text.startswith("-") else magnitude
+
+
 def require_id(text: str | None) -> int:
     """parse_id, raising BadArgument instead of returning None."""
     value = parse_id(text)

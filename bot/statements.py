@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot import corrections, parsing, payroll
+from bot import cards, corrections, parsing, payroll
 from bot.config import Config
 from bot.models import MonthStatement, statement_from_json
 from storage import ledger, months
+from storage import visits as visit_store
 from storage.db import Database
+
+NOTE_LANGUAGE = "en"  # statement notes are English, like the rest of each line's note
+ALLOWANCE = payroll.ALLOWANCE
 
 
 def parse_month(text: str) -> str | None:
@@ -58,9 +62,32 @@ async def compute(
         return statement
     with payroll.gc_paused():  # a month is ~100k short-lived objects and not one cycle
         async with db.read() as conn:
-            return await corrections.live(
+            statement = await corrections.live(
                 conn, config, month, None if technician is None else {technician}
             )
+            start, end = month_bounds(month, config.tz)
+            flagged = await visit_store.flags_of_slips_between(conn, start, end)
+    if flagged:
+        statement = mark_flagged(statement, flagged)
+    return statement
+
+
+def mark_flagged(statement: MonthStatement, flagged: dict[int, list[str]]) -> MonthStatement:
+    """Each flagged slip's allowance line names its visit's flags and their reasons."""
+    notes = {
+        f"slip {slip_id}": "; ".join(cards.flag_reasons(encoded, NOTE_LANGUAGE))
+        for slip_id, encoded in flagged.items()
+    }
+    technicians = []
+    for tech in statement.technicians:
+        lines = tuple(
+            line._replace(note=f"{line.note}; flagged: {notes[line.ref]}")
+            if line.kind == ALLOWANCE and line.ref in notes
+            else line
+            for line in tech.lines
+        )
+        technicians.append(replace(tech, lines=lines))
+    return MonthStatement(statement.month, tuple(technicians))
 
 
 def statement_json(statement: MonthStatement) -> str:

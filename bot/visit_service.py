@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot import timers, visits
+from bot import evidence, timers, visits
 from bot.dispatch_models import SLA_TAKEBACK, VISIT_UNREPORTED
 from bot.geo import geodesic_m
 from bot.services import Services
@@ -16,6 +16,7 @@ from bot.visits import LocationReport, SiteCheck, SlipState
 from storage import ledger, people, tickets
 from storage import visits as visit_store
 
+FOREVER_S = 0x7FFFFFFF  # the Bot API's live_period for a share with no end
 OUTCOME_EVENTS = {"resolved": "resolve", "revisit": "revisit", "taken_back": "take_back"}
 
 
@@ -29,6 +30,7 @@ class VisitProblem(StrEnum):
     BAD_LATE_TIME = "visit.bad_late_time"
     ANSWERED = "visit.already_answered"
     LINKED_ELSEWHERE = "visit.slip_linked_elsewhere"
+    BAD_POINT = "evidence.refuse_invalid"
 
 
 class VisitError(Exception):
@@ -99,7 +101,9 @@ async def check_in(
     The arrival time is the location message's (sent_at, see visits.event_time).
     """
     config = services.config
-    now = visits.event_time(services.now(), sent_at)
+    now = visits.event_time(
+        services.now(), sent_at, timedelta(seconds=services.config.evidence.max_age_s)
+    )
     async with services.db.transaction() as conn:
         ticket = current = None
         if ticket_id is not None:
@@ -112,14 +116,32 @@ async def check_in(
             if ticket.state != "accepted":
                 raise VisitError(VisitProblem.WRONG_STATE)
         site = ticket.site if ticket else None
+        graded = evidence.grade_location(
+            report, report.sent_at, now, evidence.limits_of(config), site
+        )
+        if graded.refusal is not None:
+            refused = SiteCheck(graded.refusal, visits.Evidence.WEAK, None, False)
+            return CheckInResult(None, refused, ticket)
         check = visits.check_location(
-            report, site, config.geofence_radius_m, config.accepted_evidence, config.allow_offsite
+            report,
+            site,
+            config.geofence_radius_m,
+            config.accepted_evidence,
+            config.allow_offsite,
+            evidence=graded.grade,
         )
         if check.refusal is not None:
             return CheckInResult(None, check, ticket)
+        check = replace(check, flags=graded.flags)
         visit_id = await visit_store.check_in(
             conn, ticket_id, technician_id, now, report, check, message_id, planned=current
         )
+        await visit_store.add_flags(conn, visit_id, "in", check.flags, now)
+        if report.live and report.live_period and report.live_period < FOREVER_S:
+            started = report.sent_at or now
+            await visit_store.set_live_until(
+                conn, visit_id, started + timedelta(seconds=report.live_period)
+            )
         await conn.execute(
             "UPDATE people SET last_lat = ?, last_lon = ?, last_seen_at = ? WHERE id = ?",
             (report.lat, report.lon, now.isoformat(), technician_id),
@@ -155,13 +177,20 @@ async def check_in(
 async def keep_live_point(
     services: Services, technician_id: int, message_id: int, report: LocationReport, update_id: int
 ) -> bool:
-    """Keep a live-location update of an open visit; False if none matches."""
+    """Keep a live-location update of an open visit; False if none matches or it is no place.
+
+    The point is timed by the message's edit date, so updates caught up after a restart keep
+    their true spacing (what the speed check reads).
+    """
+    if not evidence.usable_point(report):
+        return False
+    at = report.sent_at or services.now()
     async with services.db.transaction() as conn:
         visit = await visit_store.live_visit(conn, technician_id, message_id)
         if visit is None:
             return False
         await visit_store.add_live_point(
-            conn, visit.id, report.lat, report.lon, report.accuracy_m, services.now(), update_id
+            conn, visit.id, report.lat, report.lon, report.accuracy_m, at, update_id
         )
     return True
 
@@ -184,6 +213,7 @@ class CheckOutResult:
     token: str
     ticket: tickets.TicketView | None
     check: SiteCheck
+    flags: tuple[evidence.Flag, ...] = ()
 
 
 async def check_out(
@@ -210,9 +240,24 @@ async def check_out(
         now = max(now, visit.check_in_at)
         ticket = await tickets.ticket_for_visit(conn, visit.ticket_id) if visit.ticket_id else None
         site = ticket.site if ticket else None
-        check = visits.check_location(
-            report, site, config.geofence_radius_m, config.accepted_evidence, allow_offsite=True
+        limits = evidence.limits_of(config)
+        graded = evidence.grade_location(
+            report, None, now, limits, site, evidence.FlagCode.OFFSITE_OUT
         )
+        if graded.refusal is not None:
+            raise VisitError(VisitProblem.BAD_POINT)
+        check = visits.check_location(
+            report,
+            site,
+            config.geofence_radius_m,
+            config.accepted_evidence,
+            allow_offsite=True,
+            evidence=graded.grade,
+        )
+        track = await visit_store.track(conn, visit_id)
+        live_until = await visit_store.live_until(conn, visit_id)
+        flags = evidence.checkout_flags(graded, track, visit.live, now, limits, live_until)
+        check = replace(check, flags=flags)
         await visit_store.check_out(
             conn,
             visit_id,
@@ -220,6 +265,8 @@ async def check_out(
                 at=now,
                 lat=report.lat,
                 lon=report.lon,
+                accuracy_m=report.accuracy_m,
+                evidence=graded.grade.value if graded.grade else None,
                 distance_m=check.distance_m,
                 outcome=details.outcome,
                 reason=details.reason,
@@ -230,6 +277,7 @@ async def check_out(
                 parts_fen=details.parts_fen,
             ),
         )
+        await visit_store.add_flags(conn, visit_id, "out", flags, now)
         if ticket is not None:
             await tickets.transition(
                 conn,
@@ -272,7 +320,7 @@ async def check_out(
                 customer_token=token,
             ),
         )
-    return CheckOutResult(visit_id, slip_id, token, ticket, check)
+    return CheckOutResult(visit_id, slip_id, token, ticket, check, flags)
 
 
 async def _walk_in_customer(conn) -> int:  # noqa: ANN001

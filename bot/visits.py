@@ -36,6 +36,8 @@ class LocationReport:
     live: bool = False
     forwarded: bool = False
     venue: bool = False
+    sent_at: datetime | None = None  # the message's date (its edit date for a live update)
+    live_period: int | None = None  # seconds a live share runs from its first message
 
     @property
     def evidence(self) -> Evidence:
@@ -51,10 +53,11 @@ class LocationReport:
 class SiteCheck:
     """The verdict on a check-in or check-out point."""
 
-    refusal: LocationRefusal | None
+    refusal: StrEnum | None  # a LocationRefusal, or an evidence.Refusal (stale, invalid)
     evidence: Evidence
     distance_m: float | None
     offsite: bool
+    flags: tuple = ()  # evidence.Flag: every doubt about this point, with its figures
 
     @property
     def flagged(self) -> bool:
@@ -67,9 +70,13 @@ def check_location(
     radius_m: float,
     accepted: tuple[str, ...],
     allow_offsite: bool,
+    evidence: Evidence | None = None,
 ) -> SiteCheck:
-    """Judge a location against the customer's registered site and the config's rules."""
-    evidence = report.evidence
+    """Judge a location against the customer's registered site and the config's rules.
+
+    evidence is the grade bot.evidence gave the point (by default the report's own).
+    """
+    evidence = evidence or report.evidence
     distance = geodesic_m((report.lat, report.lon), site) if site else None
     offsite = distance is not None and distance > radius_m
     refusal = None
@@ -84,12 +91,14 @@ def check_location(
     return SiteCheck(refusal, evidence, distance, offsite)
 
 
-EVENT_MAX_AGE = timedelta(seconds=120)  # as geofence.max_age_s's default: a location this old
-# still tells when it was sent; older ones count from that bound, not from their own time
+EVENT_MAX_AGE = timedelta(seconds=120)  # geofence.max_age_s's default: older locations are
+# refused as stale evidence (bot/evidence.py); this bound only guards callers that skip that
 
 
-def event_time(now: datetime, sent_at: datetime | None) -> datetime:
-    """When a location counts as sent: its message's time, within [now - EVENT_MAX_AGE, now].
+def event_time(
+    now: datetime, sent_at: datetime | None, max_age: timedelta = EVENT_MAX_AGE
+) -> datetime:
+    """When a location counts as sent: its message's time, within [now - max_age, now].
 
     A location sent while the bot was down is judged (check-in, check-out, lateness) by when
     the technician sent it, not by when the bot got to it; a clock ahead of ours counts as now.
@@ -97,7 +106,7 @@ def event_time(now: datetime, sent_at: datetime | None) -> datetime:
     if sent_at is None:
         return now
     # In now's zone: stored times are compared as text, so they share one offset.
-    return min(now, max(sent_at.astimezone(now.tzinfo), now - EVENT_MAX_AGE))
+    return min(now, max(sent_at.astimezone(now.tzinfo), now - max_age))
 
 
 def is_late(

@@ -11,7 +11,7 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import common, dispatch, forms, jobs, manager, promises, technician, visits
+from handlers import common, dispatch, forms, jobs, manager, promises, review, technician, visits
 from handlers.common import add_command
 from handlers.errors import on_error, stale_button
 from handlers.gate import gate
@@ -29,6 +29,7 @@ def register(app: Application) -> None:
     add_command(app, "invite", common.invite)
     add_command(app, "bindgroup", common.bindgroup)
     app.add_handler(CallbackQueryHandler(common.invite_button, pattern=r"^invite:"))
+    app.add_handler(CallbackQueryHandler(common.bind_button, pattern=r"^bind:"))
     add_command(app, "cancel", forms.cancel)
     add_command(app, "rules", manager.rules)
     add_command(app, "summary", manager.summary)
@@ -47,6 +48,7 @@ def register(app: Application) -> None:
     dispatch.register(app)
     visits.register(app)
     promises.register(app)
+    review.register(app)
     # Last in group 0: a typed message no feature handler above claimed goes to the forms.
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, forms.route_text))
     app.add_handler(CallbackQueryHandler(stale_button))  # a button nobody above recognised

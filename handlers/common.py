@@ -19,7 +19,8 @@ from bot import access, registration
 from bot.context import FieldContext
 from bot.i18n import LANGUAGES, normalize_language, t
 from bot.models import Role
-from storage import people
+from bot.parsing import parse_chat_id
+from storage import customers, people
 
 log = logging.getLogger(__name__)
 
@@ -135,9 +136,12 @@ async def start(update: Update, context: FieldContext) -> None:
 
 
 async def help_command(update: Update, context: FieldContext) -> None:
-    """List the commands the caller may use."""
+    """List the commands the caller may use (a customer gets what a customer can do)."""
     actor = context.actor
     assert actor is not None and update.effective_message
+    if actor.roles == {Role.CUSTOMER}:
+        await update.effective_message.reply_text(t(actor.language, "customer.help"))
+        return
     text = help_text(actor.language, actor.roles, available_commands(context.application))
     await update.effective_message.reply_text(text)
 
@@ -149,6 +153,11 @@ async def lang(update: Update, context: FieldContext) -> None:
     choice = normalize_language(context.args[0]) if context.args else None
     if choice is None:
         await update.effective_message.reply_text(t(actor.language, "lang.usage"))
+        return
+    if actor.person is None and actor.customer_id is not None:
+        async with context.services.db.transaction() as conn:
+            await customers.set_language(conn, actor.customer_id, choice)
+        await update.effective_message.reply_text(t(choice, "customer.lang_set"))
         return
     if actor.person is None:
         await update.effective_message.reply_text(t(choice, "lang.admin_unbound"))
@@ -217,16 +226,79 @@ async def invite_button(update: Update, context: FieldContext) -> None:
 
 
 async def bindgroup(update: Update, context: FieldContext) -> None:
-    """Make this group the dispatch group (admins, inside the group)."""
+    """Make this group the dispatch group (admins, inside the group); moving it asks first."""
     actor = context.actor
     chat = update.effective_chat
     assert actor is not None and chat is not None and update.effective_message
     if chat.type not in ("group", "supergroup"):
         await update.effective_message.reply_text(t(actor.language, "bindgroup.not_group"))
         return
+    async with context.services.db.lookup() as conn:
+        current = await people.bound_chat(conn, "dispatch")
+    if current is not None and current != chat.id:
+        keyboard = InlineKeyboardMarkup(
+            [
+                [
+                    InlineKeyboardButton(
+                        t(actor.language, "bindgroup.confirm_button"),
+                        callback_data=f"bind:yes:{chat.id}:{current}",
+                    ),
+                    InlineKeyboardButton(
+                        t(actor.language, "bindgroup.cancel_button"),
+                        callback_data=f"bind:no:{chat.id}:{current}",
+                    ),
+                ]
+            ]
+        )
+        old = await _chat_title(context, current)
+        await update.effective_message.reply_text(
+            t(actor.language, "bindgroup.confirm", old=old, title=chat.title),
+            reply_markup=keyboard,
+        )
+        return
     async with context.services.db.transaction() as conn:
         await people.bind_chat(conn, "dispatch", chat.id, actor.telegram_id)
     await update.effective_message.reply_text(t(actor.language, "bindgroup.done", title=chat.title))
+
+
+async def _chat_title(context: FieldContext, chat_id: int) -> str:
+    try:
+        return (await context.bot.get_chat(chat_id)).title or str(chat_id)
+    except TelegramError:
+        return str(chat_id)
+
+
+async def bind_button(update: Update, context: FieldContext) -> None:
+    """The answer to "move the dispatch group here?"; the old group is told it was left."""
+    query = update.callback_query
+    actor = context.actor
+    assert query is not None and actor is not None
+    parts = (query.data or "").split(":")
+    chat = update.effective_chat
+    valid = len(parts) == 4 and parts[1] in ("yes", "no") and chat is not None
+    if not valid or parts[2] != str(chat.id):
+        await query.answer(t(actor.language, "bindgroup.expired"), show_alert=True)
+        return
+    if parts[1] == "no":
+        await query.answer()
+        await query.edit_message_text(t(actor.language, "bindgroup.cancelled"))
+        return
+    old = parse_chat_id(parts[3])
+    async with context.services.db.transaction() as conn:
+        moved = await people.bound_chat(conn, "dispatch") == old
+        if moved:  # nobody moved it meanwhile: this confirmation is still about the truth
+            await people.bind_chat(conn, "dispatch", chat.id, actor.telegram_id)
+    if not moved:
+        await query.answer(t(actor.language, "bindgroup.expired"), show_alert=True)
+        return
+    await query.answer()
+    await query.edit_message_text(t(actor.language, "bindgroup.done", title=chat.title))
+    try:
+        await context.bot.send_message(
+            old, t(context.services.config.language, "bindgroup.moved_away", title=chat.title)
+        )
+    except TelegramError as exc:
+        log.warning("could not tell the old dispatch group it was left: %s", exc)
 
 
 async def chat_migrated(update: Update, context: FieldContext) -> None:

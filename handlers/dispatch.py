@@ -78,7 +78,7 @@ async def queue(update: Update, context: FieldContext) -> None:
 
 
 async def customers_search(update: Update, context: FieldContext) -> None:
-    """Find customers by name or phone: /customers NAME|PHONE."""
+    """Find customers by name or phone: /customers NAME|PHONE (phones in full only in private)."""
     message = update.effective_message
     text = " ".join(context.args or []).strip()
     if not text:
@@ -90,6 +90,7 @@ async def customers_search(update: Update, context: FieldContext) -> None:
     if not found:
         await message.reply_text(t(context.lang, "dispatch.customers.none", text=text))
         return
+    private = update.effective_chat.type == "private"
     lines = []
     for c in found:
         where = (
@@ -104,7 +105,7 @@ async def customers_search(update: Update, context: FieldContext) -> None:
                 id=c.id,
                 name=c.name,
                 cls=cards.class_name(c.customer_class, c.kind, context.lang),
-                phone=c.phone or "—",
+                phone=(c.phone or "—") if private else cards.mask_phone(c.phone),
                 address=c.address or "—",
                 where=where,
             )

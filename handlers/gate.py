@@ -35,13 +35,16 @@ async def resolve_actor(update: Update, context: FieldContext) -> access.Actor |
     if user is None:
         return None
     services = context.services
-    customer_id = None
+    customer_id = customer_language = None
     async with services.db.lookup() as conn:
         person = await people.by_telegram_id(conn, user.id)
         if person is None:
             customer_id = await customers.id_by_telegram(conn, user.id)
+            if customer_id is not None:
+                customer_language = await customers.language_of(conn, customer_id)
     language = (
         (person.language if person else None)
+        or customer_language
         or normalize_language(user.language_code)
         or services.config.language
     )

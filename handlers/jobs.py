@@ -1,4 +1,4 @@
-"""Timed work: the monthly summary to managers and the daily backup, both restart-safe.
+"""Timed work: the monthly summary, the daily backup and track purge, all restart-safe.
 
 Each tick checks whether its moment has passed and claims the period in the database before
 acting, so a restart neither skips nor repeats a run.
@@ -17,7 +17,7 @@ from bot.backups import daily_backup
 from bot.models import Role
 from bot.services import Services
 from handlers.manager import send_summary
-from storage import months, people
+from storage import months, people, privacy
 
 log = logging.getLogger(__name__)
 TICK_SECONDS = 300
@@ -80,6 +80,24 @@ async def backup_tick(app: Application) -> str | None:
     return day
 
 
+async def purge_tick(app: Application) -> str | None:
+    """Once a day: drop the tracks and raw coordinates of visits past privacy.keep_track_days."""
+    services: Services = app.bot_data["services"]
+    privacy_config = services.config.privacy
+    local = services.local_now()
+    if local.time() < privacy_config.purge_time:
+        return None
+    day = local.strftime("%Y-%m-%d")
+    now = services.now()
+    async with services.db.transaction() as conn:
+        if not await months.claim_run(conn, "purge_tracks", day):
+            return None
+        cutoff = now - timedelta(days=privacy_config.keep_track_days)
+        purged = await privacy.purge_tracks(conn, cutoff, now)
+    log.info("purged the tracks of %d visits closed before %s", purged, cutoff.date())
+    return day
+
+
 class _JobContext:
     """The slice of a callback context that send_summary uses, for jobs."""
 
@@ -94,7 +112,7 @@ class _JobContext:
 
 async def _tick(context) -> None:  # noqa: ANN001 - PTB job callback
     """Run every timed check; one failing does not stop the others."""
-    for tick in (monthly_summary_tick, backup_tick):
+    for tick in (monthly_summary_tick, backup_tick, purge_tick):
         try:
             await tick(context.application)
         except Exception:

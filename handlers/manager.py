@@ -17,7 +17,7 @@ from bot.context import FieldContext
 from bot.i18n import t
 from bot.models import RecordedEvent, Role
 from bot.parsing import MAX_AMOUNT_FEN, BadArgument, parse_id, require_id
-from storage import contests, ledger, people
+from storage import audit, contests, ledger, people
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,20 @@ def _month_arg(context: FieldContext) -> str | None:
     return statements.parse_month(context.args[0])
 
 
-async def send_summary(context: FieldContext, chat_id: int, month: str, language: str) -> None:
-    """The month's table in chat, then the workbook and the chart as files."""
+def who(context: FieldContext) -> str:
+    """The acting person as the audit log names them."""
+    actor = context.actor
+    if actor is None:
+        return "system"
+    if actor.person is not None:
+        return f"{actor.person.name} ({actor.telegram_id})"
+    return f"{actor.telegram_id}"
+
+
+async def send_summary(
+    context: FieldContext, chat_id: int, month: str, language: str, by: str | None = None
+) -> None:
+    """The month's table in chat, then the workbook and the chart as files (audited)."""
     services = context.services
     statement = await statements.compute(services.db, services.config, month)
     metrics = await statements.metrics(services.db, services.config, month)
@@ -59,6 +71,14 @@ async def send_summary(context: FieldContext, chat_id: int, month: str, language
             await context.bot.send_photo(
                 chat_id, handle, caption=t(language, "summary.chart", month=month)
             )
+    async with services.db.transaction() as conn:
+        await audit.record(
+            conn,
+            by or "monthly job",
+            "summary",
+            f"{month} -> chat {chat_id}: {workbook.name}",
+            services.now().isoformat(timespec="seconds"),
+        )
 
 
 async def summary(update: Update, context: FieldContext) -> None:
@@ -68,7 +88,7 @@ async def summary(update: Update, context: FieldContext) -> None:
     if month is None:
         await update.effective_message.reply_text(t(context.lang, "summary.usage"))
         return
-    await send_summary(context, update.effective_chat.id, month, context.lang)
+    await send_summary(context, update.effective_chat.id, month, context.lang, who(context))
 
 
 async def closemonth(update: Update, context: FieldContext) -> None:
@@ -327,6 +347,24 @@ async def _start_event_form(update: Update, context: FieldContext, kind: str) ->
         return
     context.user_data[FORM_KEY] = {"kind": kind, "command": command}
     await message.reply_text(t(context.lang, "events.pick_technician"), reply_markup=keyboard)
+
+
+async def open_penalty_for(
+    update: Update, context: FieldContext, technician: str, intro: str, kind: str
+) -> None:
+    """The guided penalty form with the technician already chosen: it asks for the rule."""
+    context.user_data[FORM_KEY] = {"kind": kind, "command": "penalty", "technician": technician}
+    buttons = [
+        [
+            InlineKeyboardButton(
+                f"{rule} {_rule_title(rule, context.lang)}", callback_data=f"penalty:r:{rule}"
+            )
+        ]
+        for rule in _rules_for(kind)
+    ]
+    await context.bot.send_message(
+        update.effective_chat.id, intro, reply_markup=InlineKeyboardMarkup(buttons)
+    )
 
 
 async def penalty(update: Update, context: FieldContext) -> None:

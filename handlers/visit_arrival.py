@@ -16,11 +16,12 @@ from bot.context import FieldContext
 from bot.i18n import t
 from bot.models import Role
 from bot.parsing import parse_id, parse_int
-from bot.visits import Evidence, LocationReport
+from bot.visits import LocationReport
 from handlers.visit_checkout import checkout_location
 from handlers.visit_common import (
     STATE,
     callback_parts,
+    flag_sentences,
     inline_buttons,
     linked_customer_chat,
     local_time,
@@ -28,6 +29,7 @@ from handlers.visit_common import (
     location_report,
     person_id,
     refresh_card,
+    refuse_unusable,
     tell_group,
     tell_problem,
 )
@@ -180,6 +182,8 @@ async def on_location(update: Update, context: FieldContext) -> None:
         key = "visit.refuse_forwarded" if report.forwarded else "visit.refuse_venue"
         await message.reply_text(t(context.lang, key))
         return
+    if await refuse_unusable(update, context, report):
+        return
     form = context.user_data.get(STATE) or {}
     step = form.get("step")
     if step == "checkout":
@@ -220,6 +224,8 @@ async def _check_in(
         )
         return
     if result.check.refusal is not None:
+        if await refuse_unusable(update, context, report):
+            return
         distance = f"{result.check.distance_m or 0:.0f}"
         await message.reply_text(t(context.lang, result.check.refusal.value, distance=distance))
         return
@@ -234,10 +240,7 @@ async def _check_in(
             distance=distance,
         )
     ]
-    if check.evidence is Evidence.WEAK:
-        lines.append(t(context.lang, "visit.weak_evidence"))
-    if check.offsite:
-        lines.append(t(context.lang, "visit.offsite", distance=distance))
+    lines += [f"⚠️ {reason}" for reason in flag_sentences(check.flags, context.lang)]
     if result.late_event_id is not None:
         lines.append(
             t(
@@ -263,14 +266,16 @@ async def _check_in(
             lat=f"{report.lat:.5f}",
             lon=f"{report.lon:.5f}",
         )
-    elif check.offsite or check.evidence is Evidence.WEAK:
+    elif check.flags:
+        language = context.services.config.language
         await tell_group(
             context,
-            "visit.group_flagged_checkin",
+            "evidence.group_flagged_checkin",
             ticket=result.ticket.id,
             name=name,
             distance=distance,
-            evidence=check.evidence.value,
+            evidence=t(language, f"evidence.grade.{check.evidence.value}"),
+            reasons="\n".join(flag_sentences(check.flags, language)),
         )
     await refresh_card(context, result.ticket.id if result.ticket else None)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 
@@ -16,10 +16,12 @@ from handlers.promises import send_takeback_notice
 from handlers.visit_common import (
     STATE,
     callback_parts,
+    flag_sentences,
     inline_buttons,
     location_keyboard,
     person_id,
     refresh_card,
+    refuse_unusable,
     tell_group,
     tell_problem,
 )
@@ -66,7 +68,10 @@ async def checkout_button(update: Update, context: FieldContext) -> None:
 async def checkout_location(
     update: Update, context: FieldContext, form: dict, report: LocationReport
 ) -> None:
-    left_at = event_time(context.services.now(), update.effective_message.date)
+    if await refuse_unusable(update, context, report):
+        return  # still at the check-out step: the next location answers it
+    max_age = timedelta(seconds=context.services.config.evidence.max_age_s)
+    left_at = event_time(context.services.now(), update.effective_message.date, max_age)
     form.update(
         step="oc",
         lat=report.lat,
@@ -194,6 +199,20 @@ async def _finish_checkout(update: Update, context: FieldContext, form: dict) ->
     context.user_data[STATE] = {"step": "signature", "slip": result.slip_id}
     name = context.actor.person.name
     ticket_id = result.ticket.id if result.ticket else None
+    if result.flags:
+        reasons = flag_sentences(result.flags, context.lang)
+        await context.bot.send_message(
+            update.effective_chat.id,
+            t(context.lang, "evidence.checkout_flagged", reasons="\n".join(reasons)),
+        )
+        language = context.services.config.language
+        await tell_group(
+            context,
+            "evidence.group_flagged_checkout",
+            ticket=ticket_id or "—",
+            name=name,
+            reasons="\n".join(flag_sentences(result.flags, language)),
+        )
     if details.outcome == "revisit":
         await tell_group(
             context,
@@ -223,8 +242,9 @@ async def _send_handover(
     """The slip summary for the customer: satisfaction buttons, or a QR code on request."""
     async with context.services.db.lookup() as conn:
         slip = await visit_store.slip_for_visit(conn, result.visit_id)
+        flags = await visit_store.flags_of(conn, result.visit_id)
     assert slip is not None
-    summary = slip_summary(context, context.lang, slip)
+    summary = slip_summary(context, context.lang, slip, flags)
     buttons = satisfaction_buttons(context.lang, f"slip:sat:{slip.id}").inline_keyboard
     qr_row = [
         InlineKeyboardButton(t(context.lang, "visit.qr_button"), callback_data=f"slip:qr:{slip.id}")

@@ -15,7 +15,7 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
-from bot import visit_service
+from bot import evidence, visit_service
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.models import Role
@@ -49,14 +49,44 @@ def callback_parts(data: str | None) -> list[str]:
 def location_report(message: Message) -> LocationReport:
     location = message.location
     assert location is not None
+    live_period = location.to_dict().get("live_period")  # no deprecated attribute
     return LocationReport(
         lat=location.latitude,
         lon=location.longitude,
         accuracy_m=location.horizontal_accuracy,
-        live=bool(location.to_dict().get("live_period")),  # no deprecated attribute
+        live=bool(live_period),
+        live_period=int(live_period) if live_period else None,
         forwarded=message.forward_origin is not None,
         venue=message.venue is not None,
+        sent_at=message.edit_date or message.date,
     )
+
+
+def flag_sentences(
+    flags: tuple[evidence.Flag, ...] | list[evidence.Flag], language: str
+) -> list[str]:
+    """Each evidence flag as its reason, in the language."""
+    return [t(language, flag.key, **flag.values) for flag in flags]
+
+
+async def refuse_unusable(update: Update, context: FieldContext, report: LocationReport) -> bool:
+    """Answer a location that is no place on Earth, or too old to prove presence; True if so."""
+    services = context.services
+    now = services.now()
+    graded = evidence.grade_location(
+        report, report.sent_at, now, evidence.limits_of(services.config)
+    )
+    if graded.refusal is None:
+        return False
+    minutes = 0
+    if report.sent_at is not None:
+        minutes = max(1, round((now - report.sent_at).total_seconds() / 60))
+    limit = round(services.config.evidence.max_age_s)
+    await update.effective_message.reply_text(
+        t(context.lang, graded.refusal.value, minutes=minutes, limit=limit),
+        reply_markup=location_keyboard(context.lang),
+    )
+    return True
 
 
 def location_keyboard(language: str) -> ReplyKeyboardMarkup:

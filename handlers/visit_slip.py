@@ -10,7 +10,7 @@ from telegram import (
     Update,
 )
 
-from bot import visit_service
+from bot import evidence, visit_service
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.parsing import parse_id
@@ -18,6 +18,7 @@ from handlers.visit_common import (
     SATISFACTION_LABELS,
     STATE,
     callback_parts,
+    flag_sentences,
     inline_buttons,
     local_time,
     person_id,
@@ -29,8 +30,14 @@ from storage import people
 from storage import visits as visit_store
 
 
-def slip_summary(context: FieldContext, language: str, slip: visit_store.SlipRow) -> str:
-    return t(
+def slip_summary(
+    context: FieldContext,
+    language: str,
+    slip: visit_store.SlipRow,
+    flags: list[evidence.Flag] | tuple[evidence.Flag, ...] = (),
+) -> str:
+    """The slip in a few lines, with the visit's evidence flags and their reasons if any."""
+    text = t(
         language,
         "visit.slip_summary",
         arrival=local_time(context, slip.check_in),
@@ -39,6 +46,10 @@ def slip_summary(context: FieldContext, language: str, slip: visit_store.SlipRow
         machine=t(language, f"visit.machine_{slip.machine}"),
         outcome=t(language, f"visit.outcome_{slip.outcome}"),
     )
+    if flags:
+        reasons = "\n".join(f"· {r}" for r in flag_sentences(flags, language))
+        text += "\n" + t(language, "evidence.slip_flags", reasons=reasons)
+    return text
 
 
 def satisfaction_buttons(language: str, prefix: str) -> InlineKeyboardMarkup:
@@ -243,8 +254,13 @@ async def customer_start(update: Update, context: FieldContext, token: str) -> N
     if slip.satisfaction is not None:
         await message.reply_text(t(language, "visit.already_answered"))
         return
+    notice = t(
+        language, "evidence.privacy_notice", days=context.services.config.privacy.keep_track_days
+    )
     await message.reply_text(
-        t(language, "visit.customer_welcome", summary=slip_summary(context, language, slip)),
+        t(language, "visit.customer_welcome", summary=slip_summary(context, language, slip))
+        + "\n\n"
+        + notice,
         reply_markup=satisfaction_buttons(language, f"cslip:sat:{token}"),
     )
 

@@ -195,3 +195,15 @@ async def id_by_telegram(conn: aiosqlite.Connection, telegram_id: int) -> int | 
         "SELECT id FROM customers WHERE telegram_id = ? ORDER BY id LIMIT 1", (telegram_id,)
     )
     return rows[0][0] if rows else None
+
+
+async def language_of(conn: aiosqlite.Connection, customer_id: int) -> str | None:
+    """The language a linked customer chose with /lang, if any."""
+    rows = await conn.execute_fetchall(
+        "SELECT language FROM customers WHERE id = ?", (customer_id,)
+    )
+    return rows[0][0] if rows else None
+
+
+async def set_language(conn: aiosqlite.Connection, customer_id: int, language: str) -> None:
+    await conn.execute("UPDATE customers SET language = ? WHERE id = ?", (language, customer_id))

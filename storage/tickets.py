@@ -312,7 +312,7 @@ async def set_leave(conn: aiosqlite.Connection, person_id: int, until: date | No
 async def latest_visit(conn: aiosqlite.Connection, ticket_id: int) -> VisitFacts | None:
     """Check-in, check-out, outcome and slip satisfaction of the ticket's latest visit."""
     rows = await conn.execute_fetchall(
-        "SELECT v.check_in_at, v.offsite, v.check_out_at, v.outcome, s.satisfaction "
+        "SELECT v.check_in_at, v.offsite, v.check_out_at, v.outcome, s.satisfaction, v.id "
         "FROM visits v LEFT JOIN slips s ON s.visit_id = v.id "
         "WHERE v.ticket_id = ? ORDER BY v.id DESC LIMIT 1",
         (ticket_id,),
@@ -320,10 +320,14 @@ async def latest_visit(conn: aiosqlite.Connection, ticket_id: int) -> VisitFacts
     row = rows[0] if rows else None
     if row is None:
         return None
+    flag_rows = await conn.execute_fetchall(
+        "SELECT detail FROM visit_flags WHERE visit_id = ? ORDER BY stage = 'out', id", (row[5],)
+    )
     return VisitFacts(
         check_in_at=from_iso(row[0]),
         offsite=bool(row[1]),
         check_out_at=from_iso(row[2]),
         outcome=row[3],
         satisfaction=row[4],
+        flags=tuple(r[0] for r in flag_rows),
     )

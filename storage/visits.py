@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 import aiosqlite
 
+from bot import evidence
 from bot.visits import LocationReport, SiteCheck
 
 
@@ -184,6 +186,8 @@ class CheckOut:
     consult_over: bool
     fee_fen: int
     parts_fen: int
+    accuracy_m: float | None = None
+    evidence: str | None = None
 
 
 async def check_out(conn: aiosqlite.Connection, visit_id: int, out: CheckOut) -> bool:
@@ -191,7 +195,8 @@ async def check_out(conn: aiosqlite.Connection, visit_id: int, out: CheckOut) ->
     cur = await conn.execute(
         "UPDATE visits SET check_out_at = ?, check_out_lat = ?, check_out_lon = ?,"
         " check_out_distance_m = ?, outcome = ?, outcome_reason = ?, service_type = ?, machine = ?,"
-        " consult_over = ?, fee_fen = ?, parts_fen = ?, state = 'closed'"
+        " consult_over = ?, fee_fen = ?, parts_fen = ?, check_out_accuracy = ?,"
+        " check_out_evidence = ?, state = 'closed'"
         " WHERE id = ? AND state = 'open'",
         (
             out.at.isoformat(),
@@ -205,6 +210,8 @@ async def check_out(conn: aiosqlite.Connection, visit_id: int, out: CheckOut) ->
             int(out.consult_over),
             out.fee_fen,
             out.parts_fen,
+            out.accuracy_m,
+            out.evidence,
             visit_id,
         ),
     )
@@ -213,6 +220,59 @@ async def check_out(conn: aiosqlite.Connection, visit_id: int, out: CheckOut) ->
 
 async def add_flag(conn: aiosqlite.Connection, visit_id: int, flag: str) -> None:
     await conn.execute("UPDATE visits SET flags = flags || ? WHERE id = ?", (f"{flag};", visit_id))
+
+
+async def add_flags(
+    conn: aiosqlite.Connection,
+    visit_id: int,
+    stage: str,
+    flags: Sequence[evidence.Flag],
+    at: datetime,
+) -> None:
+    """Record a check-in's or check-out's doubts (at most one row per kind and stage)."""
+    for flag in flags:
+        await conn.execute(
+            "INSERT INTO visit_flags (visit_id, stage, code, detail, created_at)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (visit_id, stage, code) DO NOTHING",
+            (visit_id, stage, flag.code.value, flag.encode(), at.isoformat()),
+        )
+
+
+async def flags_of(conn: aiosqlite.Connection, visit_id: int) -> list[evidence.Flag]:
+    """The visit's flags, check-in's first."""
+    rows = await conn.execute_fetchall(
+        "SELECT detail FROM visit_flags WHERE visit_id = ? ORDER BY stage = 'out', id",
+        (visit_id,),
+    )
+    return [flag for row in rows if (flag := evidence.Flag.decode(row[0])) is not None]
+
+
+async def set_live_until(conn: aiosqlite.Connection, visit_id: int, until: datetime) -> None:
+    await conn.execute(
+        "UPDATE visits SET live_until = ? WHERE id = ?", (until.isoformat(), visit_id)
+    )
+
+
+async def live_until(conn: aiosqlite.Connection, visit_id: int) -> datetime | None:
+    """When the check-in's live share was due to end, if it had an end."""
+    rows = await conn.execute_fetchall("SELECT live_until FROM visits WHERE id = ?", (visit_id,))
+    return _when(rows[0][0]) if rows else None
+
+
+async def track(conn: aiosqlite.Connection, visit_id: int) -> list[evidence.TrackPoint]:
+    """A live visit's points: the check-in, then every kept live update, in time order."""
+    rows = await conn.execute_fetchall(
+        "SELECT check_in_at AS at, check_in_lat AS lat, check_in_lon AS lon,"
+        " check_in_accuracy AS accuracy FROM visits WHERE id = ? AND live = 1"
+        " AND check_in_lat IS NOT NULL"
+        " UNION ALL SELECT at, lat, lon, accuracy FROM live_points WHERE visit_id = ?",
+        (visit_id, visit_id),
+    )
+    points = [
+        evidence.TrackPoint(datetime.fromisoformat(r["at"]), r["lat"], r["lon"], r["accuracy"])
+        for r in rows
+    ]
+    return sorted(points, key=lambda p: p.at)
 
 
 # --- the slip of a visit ----------------------------------------------------------------------
@@ -328,3 +388,97 @@ async def slips_with_signature(
         (sha256, other_than),
     )
     return [row[0] for row in rows]
+
+
+# --- flagged visits, for the managers' review ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FlaggedVisit:
+    visit_id: int
+    ticket_id: int | None
+    technician_id: int
+    technician: str
+    check_in_at: datetime | None
+    flags: tuple[str, ...]  # encoded, check-in's first
+    resolution: str | None  # None while any flag is open; else accepted | penalized
+
+
+async def flagged_between(
+    conn: aiosqlite.Connection, start: datetime, end: datetime
+) -> list[FlaggedVisit]:
+    """Visits checked in within [start, end) that carry flags, oldest first."""
+    rows = await conn.execute_fetchall(
+        "SELECT v.id, v.ticket_id, v.technician_id, p.name, v.check_in_at, f.detail, f.resolution"
+        " FROM visit_flags f JOIN visits v ON v.id = f.visit_id"
+        " JOIN people p ON p.id = v.technician_id"
+        " WHERE v.check_in_at >= ? AND v.check_in_at < ?"
+        " ORDER BY v.check_in_at, v.id, f.stage = 'out', f.id",
+        (start.isoformat(), end.isoformat()),
+    )
+    return _group_flagged(rows)
+
+
+async def flagged_visit(conn: aiosqlite.Connection, visit_id: int) -> FlaggedVisit | None:
+    rows = await conn.execute_fetchall(
+        "SELECT v.id, v.ticket_id, v.technician_id, p.name, v.check_in_at, f.detail, f.resolution"
+        " FROM visit_flags f JOIN visits v ON v.id = f.visit_id"
+        " JOIN people p ON p.id = v.technician_id WHERE v.id = ? ORDER BY f.stage = 'out', f.id",
+        (visit_id,),
+    )
+    found = _group_flagged(rows)
+    return found[0] if found else None
+
+
+def _group_flagged(rows: list[aiosqlite.Row]) -> list[FlaggedVisit]:
+    grouped: dict[int, list[aiosqlite.Row]] = {}
+    for row in rows:
+        grouped.setdefault(row[0], []).append(row)
+    result = []
+    for visit_rows in grouped.values():
+        first = visit_rows[0]
+        resolutions = {r[6] for r in visit_rows}
+        resolution = None if None in resolutions else sorted(resolutions)[-1]
+        result.append(
+            FlaggedVisit(
+                visit_id=first[0],
+                ticket_id=first[1],
+                technician_id=first[2],
+                technician=first[3],
+                check_in_at=_when(first[4]),
+                flags=tuple(r[5] for r in visit_rows),
+                resolution=resolution,
+            )
+        )
+    return result
+
+
+async def resolve_flags(
+    conn: aiosqlite.Connection, visit_id: int, resolution: str, by: int | None, at: datetime
+) -> bool:
+    """Settle a visit's open flags; False when none was open (a double tap)."""
+    cur = await conn.execute(
+        "UPDATE visit_flags SET resolution = ?, resolved_by = ?, resolved_at = ?"
+        " WHERE visit_id = ? AND resolution IS NULL",
+        (resolution, by, at.isoformat(), visit_id),
+    )
+    return cur.rowcount > 0
+
+
+async def flags_of_slips_between(
+    conn: aiosqlite.Connection, start: datetime, end: datetime
+) -> dict[int, list[str]]:
+    """Slip id -> its visit's encoded flags, for slips checked out in [start, end)."""
+    rows = await conn.execute_fetchall(
+        "SELECT s.id, f.detail FROM slips s JOIN visit_flags f ON f.visit_id = s.visit_id"
+        " WHERE s.check_out_utc >= ? AND s.check_out_utc < ?"
+        " ORDER BY s.id, f.stage = 'out', f.id",
+        (
+            start.astimezone(UTC).isoformat(timespec="seconds"),
+            end.astimezone(UTC).isoformat(timespec="seconds"),
+        ),
+    )
+    found: dict[int, list[str]] = {}
+    for slip_id, detail in rows:
+        found.setdefault(slip_id, []).append(detail)
+    return found

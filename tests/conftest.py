@@ -45,8 +45,10 @@ async def harness(config: Config):
     from bot.sandbox.emulator import BotApiEmulator
     from tests.e2e.harness import BotHarness, Clock
 
-    async with BotApiEmulator() as emulator:
-        bot_harness = BotHarness(emulator, config, Clock())
+    clock = Clock()
+    # Message dates follow the test's clock, as Telegram's follow the real one.
+    async with BotApiEmulator(clock=lambda: clock().timestamp()) as emulator:
+        bot_harness = BotHarness(emulator, config, clock)
         await bot_harness.start()
         try:
             yield bot_harness

@@ -315,7 +315,9 @@ async def run_demo(config: Config, out_dir: Path, out: TextIO = sys.stdout) -> i
     if out_dir.exists():
         shutil.rmtree(out_dir)
     out_dir.mkdir(parents=True)
-    async with BotApiEmulator() as emulator:
+    clock = scripted_clock()
+    # Message dates follow the sandbox's time, as Telegram's follow the real one.
+    async with BotApiEmulator(clock=lambda: clock().timestamp()) as emulator:
         sandbox_config = replace(
             with_endpoint(config, emulator.base_url, emulator.base_file_url, emulator.token),
             db_path=str(out_dir / "sandbox.db"),
@@ -327,7 +329,7 @@ async def run_demo(config: Config, out_dir: Path, out: TextIO = sys.stdout) -> i
         )
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         db = await Database.open(sandbox_config.db_path)
-        services = Services(config=sandbox_config, db=db, clock=scripted_clock())
+        services = Services(config=sandbox_config, db=db, clock=clock)
         app = build_application(services)
         transcript = Transcript(emulator, out)
         print(

@@ -1,5 +1,6 @@
-"""A location is judged by when the technician sent it, not when the bot got to it (within
-visits.EVENT_MAX_AGE): check-in, lateness and check-out after the bot was unreachable."""
+"""A location is judged by when the technician sent it, not when the bot got to it:
+check-in, lateness and check-out after the bot was unreachable. A location older than
+geofence.max_age_s is refused and asked for again (stale evidence)."""
 
 from __future__ import annotations
 
@@ -34,15 +35,19 @@ async def test_check_in_counts_from_when_the_location_was_sent(harness: BotHarne
     assert await h.count("SELECT count(*) FROM events WHERE rule = 'DED-LATE'") == 0
 
 
-async def test_an_old_location_counts_from_the_bound_and_may_be_late(harness: BotHarness) -> None:
+async def test_a_location_older_than_the_bound_is_refused_and_asked_again(
+    harness: BotHarness,
+) -> None:
     h = harness
+    assert h.config.evidence.max_age_s == EVENT_MAX_AGE.total_seconds()
     ticket = await setup(h, appointment=NOW - GRACE + timedelta(seconds=30))
     await arrive(h, ticket)
-    delay = timedelta(minutes=10)
-    await _location_while_unreachable(h, delay)
+    await _location_while_unreachable(h, timedelta(minutes=10))
+    assert await visits(h) == []  # stale evidence: nothing written, the technician is asked again
+    h.emu.clock = lambda: (NOW + timedelta(minutes=10)).timestamp()
+    await h.handled(h.emu.send_location(TECH, *SITE, live_period=600))
     [visit] = await visits(h)
-    bound = NOW + delay - EVENT_MAX_AGE
-    assert visit["check_in_at"] == bound.isoformat()
+    assert visit["check_in_at"] == (NOW + timedelta(minutes=10)).isoformat()
     assert await h.count("SELECT count(*) FROM events WHERE rule = 'DED-LATE'") == 1
 
 

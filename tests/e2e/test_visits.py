@@ -170,7 +170,7 @@ async def test_pin_without_accuracy_is_weak_and_offsite_is_flagged(harness: BotH
     [visit] = await visits(h)
     assert visit["check_in_evidence"] == "weak" and visit["offsite"] == 1
     alert = await h.emu.wait_for_message(GROUP, "签到距客户地址", after=mark)
-    assert "weak" in alert["text"]
+    assert "凭证：弱" in alert["text"] and "weak" not in alert["text"]
 
 
 async def test_checkin_without_dispatch_is_flagged_go_out(harness: BotHarness) -> None:
@@ -257,6 +257,7 @@ async def test_slip_through_the_customers_own_chat_is_verified(harness: BotHarne
     h.emu.user(CUSTOMER, "王先生")
     reply = await h.say(CUSTOMER, f"/start slip_{slip['customer_token']}")
     assert "满意" in reply["text"]
+    assert "定位轨迹 90 天后删除" in reply["text"]  # what is kept, and why, in one line
     await h.press(CUSTOMER, CUSTOMER, "不满意")
     await h.press(CUSTOMER, CUSTOMER, f"cslip:cd:{slip['customer_token']}:shoes:0")
     mark = h.emu.mark()

@@ -157,3 +157,33 @@ def test_places_and_faults() -> None:
     assert intake.parse_place("30.66, 200") is None
     assert intake.parse_place("东大街1号") is None
     assert intake.normalize_fault(" 蓝 屏！") == intake.normalize_fault("蓝屏")
+
+
+def test_phones_are_masked_for_the_group() -> None:
+    from bot.cards import mask_phone
+
+    assert mask_phone("13812341111") == "138****1111"
+    assert mask_phone("028-85551234") == "028****1234"
+    assert mask_phone("") == "—" and mask_phone(None) == "—"
+    assert mask_phone("12345") == "1****"
+
+
+def test_flag_reasons_are_localized_without_english_in_chinese() -> None:
+    import re
+
+    from bot.cards import flag_reasons
+    from bot.evidence import Flag, FlagCode
+
+    encoded = [
+        Flag(FlagCode.SPEED, {"speed": 1320, "km": 22, "limit": 150}).encode(),
+        Flag(FlagCode.OFFSITE_OUT, {"distance": 54880, "radius": 300}).encode(),
+        Flag(FlagCode.BARE_PIN).encode(),
+        Flag(FlagCode.IMPRECISE, {"accuracy": 5000, "limit": 100}).encode(),
+        Flag(FlagCode.LIVE_STOPPED, {"minutes": 90}).encode(),
+        Flag(FlagCode.OFFSITE_IN, {"distance": 1100, "radius": 300}).encode(),
+    ]
+    chinese = flag_reasons(encoded, "zh-CN")
+    assert len(chinese) == 6 and "1320" in chinese[0] and "54880" in chinese[1]
+    assert not any(re.search("[A-Za-z]", line) for line in chinese)
+    english = flag_reasons(encoded, "en")
+    assert english[0].startswith("Live track implausible")

@@ -76,3 +76,29 @@ def test_cli_bad_config_prints_one_line_and_exits_2(tmp_path) -> None:
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "config.toml: sla.respond_hours: must be a number"
+
+
+@pytest.mark.parametrize(
+    ("section", "key", "value", "reason"),
+    [
+        ("geofence", "max_accuracy_m", 0, "greater than 0"),
+        ("geofence", "max_age_s", "two minutes", "number"),
+        ("geofence", "max_speed_kmh", -1, "greater than 0"),
+        ("privacy", "keep_track_days", 0, "at least 1"),
+        ("privacy", "purge_time", "3h30", "time like"),
+    ],
+)
+def test_evidence_and_privacy_keys_are_validated(section, key, value, reason) -> None:
+    data = example_data()
+    data[section][key] = value
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    assert str(info.value).startswith(f"config.toml: {section}.{key}: ")
+    assert reason in str(info.value)
+
+
+def test_evidence_and_privacy_defaults() -> None:
+    config = parse_config({}, env={})
+    assert config.evidence.max_accuracy_m == 100 and config.evidence.max_age_s == 120
+    assert config.evidence.max_speed_kmh == 150
+    assert config.privacy.keep_track_days == 90

@@ -1,0 +1,69 @@
+"""Every command x role x chat kind, decided by bot/access.py, matches the README's table."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from bot.access import PERMISSIONS, Actor, decide
+from bot.models import Person, Role
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+STAFF = {"admin", "manager", "dispatcher", "technician"}
+GROUPS_OF = {"everyone": STAFF | {"customer"}, "staff": STAFF}
+CHATS = {  # chat kind -> (Telegram chat type, is it the bound dispatch group)
+    "private": ("private", False),
+    "dispatch group": ("supergroup", True),
+    "other group": ("group", False),
+}
+ALLOWED_IN = {
+    "anywhere": {"private", "dispatch group", "other group"},
+    "private": {"private"},
+    "dispatch group": {"dispatch group"},
+    "private or dispatch group": {"private", "dispatch group"},
+}
+
+
+def readme_table() -> dict[str, tuple[set[str], set[str]]]:
+    """command -> (roles, chat kinds) from the README's access table."""
+    text = README.read_text(encoding="utf-8")
+    block = text.split("<!-- access-table: begin -->")[1].split("<!-- access-table: end -->")[0]
+    table = {}
+    for line in block.strip().splitlines()[2:]:
+        command, who, chat = (cell.strip() for cell in line.strip("|").split(" | "))
+        name = re.match(r"`/(\w+)", command).group(1)
+        roles: set[str] = set()
+        for word in who.split(", "):
+            roles |= GROUPS_OF.get(word, {word})
+        table[name] = (roles, ALLOWED_IN[chat])
+    return table
+
+
+def actor_for(role: str) -> Actor:
+    if role == "admin":
+        return Actor(telegram_id=1, person=None, is_admin=True, language="zh-CN")
+    if role == "customer":
+        return Actor(telegram_id=9, person=None, is_admin=False, language="zh-CN", customer_id=5)
+    person = Person(id=2, name="x", role=Role(role))
+    return Actor(telegram_id=2, person=person, is_admin=False, language="zh-CN")
+
+
+def test_readme_lists_exactly_the_menu_commands() -> None:
+    menu = {name for name, p in PERMISSIONS.items() if p.in_menu}
+    assert set(readme_table()) == menu
+
+
+ROLES = ["admin", "manager", "dispatcher", "technician", "customer"]
+
+
+@pytest.mark.parametrize("command", sorted(readme_table()))
+def test_matrix(command: str) -> None:
+    roles, chats = readme_table()[command]
+    for role in ROLES:
+        may_role = role in roles or (role == "admin" and "manager" in roles)
+        for chat, (chat_type, in_group) in CHATS.items():
+            refusal = decide(actor_for(role), command, chat_type, in_group)
+            expected = may_role and chat in chats
+            assert (refusal is None) == expected, (command, role, chat, refusal)
