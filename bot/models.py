@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
+from types import MappingProxyType
 from typing import NamedTuple
 
 
@@ -82,26 +84,62 @@ class RecordedEvent:
     adjustment_of: str | None = None  # "YYYY-MM" when this corrects a closed month
 
 
+NO_VALUES: Mapping[str, object] = MappingProxyType({})
+
+
+class Reason(NamedTuple):
+    """Why a statement line has its amount, in no particular language: a catalog key under
+    `line.` and the values its text needs (a value may itself be a Reason). One Reason is
+    shared by every line with the same reason, so building a statement renders no text."""
+
+    key: str
+    values: Mapping[str, object] = NO_VALUES
+
+
+class LineNote(NamedTuple):
+    """A statement line's structured note: the reason, and the visit or day it is about.
+
+    Rendered in the reader's language only when the line is shown (bot.line_text).
+    """
+
+    reason: Reason
+    slip: Slip | None = None  # the visit: its check-out date and customer
+    zone: tzinfo | None = None  # the station's time zone, for the visit's local date
+    day: date | None = None  # the day of a line that has no visit (a recorded event)
+
+
 class StatementLine(NamedTuple):
     """One amount on a statement, with the rule it follows and the slip or event it comes from.
 
-    A named tuple: a large month has a quarter of a million lines.
+    A named tuple: a large month has a quarter of a million lines. `note` is a LineNote when
+    computed, plain text when read back from a closed month's snapshot.
     """
 
     rule: str
     amount_fen: int
     ref: str
-    note: str = ""
+    note: str | LineNote = ""
     kind: str = "allowance"  # allowance | travel | reward | deduction
+    adjusts: str | None = None  # "YYYY-MM": this line corrects that closed month (ADJ-CLOSED)
 
-    def as_json(self) -> dict[str, object]:
-        return {
+    def as_json(
+        self, language: str | None = None, render: Callable[[StatementLine], str] | None = None
+    ) -> dict[str, object]:
+        """The line as in `statement --json`, its note in `language` (default zh-CN)."""
+        if render is None:
+            from bot.line_text import NoteRenderer
+
+            render = NoteRenderer(language).note
+        data: dict[str, object] = {
             "rule": self.rule,
             "kind": self.kind,
             "amount_fen": self.amount_fen,
             "ref": self.ref,
-            "note": self.note,
+            "note": render(self),
         }
+        if self.adjusts is not None:
+            data["adjusts"] = self.adjusts
+        return data
 
 
 @dataclass(frozen=True)
@@ -134,7 +172,14 @@ class TechnicianStatement:
     def net_fen(self) -> int:
         return self.allowance_fen + self.travel_fen + self.reward_fen - self.deduction_fen
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(
+        self, language: str | None = None, render: Callable[[StatementLine], str] | None = None
+    ) -> dict[str, object]:
+        """The technician's part of `statement --json`, notes in `language` (default zh-CN)."""
+        if render is None:
+            from bot.line_text import NoteRenderer
+
+            render = NoteRenderer(language).note
         return {
             "technician": self.technician,
             "slips": self.slips,
@@ -144,7 +189,7 @@ class TechnicianStatement:
             "reward_fen": self.reward_fen,
             "deduction_fen": self.deduction_fen,
             "net_fen": self.net_fen,
-            "lines": [line.as_json() for line in self.lines],
+            "lines": [line.as_json(render=render) for line in self.lines],
         }
 
 
@@ -153,11 +198,15 @@ class MonthStatement:
     month: str
     technicians: tuple[TechnicianStatement, ...]
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, language: str | None = None) -> dict[str, object]:
+        """`statement --json`, every note in `language` (the station's; default zh-CN)."""
+        from bot.line_text import NoteRenderer
+
+        render = NoteRenderer(language).note
         return {
             "month": self.month,
             "currency": "CNY",
-            "technicians": [t.as_json() for t in self.technicians],
+            "technicians": [t.as_json(render=render) for t in self.technicians],
         }
 
 
@@ -177,6 +226,7 @@ def statement_from_json(data: dict) -> MonthStatement:
                         ref=line["ref"],
                         note=line.get("note", ""),
                         kind=line["kind"],
+                        adjusts=line.get("adjusts"),
                     )
                     for line in item["lines"]
                 ),

@@ -102,7 +102,6 @@ async def record(
             if today.strftime("%Y-%m") == open_month
             else date.fromisoformat(f"{open_month}-01")
         )
-        note = f"{note} (adjustment for {month})".strip()
     async with services.db.transaction() as conn:
         person = await people.technician_named(conn, technician)
         if person is None:

@@ -76,8 +76,9 @@ async def compute(
     return statement
 
 
-def statement_json(statement: MonthStatement) -> str:
-    return json.dumps(statement.as_json(), ensure_ascii=False, indent=1)
+def statement_json(statement: MonthStatement, language: str | None = None) -> str:
+    """`statement --json`, notes in `language` (the station's default language)."""
+    return json.dumps(statement.as_json(language), ensure_ascii=False, indent=1)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ async def close_month(db: Database, config: Config, month: str, by: int | None) 
     if existing is not None:
         return Closing(month, existing, already=True)
     statement = await compute(db, config, month)
-    snapshot = json.dumps(statement.as_json(), ensure_ascii=False, sort_keys=True)
+    snapshot = json.dumps(statement.as_json(config.language), ensure_ascii=False, sort_keys=True)
     digest = hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
     async with db.transaction() as conn:
         stored = await months.close(conn, month, snapshot, digest, by)

@@ -100,7 +100,7 @@ async def notify(app: Application, alert: DueAlert) -> None:
                     tech_language,
                     key,
                     kind=alert.kind,
-                    what=alert.kind,
+                    what=t(tech_language, f"dispatch.deadline.{alert.kind}"),
                     id=view.id,
                     name=name,
                     due=cards.when(alert.due_at, tz),

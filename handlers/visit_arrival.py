@@ -250,7 +250,7 @@ async def _check_in(
             ticket=result.ticket.id,
             name=name,
             distance=distance,
-            evidence=check.evidence.value,
+            evidence=t(context.services.config.language, f"evidence.{check.evidence.value}"),
         )
     await refresh_card(context, result.ticket.id if result.ticket else None)
 

@@ -7,17 +7,13 @@ import json
 from datetime import UTC, datetime
 
 import openpyxl
-import pytest
 
 from bot import imports, statements
 from bot.models import Role
-from tests.conftest import SHARED
+from tests.conftest import EXAMPLES
 from tests.e2e.harness import BotHarness
 
 MANAGER, DISPATCHER, TECH = 201, 202, 203
-EXAMPLES = SHARED / "examples"
-
-pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="shared/examples not present")
 
 
 async def load_november(h: BotHarness) -> None:
