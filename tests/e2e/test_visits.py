@@ -170,7 +170,7 @@ async def test_pin_without_accuracy_is_weak_and_offsite_is_flagged(harness: BotH
     [visit] = await visits(h)
     assert visit["check_in_evidence"] == "weak" and visit["offsite"] == 1
     alert = await h.emu.wait_for_message(GROUP, "签到距客户地址", after=mark)
-    assert "weak" in alert["text"]
+    assert "凭证：弱（地图选点）" in alert["text"] and "weak" not in alert["text"]
 
 
 async def test_checkin_without_dispatch_is_flagged_go_out(harness: BotHarness) -> None:
