@@ -121,16 +121,16 @@ class NoteRenderer:
         if isinstance(note, str):  # a closed month's snapshot: already text
             suffix = adjustment_suffix(line.adjusts, self.language) if line.adjusts else ""
             return note if not suffix or suffix.strip() in note else note + suffix
+        reason, slip, zone, day = note
         where = ""
-        slip = note.slip
         if slip is not None:
             moment = slip.check_out
-            if note.zone is not None and moment.tzinfo is not None:
-                moment = moment.astimezone(note.zone)
+            if zone is not None and moment.tzinfo is not None:
+                moment = moment.astimezone(zone)
             where = f"{date_text(moment.date(), self.language)} {slip.customer}"
-        elif note.day is not None:
-            where = date_text(note.day, self.language)
-        details = self._part_separator.join(filter(None, (where, self.why(note.reason))))
+        elif day is not None:
+            where = date_text(day, self.language)
+        details = self._part_separator.join(filter(None, (where, self.why(reason))))
         text = self.title(line.rule)
         if details:
             text += self._title_separator + details

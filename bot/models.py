@@ -96,16 +96,21 @@ class Reason(NamedTuple):
     values: Mapping[str, object] = NO_VALUES
 
 
-class LineNote(NamedTuple):
-    """A statement line's structured note: the reason, and the visit or day it is about.
+# A statement line's structured note: (the reason, the visit it is about (its check-out date
+# and customer), the station's time zone for that date, the day of a line with no visit).
+# A plain tuple: a month builds a quarter of a million, and a named tuple would cost a second
+# allocation each. Rendered in the reader's language only when shown (bot.line_text).
+LineNote = tuple[Reason, "Slip | None", "tzinfo | None", "date | None"]
 
-    Rendered in the reader's language only when the line is shown (bot.line_text).
-    """
 
-    reason: Reason
-    slip: Slip | None = None  # the visit: its check-out date and customer
-    zone: tzinfo | None = None  # the station's time zone, for the visit's local date
-    day: date | None = None  # the day of a line that has no visit (a recorded event)
+def line_note(
+    reason: Reason,
+    slip: Slip | None = None,
+    zone: tzinfo | None = None,
+    day: date | None = None,
+) -> LineNote:
+    """A LineNote from its parts."""
+    return (reason, slip, zone, day)
 
 
 class StatementLine(NamedTuple):

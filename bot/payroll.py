@@ -22,13 +22,13 @@ from zoneinfo import ZoneInfo
 
 from bot.config import RewardRules, Rules, TravelRules
 from bot.models import (
-    LineNote,
     MonthStatement,
     Reason,
     RecordedEvent,
     Slip,
     StatementLine,
     TechnicianStatement,
+    line_note,
 )
 from bot.note_codes import coded
 
@@ -392,10 +392,11 @@ def _line(
     slip: Slip | None = None,
     zone: tzinfo | None = None,
 ) -> StatementLine:
-    """A StatementLine and its LineNote built straight from their values (half the cost of the
-    keyword calls); no text is rendered here."""
-    note = _tuple_new(LineNote, (reason, slip, zone, None))
-    return _tuple_new(StatementLine, (rule, amount_fen, ref, note, kind, None))
+    """A StatementLine with its LineNote built straight from their values (half the cost of the
+    keyword call); no text is rendered here."""
+    return _tuple_new(
+        StatementLine, (rule, amount_fen, ref, (reason, slip, zone, None), kind, None)
+    )
 
 
 @contextmanager
@@ -638,7 +639,7 @@ def _event_line(event: RecordedEvent, month: _Month, slip: Slip | None) -> State
         parts.append(_FORFEITS_MONTH)
     if event.note:
         parts.append(event.note)  # a person's text, or a coded note of the bot (note_codes)
-    note = LineNote(Reason("parts", {"parts": tuple(parts)}), slip, month.zone, event.day)
+    note = line_note(Reason("parts", {"parts": tuple(parts)}), slip, month.zone, event.day)
     amount = _event_amount(event, info, month.rules)
     return StatementLine(
         event.rule, amount, f"event {event.id}", note, info.kind, event.adjustment_of

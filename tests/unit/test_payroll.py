@@ -21,13 +21,13 @@ from bot.config import AllowanceRules, DeductionRules, RewardRules, Rules, Trave
 from bot.geo import geodesic_m
 from bot.line_text import NoteRenderer, note_text
 from bot.models import (
-    LineNote,
     MonthStatement,
     Reason,
     RecordedEvent,
     Slip,
     StatementLine,
     TechnicianStatement,
+    line_note,
 )
 from bot.payroll import (
     EVENT_RULES,
@@ -848,9 +848,9 @@ def test_fast_line_builder_equals_the_named_tuples() -> None:
     reason = Reason("rate_network", {"amount": "2.00"})
     visit = slip(1)
     built = _line("ALW-RATE", 200, "slip 1", reason, "allowance", visit, TZ)
-    plain = StatementLine("ALW-RATE", 200, "slip 1", LineNote(reason, visit, TZ), "allowance")
+    plain = StatementLine("ALW-RATE", 200, "slip 1", line_note(reason, visit, TZ), "allowance")
     assert built == plain and repr(built) == repr(plain)
-    assert built.adjusts is None and built.note.day is None
+    assert built.adjusts is None and built.note == (reason, visit, TZ, None)
 
 
 def test_format_yuan() -> None:

@@ -179,7 +179,7 @@ def every_kind() -> list[StatementLine]:
 def reason_keys(lines: list[StatementLine]) -> set[str]:
     keys = set()
     for line in lines:
-        stack = [line.note.reason]
+        stack = [line.note[0]]
         while stack:
             reason = stack.pop()
             keys.add(reason.key)
