@@ -8,11 +8,12 @@ shown, from the `line.*` and `note.*` catalog keys (bot/i18n/*.statement.toml).
 from __future__ import annotations
 
 import re
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, tzinfo
 
 from bot import payroll
 from bot.i18n import DEFAULT_LANGUAGE, catalog, normalize_language, t
-from bot.models import Reason, StatementLine
+from bot.models import Reason, Slip, StatementLine
 from bot.note_codes import decode
 
 # Notes stored in English before notes were coded (bot.note_codes), rendered like coded ones.
@@ -80,6 +81,8 @@ class NoteRenderer:
         self.language = language_of(language)
         self._reasons: dict[int, tuple[Reason, str]] = {}  # id -> (the reason kept alive, text)
         self._titles: dict[str, str] = {}
+        self._visits: dict[int, tuple[Slip, str]] = {}  # id -> (the slip kept alive, text)
+        self._dates: dict[date, str] = {}
         self._separator = t(self.language, "line.separator")
         self._title_separator = t(self.language, "line.title_separator")
         self._part_separator = t(self.language, "line.part_separator")
@@ -122,21 +125,71 @@ class NoteRenderer:
             suffix = adjustment_suffix(line.adjusts, self.language) if line.adjusts else ""
             return note if not suffix or suffix.strip() in note else note + suffix
         reason, slip, zone, day = note
-        where = ""
         if slip is not None:
-            moment = slip.check_out
-            if zone is not None and moment.tzinfo is not None:
-                moment = moment.astimezone(zone)
-            where = f"{date_text(moment.date(), self.language)} {slip.customer}"
+            where = self._visit(slip, zone)
         elif day is not None:
             where = date_text(day, self.language)
-        details = self._part_separator.join(filter(None, (where, self.why(reason))))
-        text = self.title(line.rule)
-        if details:
-            text += self._title_separator + details
+        else:
+            where = ""
+        why = self.why(reason)
+        title = self._titles.get(line.rule) or self.title(line.rule)
+        if where and why:
+            text = f"{title}{self._title_separator}{where}{self._part_separator}{why}"
+        elif where or why:
+            text = f"{title}{self._title_separator}{where or why}"
+        else:
+            text = title
         if line.adjusts:
             text += adjustment_suffix(line.adjusts, self.language)
         return text
+
+    def _date(self, day: date) -> str:
+        shown = self._dates.get(day)
+        if shown is None:
+            shown = self._dates[day] = date_text(day, self.language)
+        return shown
+
+    def _visit(self, slip: Slip, zone: tzinfo | None) -> str:
+        """The visit's local check-out date and customer, worked out once per slip."""
+        known = self._visits.get(id(slip))
+        if known is not None and known[0] is slip:
+            return known[1]
+        moment = slip.check_out
+        if zone is not None and moment.tzinfo is not None:
+            moment = moment.astimezone(zone)
+        shown = self._date(moment.date())
+        text = f"{shown} {slip.customer}"
+        self._visits[id(slip)] = (slip, text)
+        return text
+
+    def notes(self, lines: Sequence[StatementLine]) -> list[str]:
+        """note() of every line, in one pass (a month's JSON and workbook render them all):
+        a visit's lines come together, so its date and customer are worked out once."""
+        texts: list[str] = []
+        add = texts.append
+        titles, reasons = self._titles, self._reasons
+        title_separator, part_separator = self._title_separator, self._part_separator
+        last_slip: Slip | None = None
+        where = ""
+        for line in lines:
+            note = line.note
+            if note.__class__ is not tuple or line.adjusts:
+                add(self.note(line))
+                continue
+            reason, slip, zone, _day = note
+            if slip is None:
+                add(self.note(line))
+                continue
+            if slip is not last_slip:
+                where, last_slip = self._visit(slip, zone), slip
+            known = reasons.get(id(reason))
+            why = known[1] if known is not None and known[0] is reason else self.why(reason)
+            title = titles.get(line.rule) or self.title(line.rule)
+            if why:
+                add(f"{title}{title_separator}{where}{part_separator}{why}")
+            else:
+                add(f"{title}{title_separator}{where}")
+        return texts
 
     def line(self, line: StatementLine) -> str:
         """One line as /me shows it: rule ID, amount (a deduction with a minus) and the note."""

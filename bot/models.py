@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from enum import StrEnum
@@ -71,7 +71,7 @@ class Slip(NamedTuple):
 
 @dataclass(frozen=True)
 class RecordedEvent:
-    """A penalty or reward a person recorded (or a timer recorded), RULES.md sections 4-7."""
+    """A penalty or reward a person recorded (or a timer recorded), docs/rules.md sections 4-7."""
 
     id: int
     technician: str  # "*" = all station staff (RMA-LOST with no one responsible)
@@ -127,20 +127,19 @@ class StatementLine(NamedTuple):
     kind: str = "allowance"  # allowance | travel | reward | deduction
     adjusts: str | None = None  # "YYYY-MM": this line corrects that closed month (ADJ-CLOSED)
 
-    def as_json(
-        self, language: str | None = None, render: Callable[[StatementLine], str] | None = None
-    ) -> dict[str, object]:
-        """The line as in `statement --json`, its note in `language` (default zh-CN)."""
-        if render is None:
-            from bot.line_text import NoteRenderer
+    def as_json(self, language: str | None = None, note: str | None = None) -> dict[str, object]:
+        """The line as in `statement --json`, its note in `language` (default zh-CN) unless
+        the caller rendered it already (`note`)."""
+        if note is None:
+            from bot.line_text import note_text
 
-            render = NoteRenderer(language).note
+            note = note_text(self, language)
         data: dict[str, object] = {
             "rule": self.rule,
             "kind": self.kind,
             "amount_fen": self.amount_fen,
             "ref": self.ref,
-            "note": render(self),
+            "note": note,
         }
         if self.adjusts is not None:
             data["adjusts"] = self.adjusts
@@ -178,13 +177,16 @@ class TechnicianStatement:
         return self.allowance_fen + self.travel_fen + self.reward_fen - self.deduction_fen
 
     def as_json(
-        self, language: str | None = None, render: Callable[[StatementLine], str] | None = None
+        self,
+        language: str | None = None,
+        notes: Callable[[Sequence[StatementLine]], list[str]] | None = None,
     ) -> dict[str, object]:
-        """The technician's part of `statement --json`, notes in `language` (default zh-CN)."""
-        if render is None:
+        """The technician's part of `statement --json`, notes in `language` (default zh-CN),
+        or rendered by `notes` (a NoteRenderer's, shared by the month's technicians)."""
+        if notes is None:
             from bot.line_text import NoteRenderer
 
-            render = NoteRenderer(language).note
+            notes = NoteRenderer(language).notes
         return {
             "technician": self.technician,
             "slips": self.slips,
@@ -194,7 +196,10 @@ class TechnicianStatement:
             "reward_fen": self.reward_fen,
             "deduction_fen": self.deduction_fen,
             "net_fen": self.net_fen,
-            "lines": [line.as_json(render=render) for line in self.lines],
+            "lines": [
+                line.as_json(note=note)
+                for line, note in zip(self.lines, notes(self.lines), strict=True)
+            ],
         }
 
 
@@ -207,11 +212,11 @@ class MonthStatement:
         """`statement --json`, every note in `language` (the station's; default zh-CN)."""
         from bot.line_text import NoteRenderer
 
-        render = NoteRenderer(language).note
+        notes = NoteRenderer(language).notes
         return {
             "month": self.month,
             "currency": "CNY",
-            "technicians": [t.as_json(render=render) for t in self.technicians],
+            "technicians": [t.as_json(notes=notes) for t in self.technicians],
         }
 
 

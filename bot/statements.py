@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -88,6 +89,12 @@ class Closing:
     already: bool = False
 
 
+def _snapshot(statement: MonthStatement, language: str) -> tuple[str, str]:
+    """A closed month's JSON snapshot (notes in the station's language) and its sha256."""
+    snapshot = json.dumps(statement.as_json(language), ensure_ascii=False, sort_keys=True)
+    return snapshot, hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
+
+
 async def close_month(db: Database, config: Config, month: str, by: int | None) -> Closing:
     """Freeze a month's statements as a stored snapshot with its hash."""
     async with db.read() as conn:
@@ -95,8 +102,8 @@ async def close_month(db: Database, config: Config, month: str, by: int | None) 
     if existing is not None:
         return Closing(month, existing, already=True)
     statement = await compute(db, config, month)
-    snapshot = json.dumps(statement.as_json(config.language), ensure_ascii=False, sort_keys=True)
-    digest = hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
+    # Writing every line's note takes a while in a large month: not on the event loop's thread.
+    snapshot, digest = await asyncio.to_thread(_snapshot, statement, config.language)
     async with db.transaction() as conn:
         stored = await months.close(conn, month, snapshot, digest, by)
     return Closing(month, stored, already=stored != digest)

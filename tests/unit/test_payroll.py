@@ -1,4 +1,4 @@
-"""bot.payroll: the monthly statement rules of RULES.md sections 4-7, line by line."""
+"""bot.payroll: the monthly statement rules of docs/rules.md sections 4-7, line by line."""
 
 from __future__ import annotations
 
@@ -148,7 +148,7 @@ def travel_line(statement: TechnicianStatement, slip_id: int) -> StatementLine:
     return line
 
 
-# --- worked examples of RULES.md --------------------------------------------------------------
+# --- worked examples of docs/rules.md --------------------------------------------------------------
 
 
 def test_worked_example_1_home_cap_drops_the_two_latest_home_slips() -> None:

@@ -359,3 +359,11 @@ def test_evidence_and_deadline_names_exist_for_every_value() -> None:
         assert stray_english(catalog("zh-CN")[f"evidence.{evidence.value}"]) == []
     for kind in ("SLA-RESPOND", "SLA-ARRIVE", "SLA-TAKEBACK", "SLA-SPARE", "DISPATCH-ACCEPT"):
         assert f"dispatch.deadline.{kind}" in catalog("zh-CN")
+
+
+@pytest.mark.parametrize("language", ["zh-CN", "en"])
+def test_rendering_all_lines_at_once_equals_one_by_one(language: str) -> None:
+    lines = every_kind()
+    snapshot = StatementLine("DED-LATE", 1000, "event 3", "迟到", "deduction", "2026-10")
+    lines += [snapshot, snapshot._replace(adjusts=None)]
+    assert NoteRenderer(language).notes(lines) == [note_text(line, language) for line in lines]
