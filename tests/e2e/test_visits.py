@@ -155,7 +155,9 @@ async def test_forwarded_location_and_venue_are_refused(harness: BotHarness) -> 
     mark = h.emu.mark()
     update = h.emu.send_venue(TECH, *SITE, "某大厦", "锦江区")
     await h.handled(update)
-    assert any("venue" in c.params.get("text", "") for c in h.emu.calls("sendMessage", after=mark))
+    assert any(
+        "「地点」" in c.params.get("text", "") for c in h.emu.calls("sendMessage", after=mark)
+    )
     assert await visits(h) == []
     assert await h.count("SELECT count(*) FROM tickets WHERE state = 'accepted'") == 1
 
