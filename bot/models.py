@@ -95,6 +95,10 @@ class Reason(NamedTuple):
     key: str
     values: Mapping[str, object] = NO_VALUES
 
+    def __hash__(self) -> int:
+        # Equal reasons hash alike whatever their values' order, so lines stay hashable.
+        return hash((self.key, frozenset(self.values.items())))
+
 
 # A statement line's structured note: (the reason, the visit it is about (its check-out date
 # and customer), the station's time zone for that date, the day of a line with no visit).

@@ -849,7 +849,9 @@ def test_fast_line_builder_equals_the_named_tuples() -> None:
     visit = slip(1)
     built = _line("ALW-RATE", 200, "slip 1", reason, "allowance", visit, TZ)
     plain = StatementLine("ALW-RATE", 200, "slip 1", line_note(reason, visit, TZ), "allowance")
-    assert built == plain and repr(built) == repr(plain)
+    assert built == plain and hash(built) == hash(plain) and repr(built) == repr(plain)
+    swapped = Reason("rate_network", {"b": 1, "a": 2})
+    assert hash(swapped) == hash(Reason("rate_network", {"a": 2, "b": 1}))
     assert built.adjusts is None and built.note == (reason, visit, TZ, None)
 
 

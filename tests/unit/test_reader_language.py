@@ -201,6 +201,7 @@ def test_every_statement_line_kind_reads_in_chinese() -> None:
     layout = {"date", "separator", "title_separator", "part_separator", "adjusts"}
     layout |= {"ref_slip", "ref_event"}
     assert reason_keys(lines) | {"parts"} == (reasons - layout) | {"parts"}
+    assert len({*lines}) > 60  # lines stay hashable
     render = NoteRenderer("zh-CN")
     for line in lines:
         text = render.line(line)
