@@ -8,7 +8,7 @@ same rule ID, marked as adjusting the closed month. Carrying again without a cha
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 
 from bot.models import MonthStatement, StatementLine, TechnicianStatement
@@ -21,11 +21,20 @@ def _key(technician: str, line: StatementLine) -> LineKey:
     return (technician, line.rule, line.ref, line.kind)
 
 
+def _plain_note(line: StatementLine) -> str:
+    """A note that is text already (snapshots); structured notes need a renderer."""
+    return line.note if isinstance(line.note, str) else ""
+
+
+def _no_longer_due(was: str) -> str:
+    return f"no longer due (was: {was})"
+
+
 def _amounts(
     statement: MonthStatement, technicians: Collection[str] | None
-) -> tuple[dict[LineKey, int], dict[LineKey, str]]:
+) -> tuple[dict[LineKey, int], dict[LineKey, StatementLine]]:
     amounts: dict[LineKey, int] = {}
-    notes: dict[LineKey, str] = {}
+    notes: dict[LineKey, StatementLine] = {}
     for tech in statement.technicians:
         if technicians is not None and tech.technician not in technicians:
             continue
@@ -34,7 +43,7 @@ def _amounts(
                 continue  # carried into this month from an earlier one: fixed rows, never differ
             key = _key(tech.technician, line)
             amounts[key] = amounts.get(key, 0) + line.amount_fen
-            notes.setdefault(key, line.note)
+            notes.setdefault(key, line)
     return amounts, notes
 
 
@@ -43,12 +52,16 @@ def differences(
     snapshot: MonthStatement,
     carried: Iterable[tuple[str, StatementLine]],
     technicians: Collection[str] | None = None,
+    note_text: Callable[[StatementLine], str] = _plain_note,
+    gone_text: Callable[[str], str] = _no_longer_due,
 ) -> list[tuple[str, StatementLine]]:
     """The (technician, line) still to carry so that snapshot + carried = recomputed.
 
     `carried` are the adjustment lines of this closed month carried so far (adjusts == its
     month); `technicians` limits the comparison to the people a change concerns. Lines come in
-    the recomputed statement's order, then the ones that are gone from it.
+    the recomputed statement's order, then the ones that are gone from it. A carried line's
+    note is its source line's note as `note_text` renders it (`gone_text` wraps the note of a
+    line that is no longer due); the adjustment mark is added when the line is shown.
     """
     month = snapshot.month
     new, new_notes = _amounts(recomputed, technicians)
@@ -58,7 +71,7 @@ def differences(
             continue
         key = _key(technician, line)
         old[key] = old.get(key, 0) + line.amount_fen
-        old_notes.setdefault(key, line.note)
+        old_notes.setdefault(key, line)
     result: list[tuple[str, StatementLine]] = []
     for key in [*new, *(k for k in old if k not in new)]:
         delta = new.get(key, 0) - old.get(key, 0)
@@ -66,9 +79,9 @@ def differences(
             continue
         technician, rule, ref, kind = key
         if key in new:
-            note = f"adjustment of {month}: {new_notes[key]}"
+            note = note_text(new_notes[key])
         else:
-            note = f"adjustment of {month}: no longer due (was: {old_notes[key]})"
+            note = gone_text(note_text(old_notes[key]))
         result.append((technician, StatementLine(rule, delta, ref, note, kind, month)))
     return result
 

@@ -236,7 +236,7 @@ async def _statement(args: argparse.Namespace, config: Config) -> int:
     finally:
         await db.close()
     if args.json:
-        print(statements.statement_json(statement))
+        print(statements.statement_json(statement, config.language))
     else:
         from bot.reports import format_summary_text
 

@@ -72,7 +72,7 @@ class RewardRules:
 
 @dataclass(frozen=True)
 class Rules:
-    """Every amount and cap of RULES.md sections 4-7."""
+    """Every amount and cap of docs/rules.md sections 4-7."""
 
     allowance: AllowanceRules = field(default_factory=AllowanceRules)
     travel: TravelRules = field(default_factory=TravelRules)

@@ -14,6 +14,8 @@ import aiosqlite
 
 from bot import adjustments, payroll
 from bot.config import Config
+from bot.i18n import t
+from bot.line_text import NoteRenderer
 from bot.models import MonthStatement, RecordedEvent, statement_from_json
 from storage import adjustments as stored_adjustments
 from storage import ledger, months
@@ -100,7 +102,15 @@ async def carry(
     snapshot = statement_from_json(json.loads(frozen))
     recomputed = await live(conn, config, month, among)
     carried = await stored_adjustments.of_month(conn, month)
-    lines = adjustments.differences(recomputed, snapshot, carried, among)
+    renderer = NoteRenderer(config.language)
+    lines = adjustments.differences(
+        recomputed,
+        snapshot,
+        carried,
+        among,
+        note_text=lambda line: renderer.note(line._replace(adjusts=None)),
+        gone_text=lambda was: t(renderer.language, "line.no_longer_due", was=was),
+    )
     target = await first_open_after(conn, month)
     if lines:
         await stored_adjustments.carry(conn, target, lines, cause)

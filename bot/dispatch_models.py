@@ -146,7 +146,7 @@ class Deadline:
     fired_at: datetime | None = None
 
 
-# Deadline kinds (RULES.md section 2 and the dispatch answer timer); ref_id is the ticket id.
+# Deadline kinds (docs/rules.md section 2 and the dispatch answer timer); ref_id is the ticket id.
 SLA_RESPOND = "SLA-RESPOND"
 SLA_ARRIVE = "SLA-ARRIVE"
 SLA_TAKEBACK = "SLA-TAKEBACK"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, tzinfo
 from enum import StrEnum
+from types import MappingProxyType
 from typing import NamedTuple
 
 
@@ -69,7 +71,7 @@ class Slip(NamedTuple):
 
 @dataclass(frozen=True)
 class RecordedEvent:
-    """A penalty or reward a person recorded (or a timer recorded), RULES.md sections 4-7."""
+    """A penalty or reward a person recorded (or a timer recorded), docs/rules.md sections 4-7."""
 
     id: int
     technician: str  # "*" = all station staff (RMA-LOST with no one responsible)
@@ -84,26 +86,66 @@ class RecordedEvent:
     shares: tuple[tuple[str, int], ...] = ()
 
 
+NO_VALUES: Mapping[str, object] = MappingProxyType({})
+
+
+class Reason(NamedTuple):
+    """Why a statement line has its amount, in no particular language: a catalog key under
+    `line.` and the values its text needs (a value may itself be a Reason). One Reason is
+    shared by every line with the same reason, so building a statement renders no text."""
+
+    key: str
+    values: Mapping[str, object] = NO_VALUES
+
+    def __hash__(self) -> int:
+        # Equal reasons hash alike whatever their values' order, so lines stay hashable.
+        return hash((self.key, frozenset(self.values.items())))
+
+
+# A statement line's structured note: (the reason, the visit it is about (its check-out date
+# and customer), the station's time zone for that date, the day of a line with no visit).
+# A plain tuple: a month builds a quarter of a million, and a named tuple would cost a second
+# allocation each. Rendered in the reader's language only when shown (bot.line_text).
+LineNote = tuple[Reason, "Slip | None", "tzinfo | None", "date | None"]
+
+
+def line_note(
+    reason: Reason,
+    slip: Slip | None = None,
+    zone: tzinfo | None = None,
+    day: date | None = None,
+) -> LineNote:
+    """A LineNote from its parts."""
+    return (reason, slip, zone, day)
+
+
 class StatementLine(NamedTuple):
     """One amount on a statement, with the rule it follows and the slip or event it comes from.
 
-    A named tuple: a large month has a quarter of a million lines.
+    A named tuple: a large month has a quarter of a million lines. `note` is a LineNote when
+    computed, plain text when read back from a closed month's snapshot.
     """
 
     rule: str
     amount_fen: int
     ref: str
-    note: str = ""
+    note: str | LineNote = ""
     kind: str = "allowance"  # allowance | travel | reward | deduction
-    adjusts: str | None = None  # "YYYY-MM": the closed month this line corrects (ADJ-CLOSED)
+    adjusts: str | None = None  # "YYYY-MM": this line corrects that closed month (ADJ-CLOSED)
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, language: str | None = None, note: str | None = None) -> dict[str, object]:
+        """The line as in `statement --json`, its note in `language` (default zh-CN) unless
+        the caller rendered it already (`note`)."""
+        if note is None:
+            from bot.line_text import note_text
+
+            note = note_text(self, language)
         data: dict[str, object] = {
             "rule": self.rule,
             "kind": self.kind,
             "amount_fen": self.amount_fen,
             "ref": self.ref,
-            "note": self.note,
+            "note": note,
         }
         if self.adjusts is not None:
             data["adjusts"] = self.adjusts
@@ -140,7 +182,17 @@ class TechnicianStatement:
     def net_fen(self) -> int:
         return self.allowance_fen + self.travel_fen + self.reward_fen - self.deduction_fen
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(
+        self,
+        language: str | None = None,
+        notes: Callable[[Sequence[StatementLine]], list[str]] | None = None,
+    ) -> dict[str, object]:
+        """The technician's part of `statement --json`, notes in `language` (default zh-CN),
+        or rendered by `notes` (a NoteRenderer's, shared by the month's technicians)."""
+        if notes is None:
+            from bot.line_text import NoteRenderer
+
+            notes = NoteRenderer(language).notes
         return {
             "technician": self.technician,
             "slips": self.slips,
@@ -150,7 +202,10 @@ class TechnicianStatement:
             "reward_fen": self.reward_fen,
             "deduction_fen": self.deduction_fen,
             "net_fen": self.net_fen,
-            "lines": [line.as_json() for line in self.lines],
+            "lines": [
+                line.as_json(note=note)
+                for line, note in zip(self.lines, notes(self.lines), strict=True)
+            ],
         }
 
 
@@ -159,11 +214,15 @@ class MonthStatement:
     month: str
     technicians: tuple[TechnicianStatement, ...]
 
-    def as_json(self) -> dict[str, object]:
+    def as_json(self, language: str | None = None) -> dict[str, object]:
+        """`statement --json`, every note in `language` (the station's; default zh-CN)."""
+        from bot.line_text import NoteRenderer
+
+        notes = NoteRenderer(language).notes
         return {
             "month": self.month,
             "currency": "CNY",
-            "technicians": [t.as_json() for t in self.technicians],
+            "technicians": [t.as_json(notes=notes) for t in self.technicians],
         }
 
 

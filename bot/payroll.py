@@ -1,7 +1,9 @@
-"""Monthly statements (RULES.md sections 4-7): pure functions of slips, recorded events and rules.
+"""Monthly statements (docs/rules.md sections 4-7): pure functions of slips, events and rules.
 
 Every line cites its rule ID and is rounded half-up to the fen on its own; totals are sums of
-lines. No I/O here: storage selects the rows, the front ends render the result.
+lines. A line's note is structured (a shared Reason with the visit it is about), rendered in the
+reader's language only when shown (bot.line_text). No I/O here: storage selects the rows, the
+front ends render the result.
 """
 
 from __future__ import annotations
@@ -19,7 +21,16 @@ from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from bot.config import RewardRules, Rules, TravelRules
-from bot.models import MonthStatement, RecordedEvent, Slip, StatementLine, TechnicianStatement
+from bot.models import (
+    MonthStatement,
+    Reason,
+    RecordedEvent,
+    Slip,
+    StatementLine,
+    TechnicianStatement,
+    line_note,
+)
+from bot.note_codes import coded
 
 ALLOWANCE = "allowance"
 TRAVEL = "travel"
@@ -115,8 +126,8 @@ EVENT_RULES: dict[str, EventRuleInfo] = {
             REQUIRED,
             NONE,
             None,
-            "其他违规（经理酌情扣款）",
-            "Other breach (deduction at the manager's discretion)",
+            "其他违纪扣款",
+            "Other breach deduction",
             note_required=True,
         ),
         _fixed("RMA-REGISTER", "rma_unregistered", "返修品未登记", "Repair item not registered"),
@@ -145,6 +156,7 @@ RULE_TITLES: dict[str, tuple[str, str]] = {
     "DED-DISSAT": ("客户不满意", "Customer dissatisfied"),
     "TRV-HOW": ("往返路费", "Round-trip travel"),
     "RWD-REVENUE": ("效益提成", "Revenue share"),
+    "DED-OTHER": ("其他违纪扣款", "Other breach deduction"),
     **{rule: (i.title_zh, i.title_en) for rule, i in EVENT_RULES.items()},
 }
 
@@ -226,8 +238,8 @@ class _Travel:
         "denominator",
         "per_metre",
         "minimum",
-        "suffix",
-        "minimum_note",
+        "values",
+        "minimum_values",
         "seen",
     )
 
@@ -243,21 +255,21 @@ class _Travel:
         self.denominator = 1000 * road.denominator
         self.per_metre = self.numerator / self.denominator  # float, for the fast path
         self.minimum = rules.minimum_fen
-        self.suffix = f" km × {float(road):g} × {format_yuan(rules.rate_per_km_fen)} 元/km"
-        self.minimum_note = f", raised to the minimum {format_yuan(rules.minimum_fen)} 元"
-        self.seen: dict[float, tuple[int, str]] = {}  # a site's slips share one distance
+        self.values = {"factor": f"{float(road):g}", "rate": format_yuan(rules.rate_per_km_fen)}
+        self.minimum_values = {**self.values, "minimum": format_yuan(rules.minimum_fen)}
+        self.seen: dict[float, tuple[int, Reason]] = {}  # a site's slips share one distance
 
-    def quote(self, distance_m: float) -> tuple[int, str]:
-        """Amount in fen and a short note for a site `distance_m` from the station."""
+    def quote(self, distance_m: float) -> tuple[int, Reason]:
+        """Amount in fen and the reason for a site `distance_m` from the station."""
         return self.seen.get(distance_m) or self.quote_all((distance_m,))[0]
 
-    def quote_all(self, distances: Iterable[float]) -> list[tuple[int, str]]:
+    def quote_all(self, distances: Iterable[float]) -> list[tuple[int, Reason]]:
         """quote() of each distance, in one pass (one call per slip would cost more than the
         quote itself)."""
         seen = self.seen
         if self.zones is not None:
             return [seen.get(d) or seen.setdefault(d, self._zone(d)) for d in distances]
-        per_metre, minimum, suffix = self.per_metre, self.minimum, self.suffix
+        per_metre, minimum = self.per_metre, self.minimum
         quotes = []
         add = quotes.append
         for distance_m in distances:
@@ -276,31 +288,30 @@ class _Travel:
                 else:
                     p, q = distance_m.as_integer_ratio()  # exact: distance_m == p / q
                     amount = _half_up(p * self.numerator, q * self.denominator)
-                note = f"2 × {distance_m / 1000:.3f}{suffix}"
+                km = distance_m / 1000
                 known = seen[distance_m] = (
-                    (amount, note) if amount >= minimum else (minimum, note + self.minimum_note)
+                    (amount, Reason("travel_km", {**self.values, "km": km}))
+                    if amount >= minimum
+                    else (minimum, Reason("travel_minimum", {**self.minimum_values, "km": km}))
                 )
             add(known)
         return quotes
 
-    def _zone(self, distance_m: float) -> tuple[int, str]:
+    def _zone(self, distance_m: float) -> tuple[int, Reason]:
         km = distance_m / 1000
         p, q = distance_m.as_integer_ratio()  # exact: distance_m == p / q
         for index, (num, den, amount, radius) in enumerate(self.zones or (), start=1):
             if p * den <= 1000 * q * num:  # km <= radius, exactly
-                return amount, f"zone {index} (up to {radius:g} km), site {km:.3f} km away"
+                return amount, Reason("travel_zone", {"zone": index, "radius": radius, "km": km})
         # Beyond the last zone the technician still made the trip: pay the last zone's flat
         # amount, and say so, so the manager can see a visit outside the zones (AREA-FREE).
         _, _, amount, radius = self.zones[-1]  # type: ignore[index]
         last = len(self.zones or ())
-        return amount, (
-            f"site {km:.3f} km away, beyond the last travel zone (up to {radius:g} km): "
-            f"paid as zone {last}"
-        )
+        return amount, Reason("travel_beyond", {"km": km, "radius": radius, "zone": last})
 
 
-def travel_quote(distance_m: float, rules: TravelRules) -> tuple[int, str]:
-    """TRV-HOW amount in fen for a round trip to a site `distance_m` away, with a short note."""
+def travel_quote(distance_m: float, rules: TravelRules) -> tuple[int, Reason]:
+    """TRV-HOW amount in fen for a round trip to a site `distance_m` away, and its reason."""
     return _Travel(rules).quote(distance_m)
 
 
@@ -331,17 +342,21 @@ def rate_kind(slip: Slip) -> str:
     return "single"
 
 
-def _rate_lines(rules: Rules) -> dict[str, tuple[str, int, str]]:
-    """The (rule, amount, note) of an ALW-RATE line for each rate kind."""
+def _rate_lines(rules: Rules) -> dict[str, tuple[str, int, Reason]]:
+    """The (rule, amount, reason) of an ALW-RATE line for each rate kind."""
     alw = rules.allowance
+    rates = {
+        "netcafe": alw.rate_netcafe_fen,
+        "network": alw.rate_network_fen,
+        "single": alw.rate_single_fen,
+    }
     return {
-        "netcafe": ("ALW-RATE", alw.rate_netcafe_fen, "netcafe rate"),
-        "network": ("ALW-RATE", alw.rate_network_fen, "network rate"),
-        "single": ("ALW-RATE", alw.rate_single_fen, "single-machine rate"),
+        kind: ("ALW-RATE", fen, Reason(f"rate_{kind}", {"amount": format_yuan(fen)}))
+        for kind, fen in rates.items()
     }
 
 
-def allowance_rate(slip: Slip, rules: Rules) -> tuple[int, str]:
+def allowance_rate(slip: Slip, rules: Rules) -> tuple[int, Reason]:
     """ALW-RATE: the allowance of a settled slip in fen, and which rate it is."""
     _rule, amount, note = _rate_lines(rules)[rate_kind(slip)]
     return amount, note
@@ -383,9 +398,20 @@ def month_of(moment: datetime, tz: ZoneInfo) -> str:
 _tuple_new = tuple.__new__
 
 
-def _line(rule: str, amount_fen: int, ref: str, note: str, kind: str) -> StatementLine:
-    """A StatementLine built straight from its values (half the cost of the keyword call)."""
-    return _tuple_new(StatementLine, (rule, amount_fen, ref, note, kind, None))
+def _line(
+    rule: str,
+    amount_fen: int,
+    ref: str,
+    reason: Reason,
+    kind: str,
+    slip: Slip | None = None,
+    zone: tzinfo | None = None,
+) -> StatementLine:
+    """A StatementLine with its LineNote built straight from their values (half the cost of the
+    keyword call); no text is rendered here."""
+    return _tuple_new(
+        StatementLine, (rule, amount_fen, ref, (reason, slip, zone, None), kind, None)
+    )
 
 
 @contextmanager
@@ -424,44 +450,44 @@ def _first_by_slip(events: Iterable[RecordedEvent], rule: str) -> dict[int, Reco
     return marks
 
 
-_DISSAT = "customer dissatisfied"
-_UNSETTLED_DISSATISFIED = ("DED-DISSAT", 0, "customer marked dissatisfied: not settled")
-_UNSETTLED_INCOMPLETE = ("ALW-UNSETTLED", 0, "slip incomplete: not settled")
+_UNSETTLED_DISSATISFIED = ("DED-DISSAT", 0, Reason("unsettled_dissatisfied"))
+_UNSETTLED_INCOMPLETE = ("ALW-UNSETTLED", 0, Reason("unsettled_incomplete"))
+_UNSETTLED_NEUTRAL = ("ALW-UNSETTLED", 0, Reason("unsettled_neutral"))
+_UNSETTLED_UNRATED = ("ALW-UNSETTLED", 0, Reason("unsettled_unrated"))
 
 
-def _why_unsettled(slip: Slip, beyond: dict[int, RecordedEvent]) -> tuple[str, int, str]:
-    """The (rule, 0, note) of a slip that fails ALW-BEYOND, DED-DISSAT or ALW-UNSETTLED."""
+def _why_unsettled(slip: Slip, beyond: dict[int, RecordedEvent]) -> tuple[str, int, Reason]:
+    """The (rule, 0, reason) of a slip that fails ALW-BEYOND, DED-DISSAT or ALW-UNSETTLED."""
     if slip.id in beyond:
-        return "ALW-BEYOND", 0, f"beyond the technician's authority (event {beyond[slip.id].id})"
+        return "ALW-BEYOND", 0, Reason("beyond", {"event": beyond[slip.id].id})
     if slip.satisfaction == DISSATISFIED:
         return _UNSETTLED_DISSATISFIED
     if not slip.complete:
         return _UNSETTLED_INCOMPLETE
-    return "ALW-UNSETTLED", 0, f"satisfaction {slip.satisfaction or 'not given'}: not settled"
+    return _UNSETTLED_NEUTRAL if slip.satisfaction == "neutral" else _UNSETTLED_UNRATED
 
 
 class _Caps:
     """ALW-CAP-HOW over one technician's month, walking the settled slips in order."""
 
-    __slots__ = ("home_cap", "software_cap", "home_seen", "software_seen", "notes")
+    __slots__ = ("home_cap", "software_cap", "home_seen", "software_seen", "values")
 
     def __init__(self, rules: Rules, denominator: int) -> None:
         self.home_cap = cap_slips(rules.allowance.cap_home_share, denominator)
         self.software_cap = cap_slips(rules.allowance.cap_software_share, denominator)
         self.home_seen = self.software_seen = 0
-        home = f"home single-machine cap ({self.home_cap} of {denominator})"
-        software = f"software cap ({self.software_cap} of {denominator})"
-        # (over home, over software) -> the line of a slip over a cap
-        self.notes = {
-            (True, False): ("ALW-CAP-HOME", 0, f"over the {home}: no allowance"),
-            (False, True): ("ALW-CAP-SW", 0, f"over the {software}: no allowance"),
-            (True, True): ("ALW-CAP-HOME", 0, f"over the {home} and the {software}: no allowance"),
+        self.values = {
+            "base": denominator,
+            "home_cap": self.home_cap,
+            "home_share": f"{float(rules.allowance.cap_home_share) * 100:g}",
+            "software_cap": self.software_cap,
+            "software_share": f"{float(rules.allowance.cap_software_share) * 100:g}",
         }
 
     def check(
         self, customer_class: str, machine: str, service_type: str
-    ) -> tuple[str, int, str] | None:
-        """The (rule, 0, note) when this next settled slip is over a cap, else None."""
+    ) -> tuple[str, int, Reason] | None:
+        """The (rule, 0, reason) when this next settled slip is over a cap, else None."""
         over_home = over_software = False
         if customer_class == "other" and machine == "single":  # Slip.is_home_single
             over_home = self.home_seen >= self.home_cap
@@ -470,8 +496,17 @@ class _Caps:
             over_software = self.software_seen >= self.software_cap
             self.software_seen += 1
         if over_home or over_software:
-            return self.notes[over_home, over_software]
+            return self._over(over_home, over_software)
         return None
+
+    def _over(self, home: bool, software: bool) -> tuple[str, int, Reason]:
+        """The line of a slip over a cap: which cap, and the slip's place in its count."""
+        values = {**self.values, "home_n": self.home_seen, "software_n": self.software_seen}
+        if home and software:
+            return "ALW-CAP-HOME", 0, Reason("cap_both", values)
+        if home:
+            return "ALW-CAP-HOME", 0, Reason("cap_home", values)
+        return "ALW-CAP-SW", 0, Reason("cap_software", values)
 
 
 def _forfeit_by(events: Sequence[RecordedEvent]) -> RecordedEvent | None:
@@ -491,35 +526,47 @@ class _Month:
         "travel",
         "dissatisfied",
         "revenue_share",
-        "revenue_note",
+        "revenue_percent",
+        "dissatisfied_reason",
         "rewards",
+        "zone",
     )
 
-    def __init__(self, rules: Rules) -> None:
+    def __init__(self, rules: Rules, zone: tzinfo | None = None) -> None:
         self.rules = rules
+        self.zone = zone  # the station's time zone: a visit's date is shown in it
         self.rates = _rate_lines(rules)  # shared by every slip paid at that rate
         self.travel = _Travel(rules.travel)
         self.dissatisfied = rules.deductions.dissatisfied_fen
+        self.dissatisfied_reason = Reason(
+            "dissatisfied_deduction", {"amount": format_yuan(self.dissatisfied)}
+        )
         self.revenue_share = rules.rewards.revenue_share
-        self.revenue_note = f"{float(self.revenue_share) * 100:g}% of "
-        self.rewards: dict[int, tuple[int, str]] = {}
+        self.revenue_percent = f"{float(self.revenue_share) * 100:g}"
+        self.rewards: dict[int, tuple[int, Reason]] = {}
 
-    def reward(self, revenue_fen: int) -> tuple[int, str]:
-        """RWD-REVENUE amount and note for a slip's benefit."""
+    def reward(self, revenue_fen: int) -> tuple[int, Reason]:
+        """RWD-REVENUE amount and reason for a slip's benefit."""
         known = self.rewards.get(revenue_fen)
         if known is None:
             share = self.revenue_share
             amount = _half_up(revenue_fen * share.numerator, share.denominator)
-            note = f"{self.revenue_note}{format_yuan(revenue_fen)} 元 benefit"
-            known = self.rewards[revenue_fen] = (amount, note)
+            reason = Reason(
+                "revenue", {"share": self.revenue_percent, "benefit": format_yuan(revenue_fen)}
+            )
+            known = self.rewards[revenue_fen] = (amount, reason)
         return known
 
 
-def _forfeited(allowance: tuple[str, int, str], forfeit: RecordedEvent) -> tuple[str, int, str]:
-    """ALW-FORFEIT-HOW: a slip's allowance line in a month whose allowance is forfeited."""
+def _forfeited(
+    allowance: tuple[str, int, Reason], forfeit: RecordedEvent, forfeited: Reason
+) -> tuple[str, int, Reason]:
+    """ALW-FORFEIT-HOW: a slip's allowance line in a month whose allowance is forfeited
+    (`forfeited` is the month's reason, shared by the slips that would have been paid)."""
     rule, _amount, why = allowance
-    note = f"allowance for the month forfeited (event {forfeit.id})"
-    return forfeit.rule, 0, note if rule == "ALW-RATE" else f"{note}; also {why}"
+    if rule == "ALW-RATE":
+        return forfeit.rule, 0, forfeited
+    return forfeit.rule, 0, Reason("forfeited_also", {**forfeited.values, "why": why})
 
 
 def _slip_lines(
@@ -541,11 +588,14 @@ def _slip_lines(
     rates = month.rates
     travel = month.travel.quote_all([slip.distance_m for slip in slips])
     reward = month.reward
-    dissatisfied = month.dissatisfied
+    dissatisfied, dissatisfied_reason = month.dissatisfied, month.dissatisfied_reason
+    zone = month.zone
+    if forfeit is not None:
+        forfeited = Reason("forfeited", {"rule": forfeit.rule, "event": forfeit.id})
     lines: list[StatementLine] = []
     add = lines.append
     settled = 0
-    for slip, settles_slip, (travel_fen, travel_note) in zip(slips, settles, travel, strict=True):
+    for slip, settles_slip, (travel_fen, travel_reason) in zip(slips, settles, travel, strict=True):
         (slip_id, _, _, customer_class, _, machine, service_type, _, _, _, satisfaction, _,
          revenue_fen) = slip  # fmt: skip
         ref = f"slip {slip_id}"
@@ -555,21 +605,21 @@ def _slip_lines(
             else caps.check(customer_class, machine, service_type) or rates[rate_kind(slip)]
         )
         if forfeit is not None:
-            allowance = _forfeited(allowance, forfeit)
-        rule, amount, note = allowance
+            allowance = _forfeited(allowance, forfeit, forfeited)
+        rule, amount, reason = allowance
         if rule == "ALW-RATE" and amount > 0:
             settled += 1
-        add(_line(rule, amount, ref, note, ALLOWANCE))
+        add(_line(rule, amount, ref, reason, ALLOWANCE, slip, zone))
         if satisfaction == DISSATISFIED:
-            add(_line("DED-DISSAT", dissatisfied, ref, _DISSAT, DEDUCTION))
+            add(_line("DED-DISSAT", dissatisfied, ref, dissatisfied_reason, DEDUCTION, slip, zone))
         if slip_id in false_slips:
-            note = f"slip found false (event {false_slips[slip_id].id}): no travel"
-            add(_line("TRV-HOW", 0, ref, note, TRAVEL))
+            reason = Reason("travel_false", {"event": false_slips[slip_id].id})
+            add(_line("TRV-HOW", 0, ref, reason, TRAVEL, slip, zone))
         else:
-            add(_line("TRV-HOW", travel_fen, ref, travel_note, TRAVEL))
+            add(_line("TRV-HOW", travel_fen, ref, travel_reason, TRAVEL, slip, zone))
         if revenue_fen > 0:
-            amount, note = reward(revenue_fen)
-            add(_line("RWD-REVENUE", amount, ref, note, REWARD))
+            amount, reason = reward(revenue_fen)
+            add(_line("RWD-REVENUE", amount, ref, reason, REWARD, slip, zone))
     return lines, settled
 
 
@@ -590,19 +640,27 @@ def _event_amount(event: RecordedEvent, info: EventRuleInfo, rules: Rules) -> in
     raise ValueError(f"event {event.id}: {event.rule} needs an amount")
 
 
-def _event_line(event: RecordedEvent, rules: Rules) -> StatementLine:
-    """The line of one recorded event (an adjustment of a closed month says so first)."""
+_FORFEITS_MONTH = Reason("event_forfeits")
+
+
+def _event_line(event: RecordedEvent, month: _Month, slip: Slip | None) -> StatementLine:
+    """The line of one recorded event: about its visit when it names one of the month's slips,
+    else dated on its day."""
     info = _event_info(event)
-    note = info.title_en
-    if event.slip_id is not None:
-        note += f", slip {event.slip_id}"
+    parts: list[Reason | str] = []
+    if event.slip_id is not None and slip is None:
+        parts.append(Reason("event_slip", {"slip": event.slip_id}))
     if info.forfeits and event.adjustment_of is None:
-        note += "; the month's allowance is forfeited"
+        parts.append(_FORFEITS_MONTH)
     if event.note:
-        note += f": {event.note}"
+        parts.append(event.note)  # a person's text, or a coded note of the bot (note_codes)
+    reason = Reason("parts", {"parts": tuple(parts)})
     if event.adjustment_of is not None:
-        note = f"adjustment for {event.adjustment_of}: {note}"
-    amount = _event_amount(event, info, rules)
+        # Recorded into an open month before closed months were recomputed (ADJ-CLOSED): an
+        # ordinary line of this month that says which month it corrected.
+        reason = Reason("adjusted", {"reason": reason, "month": event.adjustment_of})
+    note = line_note(reason, slip, month.zone, event.day)
+    amount = _event_amount(event, info, month.rules)
     return StatementLine(event.rule, amount, f"event {event.id}", note, info.kind)
 
 
@@ -611,7 +669,11 @@ def _statement(
 ) -> TechnicianStatement:
     """The statement from slips in ALW-CAP-HOW order and events in (day, id) order."""
     lines, settled = _slip_lines(slips, events, month)
-    lines.extend(_event_line(event, month.rules) for event in events)
+    by_id = {slip.id: slip for slip in slips} if any(e.slip_id for e in events) else {}
+    lines.extend(
+        _event_line(event, month, by_id.get(event.slip_id) if event.slip_id else None)
+        for event in events
+    )
     return TechnicianStatement(technician, len(slips), settled, tuple(lines))
 
 
@@ -621,11 +683,13 @@ def compute_technician(
     slips: Sequence[Slip],
     events: Sequence[RecordedEvent],
     rules: Rules,
+    tz: tzinfo | None = None,
 ) -> TechnicianStatement:
     """One technician's statement from the month's slips and events, given in any order.
 
     The caller chooses the month's slips (compute_month does so by check-out time); events are
-    kept when they are this technician's, not voided, and dated in `month`.
+    kept when they are this technician's, not voided, and dated in `month`. Visits' dates are
+    shown in `tz` (None: in each check-out's own time zone).
     """
     first_day, next_first = month_days(month)
     own_slips = sorted((s for s in slips if s.technician == technician), key=_CAP_ORDER)
@@ -637,7 +701,7 @@ def compute_technician(
         ),
         key=_event_key,
     )
-    return _statement(technician, own_slips, own_events, _Month(rules))
+    return _statement(technician, own_slips, own_events, _Month(rules, tz))
 
 
 # --- the whole month -------------------------------------------------------------------------
@@ -670,9 +734,7 @@ def split_among_staff(event: RecordedEvent, staff: Iterable[str]) -> list[Record
     shares = event.shares or staff_shares(event.amount_fen, staff)
     if not shares:
         raise ValueError(f"event {event.id}: {event.rule} is for all staff, but no staff are known")
-    note = f"share of {format_yuan(event.amount_fen)} 元 split among {len(shares)} staff"
-    if event.note:
-        note += f"; {event.note}"
+    note = coded("staff_share", event.note, total=format_yuan(event.amount_fen), staff=len(shares))
     return [
         replace(event, technician=name, amount_fen=fen, note=note, shares=())
         for name, fen in shares
@@ -737,7 +799,7 @@ def _compute_month(
     """compute_month without the collector pause."""
     keyed = _month_slips(slips, month, tz)
     events_by = _month_events(events, month, staff)
-    constants = _Month(rules)
+    constants = _Month(rules, tz)
     statements = []
     for name in sorted(keyed.keys() | events_by.keys()):
         own_slips = sorted(keyed.get(name, ()), key=_CAP_ORDER)

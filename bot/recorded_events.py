@@ -1,4 +1,4 @@
-"""Recording, voiding and contesting penalties and rewards (RULES.md sections 4-7)."""
+"""Recording, voiding and contesting penalties and rewards (docs/rules.md sections 4-7)."""
 
 from __future__ import annotations
 

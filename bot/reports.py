@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.i18n import DEFAULT_LANGUAGE, normalize_language, t
+from bot.line_text import NoteRenderer
 from bot.models import MonthStatement, StatementLine, TechnicianStatement
 
 if TYPE_CHECKING:
@@ -397,9 +398,12 @@ def _kind_label(kind: str, language: str | None) -> str:
     return _t(language, f"report.kind_{kind}") if kind in KINDS else kind
 
 
-def _line_values(line: StatementLine, language: str | None) -> list[object]:
-    """The sheet cells of one statement line."""
-    return [line.rule, _kind_label(line.kind, language), yuan(line.amount_fen), line.ref, line.note]
+def _line_values(
+    line: StatementLine, note: str, language: str | None, render: NoteRenderer
+) -> list[object]:
+    """The sheet cells of one statement line, its reference and note in `language`."""
+    kind = _kind_label(line.kind, language)
+    return [line.rule, kind, yuan(line.amount_fen), render.ref(line), note]
 
 
 _LINE_FORMATS = ("", "", MONEY_FORMAT, "", "")
@@ -424,8 +428,11 @@ def _write_technician_sheet(
     ]
     _write_row(ws, head_row, header, ("",) * 5)
     _bold_row(ws, head_row)
-    for offset, line in enumerate(tech.lines, start=1):
-        _write_row(ws, head_row + offset, _line_values(line, language), _LINE_FORMATS)
+    render = NoteRenderer(language)
+    notes = render.notes(tech.lines)
+    for offset, (line, note) in enumerate(zip(tech.lines, notes, strict=True), start=1):
+        values = _line_values(line, note, language, render)
+        _write_row(ws, head_row + offset, values, _LINE_FORMATS)
     _write_totals(ws, head_row + len(tech.lines) + 2, tech, language)
     _set_widths(ws, [18, 12, 14, 18, 40])
     ws.freeze_panes = ws.cell(row=head_row + 1, column=1)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot import cards, corrections, parsing, payroll
+from bot import corrections, parsing, payroll
 from bot.config import Config
-from bot.models import MonthStatement, statement_from_json
+from bot.evidence import Flag
+from bot.models import MonthStatement, Reason, StatementLine, statement_from_json
 from storage import ledger, months
 from storage import visits as visit_store
 from storage.db import Database
 
-NOTE_LANGUAGE = "en"  # statement notes are English, like the rest of each line's note
 ALLOWANCE = payroll.ALLOWANCE
 
 
@@ -74,15 +75,15 @@ async def compute(
 
 def mark_flagged(statement: MonthStatement, flagged: dict[int, list[str]]) -> MonthStatement:
     """Each flagged slip's allowance line names its visit's flags and their reasons."""
-    notes = {
-        f"slip {slip_id}": "; ".join(cards.flag_reasons(encoded, NOTE_LANGUAGE))
+    flag_reasons = {
+        f"slip {slip_id}": Reason("flagged", {"flags": _flags_reason(encoded)})
         for slip_id, encoded in flagged.items()
     }
     technicians = []
     for tech in statement.technicians:
         lines = tuple(
-            line._replace(note=f"{line.note}; flagged: {notes[line.ref]}")
-            if line.kind == ALLOWANCE and line.ref in notes
+            _with_flags(line, flag_reasons[line.ref])
+            if line.kind == ALLOWANCE and line.ref in flag_reasons
             else line
             for line in tech.lines
         )
@@ -90,8 +91,24 @@ def mark_flagged(statement: MonthStatement, flagged: dict[int, list[str]]) -> Mo
     return MonthStatement(statement.month, tuple(technicians))
 
 
-def statement_json(statement: MonthStatement) -> str:
-    return json.dumps(statement.as_json(), ensure_ascii=False, indent=1)
+def _flags_reason(encoded: list[str]) -> Reason:
+    """The stored evidence flags of a visit as one reason, each flag in the reader's words."""
+    flags = (Flag.decode(text) for text in encoded)
+    parts = tuple(Reason(flag.key, flag.values) for flag in flags if flag is not None)
+    return Reason("parts", {"parts": parts})
+
+
+def _with_flags(line: StatementLine, flags: Reason) -> StatementLine:
+    note = line.note
+    if isinstance(note, str):
+        return line
+    reason, slip, zone, day = note
+    return line._replace(note=(Reason("parts", {"parts": (reason, flags)}), slip, zone, day))
+
+
+def statement_json(statement: MonthStatement, language: str | None = None) -> str:
+    """`statement --json`, notes in `language` (the station's default language)."""
+    return json.dumps(statement.as_json(language), ensure_ascii=False, indent=1)
 
 
 @dataclass(frozen=True)
@@ -99,6 +116,12 @@ class Closing:
     month: str
     sha256: str
     already: bool = False
+
+
+def _snapshot(statement: MonthStatement, language: str) -> tuple[str, str]:
+    """A closed month's JSON snapshot (notes in the station's language) and its sha256."""
+    snapshot = json.dumps(statement.as_json(language), ensure_ascii=False, sort_keys=True)
+    return snapshot, hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
 
 
 async def close_month(db: Database, config: Config, month: str, by: int | None) -> Closing:
@@ -115,13 +138,14 @@ async def close_month(db: Database, config: Config, month: str, by: int | None) 
         if existing is not None:
             return Closing(month, existing, already=True)
         statement = await compute(db, config, month)
+        # Writing every line's note takes a while in a large month: not on the event loop's thread.
+        snapshot, digest = await asyncio.to_thread(_snapshot, statement, config.language)
         async with db.transaction() as conn:
             if await corrections.fingerprint(conn, config, month) != before:
                 if attempt + 1 < _CLOSE_ATTEMPTS:
                     continue  # changed while it was computed: compute it again
                 statement = await corrections.live(conn, config, month)
-            snapshot = json.dumps(statement.as_json(), ensure_ascii=False, sort_keys=True)
-            digest = hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
+                snapshot, digest = _snapshot(statement, config.language)
             stored = await months.close(conn, month, snapshot, digest, by)
         return Closing(month, stored, already=stored != digest)
     raise AssertionError("unreachable")

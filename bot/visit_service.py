@@ -11,6 +11,7 @@ from enum import StrEnum
 from bot import evidence, timers, visits
 from bot.dispatch_models import SLA_TAKEBACK, VISIT_UNREPORTED
 from bot.geo import geodesic_m
+from bot.note_codes import coded
 from bot.services import Services
 from bot.visits import LocationReport, SiteCheck, SlipState
 from storage import ledger, people, tickets
@@ -166,8 +167,12 @@ async def check_in(
                         rule="DED-LATE",
                         day=now.astimezone(config.tz).date(),
                         amount_fen=None,
-                        note=f"ticket {ticket.id}: arrived {now.astimezone(config.tz):%H:%M} "
-                        "without notice",
+                        # stored without a language; rendered in the reader's (bot.line_text)
+                        note=coded(
+                            "late_auto",
+                            ticket=ticket.id,
+                            arrived=f"{now.astimezone(config.tz):%H:%M}",
+                        ),
                         source_key=f"auto:DED-LATE:visit:{visit_id}",
                     ),
                 )

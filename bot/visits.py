@@ -1,4 +1,4 @@
-"""Site-visit rules: location evidence, lateness, slip completeness (RULES.md sections 2-4).
+"""Site-visit rules: location evidence, lateness, slip completeness (docs/rules.md sections 2-4).
 
 Pure functions over plain values; the Telegram adapter turns a location message into a
 `LocationReport` and the storage layer records what these functions decide.

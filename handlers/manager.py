@@ -15,6 +15,7 @@ from bot import access, payroll, recorded_events, reports, statements
 from bot.config import TravelRules, yuan_to_fen
 from bot.context import FieldContext
 from bot.i18n import t
+from bot.line_text import adjustment_suffix, event_note
 from bot.models import RecordedEvent, Role
 from bot.parsing import MAX_AMOUNT_FEN, BadArgument, parse_id, require_id
 from storage import audit, contests, ledger, people
@@ -146,7 +147,8 @@ def _travel_lines(travel: TravelRules, language: str) -> list[str]:
 
 
 async def rules(update: Update, context: FieldContext) -> None:
-    """The amounts and caps in force, in the caller's language."""
+    """The amounts and caps in force, and how slips are settled, capped and forfeited, in the
+    caller's language (one message)."""
     assert update.effective_message
     r = context.services.config.rules
     y = payroll.format_yuan
@@ -168,6 +170,13 @@ async def rules(update: Update, context: FieldContext) -> None:
         *_travel_lines(r.travel, context.lang),
         t(context.lang, "rules.revenue", share=f"{float(r.rewards.revenue_share) * 100:g}"),
         t(context.lang, "rules.dissatisfied", amount=y(r.deductions.dissatisfied_fen)),
+        t(
+            context.lang,
+            "rules.explain",
+            dissatisfied=y(r.deductions.dissatisfied_fen),
+            home=f"{float(r.allowance.cap_home_share) * 100:g}",
+            software=f"{float(r.allowance.cap_software_share) * 100:g}",
+        ),
     ]
     for rule, info in payroll.EVENT_RULES.items():
         title = info.title_zh if context.lang == "zh-CN" else info.title_en
@@ -295,13 +304,21 @@ async def _notify_technician(
                 rule=event.rule,
                 title=_rule_title(event.rule, language),
                 amount=value,
-                note=event.note or "—",
+                note=_event_note(event, language),
                 id=event.id,
             ),
             reply_markup=keyboard,
         )
     except TelegramError as exc:
         log.warning("could not tell technician %s about event %s: %s", telegram_id, event.id, exc)
+
+
+def _event_note(event: RecordedEvent, language: str, empty: str = "—") -> str:
+    """An event's note as shown (the bot's own notes in `language`), with its adjustment mark."""
+    text = event_note(event.note, language) if event.note else ""
+    if event.adjustment_of:
+        text += adjustment_suffix(event.adjustment_of, language)
+    return text.strip() or empty
 
 
 async def _technician_keyboard(context: FieldContext, kind: str) -> InlineKeyboardMarkup | None:
@@ -518,8 +535,9 @@ async def events_list(update: Update, context: FieldContext) -> None:
     for event in events:
         value = payroll.format_yuan(recorded_events.event_amount(event, context.services))
         mark = t(context.lang, "events.voided_mark") if event.voided else ""
+        note = _event_note(event, context.lang, empty="")
         lines.append(
-            f"#{event.id} {event.day} {event.technician} {event.rule} {value}{mark} {event.note}".rstrip()
+            f"#{event.id} {event.day} {event.technician} {event.rule} {value}{mark} {note}".rstrip()
         )
     await update.effective_message.reply_text("\n".join(lines))
 

@@ -7,13 +7,15 @@ from telegram import ForceReply, Update
 from bot import payroll, recorded_events, statements
 from bot.context import FieldContext
 from bot.i18n import t
+from bot.line_text import NoteRenderer
 from bot.parsing import parse_id
 
 CONTEST_KEY = "contest_event"
 
 
 async def me(update: Update, context: FieldContext) -> None:
-    """Month to date: slips, settled, allowance, travel, deductions, rewards, each line's rule."""
+    """Month to date: slips, settled, allowance, travel, deductions, rewards, and every line
+    with its rule, the visit's date and customer, and why, in the reader's language."""
     actor = context.actor
     assert actor is not None and actor.person is not None and update.effective_message
     services = context.services
@@ -38,9 +40,8 @@ async def me(update: Update, context: FieldContext) -> None:
             net=y(own.net_fen),
         )
     ]
-    for line in own.lines:
-        sign = "-" if line.kind == "deduction" else ""
-        lines.append(f"{line.rule} {sign}{y(line.amount_fen)} {line.ref} {line.note}".rstrip())
+    render = NoteRenderer(context.lang)
+    lines.extend(render.line(line) for line in own.lines)
     await update.effective_message.reply_text("\n".join(lines))
 
 

@@ -11,7 +11,9 @@ import pytest
 from bot.config import EXAMPLE_PATH, Config, parse_config
 from storage.db import Database
 
-SHARED = Path(__file__).resolve().parents[2] / "shared"
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLES = ROOT / "tests" / "data" / "examples"  # the worked examples as import files
+RULES_DOC = ROOT / "docs" / "rules.md"
 
 
 def example_data() -> dict:

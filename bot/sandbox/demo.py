@@ -24,7 +24,6 @@ from storage.db import Database
 
 ADMIN_ID = 1
 GROUP_ID = -1001
-SHARED_EXAMPLES = Path(__file__).resolve().parents[3] / "shared" / "examples"
 
 
 SANDBOX_MORNING = datetime(2026, 11, 27, 1, 30, tzinfo=UTC)  # 09:30 in Chengdu

@@ -6,6 +6,7 @@ import re
 from datetime import timedelta
 
 from bot import statements
+from bot.line_text import NoteRenderer
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_visits import GROUP, SITE, TECH, arrive, send_location, setup, visits
 
@@ -104,9 +105,11 @@ async def test_check_out_55_km_from_the_site_is_flagged_to_the_group(harness: Bo
     statement = await statements.compute(h.db, h.config, "2026-11")
     [tech] = statement.technicians
     allowance = [line for line in tech.lines if line.kind == "allowance"]
-    assert len(allowance) == 1 and "flagged: Checked out about" in allowance[0].note
+    english, chinese = NoteRenderer("en"), NoteRenderer("zh-CN")
+    assert len(allowance) == 1 and "flagged: Checked out about" in english.note(allowance[0])
+    assert "位置存疑：签退点距客户地址" in chinese.note(allowance[0])
     travel = [line for line in tech.lines if line.kind == "travel"]
-    assert "flagged" not in travel[0].note
+    assert "flagged" not in english.note(travel[0])
 
 
 async def test_live_jump_of_22_km_then_bare_pin_check_out_is_flagged(harness: BotHarness) -> None:

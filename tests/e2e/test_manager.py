@@ -7,17 +7,14 @@ import json
 from datetime import UTC, datetime
 
 import openpyxl
-import pytest
 
 from bot import imports, statements
+from bot.line_text import note_text
 from bot.models import Role
-from tests.conftest import SHARED
+from tests.conftest import EXAMPLES
 from tests.e2e.harness import BotHarness
 
 MANAGER, DISPATCHER, TECH = 201, 202, 203
-EXAMPLES = SHARED / "examples"
-
-pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="shared/examples not present")
 
 
 async def load_november(h: BotHarness) -> None:
@@ -108,7 +105,9 @@ async def test_closemonth_then_event_in_closed_month_is_an_adjustment(harness: B
     december = await statements.compute(harness.db, harness.config, "2026-12")
     zhang = [t for t in december.technicians if t.technician == "张伟"][0]
     assert zhang.deduction_fen == 5000
-    assert any("2026-11" in line.note for line in zhang.lines)
+    (adjustment,) = [line for line in zhang.lines if line.adjusts]
+    assert adjustment.adjusts == "2026-11" and adjustment.rule == "DED-COMPLAINT"
+    assert note_text(adjustment).endswith("投诉（2026-11 月调整）")
 
     # The same through chat: /penalty in the open month lands normally and the technician is told.
     mark = harness.emu.mark()
@@ -211,7 +210,22 @@ async def test_me_shows_month_to_date_with_rule_ids(harness: BotHarness) -> None
     await load_november(harness)
     reply = await harness.say(TECH, "/me")
     assert "16.00" in reply["text"]
-    assert "ALW-CAP-HOME" in reply["text"] and "ALW-RATE" in reply["text"]
+    lines = reply["text"].splitlines()
+    assert "ALW-RATE 2.00 服务单补助：11-02 other-2-10，单机费率 2.00 元" in lines
+    assert (
+        "ALW-CAP-HOME 0.00 超出家庭单机服务比例：11-08 other-8-10，家庭单机超过 50% 上限（第 7/5 张）"
+        in lines
+    )
+    assert (
+        "TRV-HOW 0.00 往返路费：11-11 industry-11-10，往返 2 × 0.000 km × 系数 1.3 × 0.80 元/km"
+        in lines
+    )
+    await harness.say(TECH, "/lang en")
+    reply = await harness.say(TECH, "/me")
+    assert (
+        "ALW-CAP-HOME 0.00 Over the home single-machine cap: 11-07 other-7-10, home"
+        " single-machine slips over the 50% cap (no. 6 of 5 allowed)" in reply["text"].splitlines()
+    )
 
 
 async def test_rules_in_both_languages(harness: BotHarness) -> None:

@@ -155,7 +155,9 @@ async def test_forwarded_location_and_venue_are_refused(harness: BotHarness) -> 
     mark = h.emu.mark()
     update = h.emu.send_venue(TECH, *SITE, "某大厦", "锦江区")
     await h.handled(update)
-    assert any("venue" in c.params.get("text", "") for c in h.emu.calls("sendMessage", after=mark))
+    assert any(
+        "「地点」" in c.params.get("text", "") for c in h.emu.calls("sendMessage", after=mark)
+    )
     assert await visits(h) == []
     assert await h.count("SELECT count(*) FROM tickets WHERE state = 'accepted'") == 1
 
@@ -170,7 +172,7 @@ async def test_pin_without_accuracy_is_weak_and_offsite_is_flagged(harness: BotH
     [visit] = await visits(h)
     assert visit["check_in_evidence"] == "weak" and visit["offsite"] == 1
     alert = await h.emu.wait_for_message(GROUP, "签到距客户地址", after=mark)
-    assert "凭证：弱" in alert["text"] and "weak" not in alert["text"]
+    assert "凭证：弱（地图选点）" in alert["text"] and "weak" not in alert["text"]
 
 
 async def test_checkin_without_dispatch_is_flagged_go_out(harness: BotHarness) -> None:

@@ -9,12 +9,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import main
-from tests.conftest import SHARED
+from tests.conftest import EXAMPLES
 
-EXAMPLES = SHARED / "examples"
 CONFIG = str(Path(__file__).resolve().parents[2] / "config.example.toml")
-
-pytestmark = pytest.mark.skipif(not EXAMPLES.is_dir(), reason="shared/examples not present")
 
 
 def run(*args: str) -> int:

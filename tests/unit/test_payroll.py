@@ -1,4 +1,4 @@
-"""bot.payroll: the monthly statement rules of RULES.md sections 4-7, line by line."""
+"""bot.payroll: the monthly statement rules of docs/rules.md sections 4-7, line by line."""
 
 from __future__ import annotations
 
@@ -19,7 +19,16 @@ import pytest
 
 from bot.config import AllowanceRules, DeductionRules, RewardRules, Rules, TravelRules
 from bot.geo import geodesic_m
-from bot.models import MonthStatement, RecordedEvent, Slip, StatementLine, TechnicianStatement
+from bot.line_text import NoteRenderer, note_text
+from bot.models import (
+    MonthStatement,
+    Reason,
+    RecordedEvent,
+    Slip,
+    StatementLine,
+    TechnicianStatement,
+    line_note,
+)
 from bot.payroll import (
     EVENT_RULES,
     RULE_TITLES,
@@ -39,12 +48,12 @@ from bot.payroll import (
     travel_quote,
     validate_event_amount,
 )
+from tests.conftest import EXAMPLES, RULES_DOC
 
 TZ = ZoneInfo("Asia/Shanghai")
 RULES = Rules()
 MONTH = "2026-11"
 STATION = (30.6570, 104.0660)
-SHARED = Path(__file__).resolve().parents[2].parent / "shared"
 
 
 def at(day: int, hour: int = 10, minute: int = 0, month: int = 11) -> datetime:
@@ -107,6 +116,16 @@ def month(
     return compute_month(MONTH, slips, events, rules, TZ, staff)
 
 
+def en(line: StatementLine) -> str:
+    """The line's note in English."""
+    return note_text(line, "en")
+
+
+def zh(line: StatementLine) -> str:
+    """The line's note in Chinese."""
+    return note_text(line, "zh-CN")
+
+
 def only(
     slips: Sequence[Slip], events: Sequence[RecordedEvent] = (), rules: Rules = RULES
 ) -> TechnicianStatement:
@@ -131,7 +150,7 @@ def travel_line(statement: TechnicianStatement, slip_id: int) -> StatementLine:
     return line
 
 
-# --- worked examples of RULES.md --------------------------------------------------------------
+# --- worked examples of docs/rules.md --------------------------------------------------------------
 
 
 def test_worked_example_1_home_cap_drops_the_two_latest_home_slips() -> None:
@@ -141,7 +160,15 @@ def test_worked_example_1_home_cap_drops_the_two_latest_home_slips() -> None:
     assert (statement.slips, statement.settled) == (10, 8)
     assert [allowance_line(statement, n).rule for n in (6, 7)] == ["ALW-CAP-HOME"] * 2
     assert all(allowance_line(statement, n).amount_fen == 200 for n in (1, 2, 3, 4, 5, 8, 9, 10))
-    assert "5 of 10" in allowance_line(statement, 6).note
+    assert [en(allowance_line(statement, n)) for n in (6, 7)] == [
+        "Over the home single-machine cap: 11-06 customer-6, home single-machine slips over the"
+        " 50% cap (no. 6 of 5 allowed)",
+        "Over the home single-machine cap: 11-07 customer-7, home single-machine slips over the"
+        " 50% cap (no. 7 of 5 allowed)",
+    ]
+    assert zh(allowance_line(statement, 6)) == (
+        "超出家庭单机服务比例：11-06 customer-6，家庭单机超过 50% 上限（第 6/5 张）"
+    )
 
 
 def test_worked_example_2_software_cap_drops_the_later_software_slip() -> None:
@@ -166,7 +193,12 @@ def test_worked_example_3_only_the_satisfied_netcafe_slip_counts() -> None:
     statement = only(slips)
     assert statement.allowance_fen == 300
     assert statement.deduction_fen == 5000
-    assert allowance_line(statement, 1).note == "netcafe rate"
+    assert (
+        en(allowance_line(statement, 1))
+        == "Slip allowance: 11-04 customer-1, net café rate 3.00 元"
+    )
+    assert zh(allowance_line(statement, 2)).endswith("客户评价「一般」，不结算")
+    assert zh(allowance_line(statement, 3)).endswith("客户评价「不满意」，不结算")
     assert allowance_line(statement, 2).rule == "ALW-UNSETTLED"
     assert allowance_line(statement, 3).rule == "DED-DISSAT"
     (dissat,) = lines_for(statement, "slip 3", "deduction")
@@ -215,7 +247,9 @@ def test_alw_unsettled_incomplete_or_not_satisfied() -> None:
     ]
     statement = only(slips)
     assert [allowance_line(statement, n).rule for n in (1, 2, 3)] == ["ALW-UNSETTLED"] * 3
-    assert "incomplete" in allowance_line(statement, 1).note
+    assert en(allowance_line(statement, 1)).endswith("slip incomplete: not settled")
+    assert en(allowance_line(statement, 2)).endswith("customer chose neutral: not settled")
+    assert en(allowance_line(statement, 3)).endswith("no satisfaction given: not settled")
     assert statement.allowance_fen == 200
     assert statement.settled == 1
 
@@ -297,7 +331,7 @@ def test_caps_apply_independently_and_a_slip_over_both_names_the_home_cap() -> N
     assert allowance_line(statement, 2).rule == "ALW-CAP-SW"
     both = allowance_line(statement, 3)
     assert both.rule == "ALW-CAP-HOME"
-    assert "home single-machine cap" in both.note and "software cap" in both.note
+    assert "50% cap (no. 3 of 2 allowed)" in en(both) and "20% cap (no. 3 of 1 allowed)" in en(both)
     assert statement.allowance_fen == 600
 
 
@@ -356,7 +390,10 @@ def test_forfeit_zeroes_the_month_but_keeps_ded_dissat_and_travel(rule: str, amo
     assert statement.allowance_fen == 0
     assert statement.settled == 0
     assert {allowance_line(statement, n).rule for n in (1, 2, 3)} == {rule}
-    assert "also customer marked dissatisfied" in allowance_line(statement, 2).note
+    assert en(allowance_line(statement, 2)).endswith(
+        f"the month's allowance is forfeited ({rule}, event #9); it would not have been settled"
+        " anyway: customer dissatisfied: not settled"
+    )
     assert statement.deduction_fen == 5000 + amount
     assert statement.travel_fen == 2 * 2496
     assert statement.reward_fen == 1200
@@ -367,7 +404,7 @@ def test_forfeit_deduction_is_added_once_per_recorded_event() -> None:
     statement = only([slip(1)], events)
     assert statement.deduction_fen == 10000 + 10000 + 10000
     assert allowance_line(statement, 1).rule == "DED-PRIVATE"  # the first forfeit names it
-    assert "event 1" in allowance_line(statement, 1).note
+    assert "(DED-PRIVATE, event #1)" in en(allowance_line(statement, 1))
 
 
 def test_alw_forfeit_false_unpays_the_named_slip_travel_only() -> None:
@@ -375,7 +412,10 @@ def test_alw_forfeit_false_unpays_the_named_slip_travel_only() -> None:
     statement = only(slips, [event(5, "ALW-FORFEIT-FALSE", slip_id=2)])
     assert travel_line(statement, 1).amount_fen == 2496
     assert travel_line(statement, 2).amount_fen == 0
-    assert "false" in travel_line(statement, 2).note
+    assert en(travel_line(statement, 2)).endswith("slip found false (event #5): no travel paid")
+    assert en(travel_line(statement, 1)).endswith(
+        "round trip 2 × 12.000 km × factor 1.3 × 0.80 元/km"
+    )
     assert statement.deduction_fen == 20000
     assert statement.allowance_fen == 0
 
@@ -418,7 +458,11 @@ def test_trv_how_rounds_half_up_on_the_exact_value_of_the_distance() -> None:
 def test_trv_how_minimum() -> None:
     rules = TravelRules(minimum_fen=500)
     assert travel_fen(1000.0, rules) == 500
-    assert "minimum" in travel_quote(1000.0, rules)[1]
+    assert (
+        NoteRenderer("en")
+        .why(travel_quote(1000.0, rules)[1])
+        .endswith("raised to the minimum 5.00 元")
+    )
     assert travel_fen(12_000.0, rules) == 2496
     assert travel_fen(0.0, rules) == 500
 
@@ -429,12 +473,13 @@ def test_trv_how_zones_first_zone_whose_radius_covers_the_site() -> None:
     assert travel_fen(8_000.0, rules) == 1000  # on the radius: still zone 1
     assert travel_fen(8_000.001, rules) == 3000
     assert travel_fen(30_000.0, rules) == 3000
-    amount, note = travel_quote(30_000.5, rules)
-    assert amount == 3000  # beyond the last zone: the last zone's amount, and the note says so
-    assert "beyond the last travel zone (up to 30 km): paid as zone 2" in note
-    assert travel_quote(250_000.0, rules) == (
-        3000,
-        "site 250.000 km away, beyond the last travel zone (up to 30 km): paid as zone 2",
+    amount, reason = travel_quote(30_000.5, rules)
+    assert amount == 3000 and reason.key == "travel_beyond"  # the last zone's amount, said so
+    assert NoteRenderer("en").why(reason) == (
+        "site 30.000 km away, beyond the last travel zone (up to 30 km): paid as zone 2"
+    )
+    assert NoteRenderer("zh-CN").why(travel_quote(8_000.0, rules)[1]) == (
+        "第 1 区（8 km 以内），距离 8.000 km"
     )
 
 
@@ -540,7 +585,10 @@ def test_rma_lost_by_all_staff_equal_shares_remainder_to_first_names_in_pinyin_o
     assert all(
         ln.ref == "event 1" for t in result.technicians for ln in t.lines if ln.kind == "deduction"
     )
-    assert "split among 3 staff" in by_name["王强"].lines[0].note
+    assert en(by_name["王强"].lines[0]).startswith(
+        "Lost repair item: 11-20, 10.01 元 split equally"
+    )
+    assert "10.01 元由 3 人平均分摊" in zh(by_name["王强"].lines[0])
 
 
 def test_staff_order_is_pinyin_then_code_point() -> None:
@@ -605,15 +653,20 @@ def test_event_rules_cover_every_recorded_rule_of_the_contract() -> None:
             assert config_amount(rule, RULES) is None
 
 
+def _doc_rules(first: str, last: str) -> dict[str, str]:
+    """Rule ID -> Chinese name of the rows of docs/rules.md between two section headings."""
+    text = RULES_DOC.read_text(encoding="utf-8")
+    body = text[text.index(first) : text.index(last)]
+    rows = re.findall(r"^\| ([A-Z]+(?:-[A-Z0-9]+)+) \| ([^|]+?) \|", body, flags=re.MULTILINE)
+    return dict(rows)
+
+
 def test_every_money_rule_of_sections_4_to_7_has_a_title_or_is_a_principle() -> None:
-    rules_md = SHARED / "RULES.md"
-    if not rules_md.exists():
-        pytest.skip(f"shared rules not found at {rules_md}")
-    text = rules_md.read_text(encoding="utf-8")
-    body = text[text.index("## 4.") : text.index("## 8.")]
-    ids = set(re.findall(r"^\| ([A-Z]+(?:-[A-Z0-9]+)+) \|", body, flags=re.MULTILINE))
+    documented = _doc_rules("## 4.", "## 8.")
     principles = {"ALW-CAP-HOW", "ALW-FORFEIT-HOW", "GO-OUT", "TRV-ROUNDTRIP", "RMA-AGENT"}
-    assert ids - principles == set(RULE_TITLES)
+    assert set(documented) - principles == set(RULE_TITLES)
+    for rule, (title_zh, _title_en) in RULE_TITLES.items():
+        assert documented[rule] == title_zh, rule
 
 
 def test_validate_event_amount_fixed_rules() -> None:
@@ -675,9 +728,12 @@ def test_adjustment_of_a_closed_month_is_marked_and_does_not_forfeit_this_month(
         event(2, "ALW-FORFEIT-UNREPORTED", adjustment_of="2026-10"),
     ]
     statement = only([slip(1)], events)
-    notes = [ln.note for ln in statement.lines if ln.ref.startswith("event")]
-    assert all(note.startswith("adjustment for 2026-10") for note in notes)
-    assert "late report" in notes[0]
+    adjustments = [ln for ln in statement.lines if ln.ref.startswith("event")]
+    # Lines of this month (adjusts is for lines carried by ADJ-CLOSED) that name the month.
+    assert [ln.adjusts for ln in adjustments] == [None, None]
+    assert zh(adjustments[0]).endswith("late report（2026-10 月调整）")
+    assert en(adjustments[1]).endswith(" (adjustment of 2026-10)")
+    assert "forfeited" not in en(adjustments[1])
     assert statement.deduction_fen == 5000 + 10000
     assert statement.allowance_fen == 200
 
@@ -782,7 +838,7 @@ def test_result_does_not_depend_on_input_order() -> None:
 def test_compute_technician_matches_compute_month() -> None:
     slips = [home(n, day=n) for n in range(1, 8)] + [slip(8, technician="B")]
     events = [event(1, "DED-LATE"), event(2, "DED-LATE", technician="B")]
-    statement = compute_technician("A", MONTH, slips[::-1], events, RULES)
+    statement = compute_technician("A", MONTH, slips[::-1], events, RULES, TZ)
     assert statement == month(slips, events).technicians[0]
 
 
@@ -796,7 +852,7 @@ def test_totals_and_json_follow_the_contract() -> None:
             ln.amount_fen for ln in statement.lines if ln.kind == kind
         )
     assert all(ln.amount_fen >= 0 for ln in statement.lines)
-    assert all(ln.note for ln in statement.lines)
+    assert all(line["note"] for line in data["lines"])
     json.dumps(data, ensure_ascii=False)
 
 
@@ -814,10 +870,15 @@ def test_compute_month_leaves_the_garbage_collector_as_it_found_it() -> None:
         (gc.enable if was_enabled else gc.disable)()
 
 
-def test_fast_line_builder_equals_the_dataclass() -> None:
-    built = _line("ALW-RATE", 200, "slip 1", "network rate", "allowance")
-    plain = StatementLine("ALW-RATE", 200, "slip 1", "network rate", "allowance")
+def test_fast_line_builder_equals_the_named_tuples() -> None:
+    reason = Reason("rate_network", {"amount": "2.00"})
+    visit = slip(1)
+    built = _line("ALW-RATE", 200, "slip 1", reason, "allowance", visit, TZ)
+    plain = StatementLine("ALW-RATE", 200, "slip 1", line_note(reason, visit, TZ), "allowance")
     assert built == plain and hash(built) == hash(plain) and repr(built) == repr(plain)
+    swapped = Reason("rate_network", {"b": 1, "a": 2})
+    assert hash(swapped) == hash(Reason("rate_network", {"a": 2, "b": 1}))
+    assert built.adjusts is None and built.note == (reason, visit, TZ, None)
 
 
 def test_format_yuan() -> None:
@@ -830,7 +891,7 @@ def test_format_yuan() -> None:
     ]
 
 
-# --- the worked examples as import files (shared/examples) -------------------------------------
+# --- the worked examples as import files (tests/data/examples) ---------------------------------
 
 
 def _fen(text: str) -> int | None:
@@ -882,9 +943,7 @@ def _example_events(path: Path) -> list[RecordedEvent]:
 
 
 def test_november_examples_give_the_expected_totals() -> None:
-    examples = SHARED / "examples"
-    if not (examples / "november-expected.json").exists():
-        pytest.skip(f"shared examples not found at {examples}")
+    examples = EXAMPLES
     slips = _example_slips(examples / "november-slips.csv")
     events = _example_events(examples / "november-events.csv")
     for ev in events:

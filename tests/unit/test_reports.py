@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from matplotlib import font_manager
 from matplotlib.text import Text
 
+from bot.line_text import note_text, ref_text
 from bot.models import MonthStatement, StatementLine, TechnicianStatement
 from bot.reports import (
     KINDS,
@@ -183,6 +184,11 @@ def _line_rows(ws, header_row: int, count: int) -> list[tuple]:
     return [tuple(c.value for c in row) for row in rows]
 
 
+def sheet_note(line: StatementLine) -> str | None:
+    """A line's note as the sheet holds it (illegal characters dropped, empty as None)."""
+    return note_text(line, "zh-CN").replace("\x01", "") or None
+
+
 def test_workbook_technician_sheets_list_every_line(tmp_path: Path) -> None:
     statement = _statement()
     book = openpyxl.load_workbook(write_workbook(statement, METRICS, tmp_path / "s.xlsx"))
@@ -193,7 +199,7 @@ def test_workbook_technician_sheets_list_every_line(tmp_path: Path) -> None:
         header = _find_row(ws, "规则")
         got = _line_rows(ws, header, len(tech.lines))
         want = [
-            (x.rule, kind_names[x.kind], x.amount_fen, x.ref, x.note.replace("\x01", "") or None)
+            (x.rule, kind_names[x.kind], x.amount_fen, ref_text(x.ref, "zh-CN"), sheet_note(x))
             for x in tech.lines
         ]
         assert [(r, k, _fen(a), ref, n) for r, k, a, ref, n in got] == want
