@@ -162,6 +162,10 @@ class FormSession:
         self.form = None
         return True
 
+    def restore(self, form: Form | None) -> None:
+        """Put back the form a change closed before it was refused (nothing was written)."""
+        self.form = form
+
     # --- storage.db.UpdateWork ----------------------------------------------------------------
 
     @property

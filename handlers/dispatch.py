@@ -351,7 +351,7 @@ async def decline_reason_text(update: Update, context: FieldContext) -> bool:
         view = await dispatching.decline(context.services, ticket_id, person_id, reason)
     except REFUSALS as exc:
         if isinstance(exc, dispatching.DispatchError) and exc.key.endswith("reason_empty"):
-            session.form = form  # asked again: the form stays
+            session.restore(form)  # asked again: the form stays
         await answer_refusal(update, context, exc)
         return True
     await message.reply_text(t(context.lang, "dispatch.decline.done", id=ticket_id))

@@ -136,7 +136,6 @@ async def new_ticket(update: Update, context: FieldContext) -> None:
             "token": secrets.token_hex(3),
             "chat": update.effective_chat.id,
             "origin": message.message_id,
-            "started": to_iso(context.services.now()),
             "step": "customer",
         },
     )
@@ -618,7 +617,7 @@ async def _ok(update: Update, context: FieldContext, form: dict[str, Any], args:
             context.services, _ticket_record(form), actor_person_id(context), customer
         )
     except BaseException:
-        session.form = opened  # refused: the form stays as it was
+        session.restore(opened)  # refused: the form stays as it was
         raise
     await _announce(update, context, ticket_id, form["chat"])
 

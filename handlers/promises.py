@@ -215,7 +215,7 @@ async def form_text(update: Update, context: FieldContext) -> bool:
     else:
         done = await _move(update, context, form["ticket"], form["action"], message.text)
     if not done:
-        session.form = opened  # refused: the question stays open
+        session.restore(opened)  # refused: the question stays open
     return True
 
 

@@ -232,7 +232,7 @@ async def _check_in(
         )
         return
     if result.check.refusal is not None:
-        session.form = opened  # refused: still waiting for a usable location
+        session.restore(opened)  # refused: still waiting for a usable location
         if await refuse_unusable(update, context, report):
             return
         distance = f"{result.check.distance_m or 0:.0f}"
