@@ -22,6 +22,7 @@ from storage.db import Database
 from tests.e2e import test_dispatch as dispatch
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_restart import _wait_until, _write_config
+from tests.e2e.test_visits import GROUP as VISIT_GROUP
 from tests.e2e.test_visits import (
     SITE,
     TECH,
@@ -410,3 +411,70 @@ async def test_checkout_survives_sigkill_mid_form(tmp_path: Path) -> None:
             c for c in emu.calls() if "text" in c.params and "不需要照片" in c.params["text"]
         ]
         assert unexpected == []
+
+
+# --- the other forms resume too ----------------------------------------------------------------
+
+
+async def test_reward_form_resumes_after_restarts(harness: BotHarness) -> None:
+    h = harness
+    manager, tech = 201, 203
+    await h.seed(manager, "李经理", Role.MANAGER)
+    await h.seed(tech, "张伟", Role.TECHNICIAN)
+    await h.say(manager, "/reward")
+    await h.restart()
+    await h.press(manager, manager, "张伟")
+    await h.restart()
+    mark = h.emu.mark()
+    await h.press(manager, manager, "reward:r:RWD-SUGGEST")
+    await h.emu.wait_for_message(manager, "金额", after=mark)
+    await h.restart()
+    reply = await h.say(manager, "500")
+    assert "10.00 到 50.00" in reply["text"]  # validated, still at the amount
+    await h.say(manager, "30")
+    await h.restart()
+    mark = h.emu.mark()
+    reply = await h.say(manager, "好建议")
+    assert "RWD-SUGGEST" in reply["text"] and "30.00" in reply["text"]
+    await h.emu.wait_for_message(tech, "30.00", after=mark)
+    assert await h.count("SELECT count(*) FROM events WHERE amount_fen = 3000") == 1
+    # A penalty the technician contests; the reason is typed after a restart.
+    mark = h.emu.mark()
+    await h.say(manager, "/penalty 张伟 DED-COMPLAINT 客户投诉")
+    notice = await h.emu.wait_for_message(tech, "DED-COMPLAINT", after=mark)
+    data = notice["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
+    await h.press(tech, tech, data)
+    await h.restart()
+    reply = await h.say(tech, "客户投诉的不是我")
+    assert await h.count("SELECT count(*) FROM contests") == 1, reply["text"]
+    assert await form_of(h, tech, tech) is None
+
+
+async def test_decline_reason_typed_after_a_restart(harness: BotHarness) -> None:
+    h = harness
+    await dispatch.staff(h)
+    await dispatch.open_quick_ticket(h, "华西贸易公司")
+    await dispatch.assign_to(h, 1, "张伟")
+    await h.press(dispatch.ZHANG, dispatch.ZHANG, "拒单 Decline")
+    await h.restart()
+    answer = await h.say(dispatch.ZHANG, "今天在外地培训")
+    assert "已退回队列" in answer["text"]
+    assert await h.count("SELECT count(*) FROM tickets WHERE state = 'new'") == 1
+
+
+async def test_late_notice_resumes_after_restarts(harness: BotHarness) -> None:
+    from tests.e2e.test_visits import NOW, show_card_button
+
+    h = harness
+    ticket = await setup(h, appointment=NOW)
+    await show_card_button(h, "晚到", f"visit:late:{ticket}")
+    await h.press(TECH, TECH, f"visit:late:{ticket}")
+    await h.restart()
+    await h.say(TECH, "10:00")
+    assert (await form_of(h, TECH, TECH)).step == "late_told"
+    await h.restart()
+    mark = h.emu.mark()
+    await h.press(TECH, TECH, f"visit:told:{ticket}:technician")
+    assert trouble(h, mark) == []
+    await h.emu.wait_for_message(VISIT_GROUP, "晚到", after=mark)
+    assert await form_of(h, TECH, TECH) is None
