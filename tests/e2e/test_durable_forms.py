@@ -478,3 +478,19 @@ async def test_late_notice_resumes_after_restarts(harness: BotHarness) -> None:
     assert trouble(h, mark) == []
     await h.emu.wait_for_message(VISIT_GROUP, "晚到", after=mark)
     assert await form_of(h, TECH, TECH) is None
+
+
+async def test_take_back_answer_typed_after_a_restart(harness: BotHarness) -> None:
+    from tests.e2e.test_promises import DISPATCHER, group_reply, office, take_back
+
+    h = harness
+    ticket = await office(h)
+    await take_back(h, ticket)
+    await h.press(DISPATCHER, VISIT_GROUP, "tk:answer:1")
+    await h.restart()
+    assert any("至少" in text for text in await group_reply(h, DISPATCHER, "好"))
+    await h.restart()
+    said = await group_reply(h, DISPATCHER, "主板送厂家维修，12月1日前送还")
+    assert any("SLA-TAKEBACK" in text for text in said)
+    assert await h.count("SELECT count(*) FROM customer_answers WHERE ticket_id = 1") == 1
+    assert await form_of(h, VISIT_GROUP, DISPATCHER) is None
