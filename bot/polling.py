@@ -78,7 +78,7 @@ async def handle_once(
     error: BaseException | None = None
     for number in range(1, HANDLER_ATTEMPTS + 1):
         attempt = Attempt(number, final=number == HANDLER_ATTEMPTS)
-        await _try(app, update, attempt)
+        await _try(app, db, update, attempt)
         if update.update_id in db.recorded:
             db.recorded.discard(update.update_id)  # the handler's own transaction recorded it
             return
@@ -95,16 +95,19 @@ async def handle_once(
     await dead_letter(app, db, update.update_id, payload, _error_text(error), HANDLER_ATTEMPTS)
 
 
-async def _try(app: Application, update: Update, attempt: Attempt) -> None:
+async def _try(app: Application, db: Database, update: Update, attempt: Attempt) -> None:
     """One try; the error handler records a handler's failure on the attempt."""
     update_token = current_update_id.set(update.update_id)
     attempt_token = current_attempt.set(attempt)
     try:
         await app.process_update(update)
+        if attempt.error is None:
+            await db.finish_update(update.update_id)  # e.g. a form's step, with the mark
     except Exception as exc:  # process_update reports handler errors; this is its own failure
         log.exception("update %s could not be handled", update.update_id)
         attempt.error = exc
     finally:
+        db.drop_update_work(update.update_id)
         current_attempt.reset(attempt_token)
         current_update_id.reset(update_token)
 

@@ -9,6 +9,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler
 
 from bot import cards, dispatching, lifecycle, timers
+from bot import forms as form_engine
 from bot.context import FieldContext
 from bot.dispatch_models import DISPATCH_ACCEPT, SLA_ARRIVE
 from bot.i18n import t
@@ -22,7 +23,7 @@ from storage import customers, deadlines, tickets
 
 log = logging.getLogger(__name__)
 
-DECLINE_KEY = "dispatch_decline"
+DECLINE_FORM = form_engine.define(form_engine.FormSpec("decline", steps=("reason",)))
 QUEUE_BUTTONS = 5
 SUGGESTION_BUTTONS = 8
 REFUSALS = (dispatching.DispatchError, lifecycle.IllegalTransition)
@@ -43,8 +44,8 @@ def register(app: Application) -> None:
     app.add_handler(CallbackQueryHandler(pin_button, pattern=r"^pin:"))
     app.add_handler(CallbackQueryHandler(answer_button, pattern=r"^dispatch:"))
     app.add_handler(MessageHandler(intake_form.PLACE_REPLY, intake_form.place_location))
-    forms.add_text_consumer(intake_form.form_text, intake_form.FORM_KEY)
-    forms.add_text_consumer(decline_reason_text, DECLINE_KEY)
+    forms.add_text_consumer(intake_form.form_text)
+    forms.add_text_consumer(decline_reason_text)
     timers.register(app, dispatch_alerts.notify)
 
 
@@ -327,7 +328,7 @@ async def _ask_decline_reason(
         )
         return
     await query.answer()
-    context.user_data[DECLINE_KEY] = ticket_id
+    await forms.start(update, context, DECLINE_FORM.kind, {"ticket": ticket_id})
     await context.bot.send_message(
         update.effective_chat.id,
         t(context.lang, "dispatch.decline.ask_reason", id=ticket_id),
@@ -337,20 +338,22 @@ async def _ask_decline_reason(
 
 async def decline_reason_text(update: Update, context: FieldContext) -> bool:
     """The typed reason for declining; True if this message was one."""
-    ticket_id = context.user_data.get(DECLINE_KEY)
+    session = await forms.session(update, context)
+    form = session.current(DECLINE_FORM.kind)
+    ticket_id = form.data["ticket"] if form is not None else None
     message = update.effective_message
     person_id = actor_person_id(context)
     if ticket_id is None or message is None or not message.text or person_id is None:
         return False
     reason = message.text.strip()
+    session.close()  # closed in the transaction that records the decline
     try:
         view = await dispatching.decline(context.services, ticket_id, person_id, reason)
     except REFUSALS as exc:
-        if not (isinstance(exc, dispatching.DispatchError) and exc.key.endswith("reason_empty")):
-            context.user_data.pop(DECLINE_KEY, None)
+        if isinstance(exc, dispatching.DispatchError) and exc.key.endswith("reason_empty"):
+            session.restore(form)  # asked again: the form stays
         await answer_refusal(update, context, exc)
         return True
-    context.user_data.pop(DECLINE_KEY, None)
     await message.reply_text(t(context.lang, "dispatch.decline.done", id=ticket_id))
     if view.assign_chat_id and view.assign_message_id:
         await dispatch_alerts.close_dispatch_card(

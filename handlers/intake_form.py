@@ -13,18 +13,42 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Mes
 from telegram.ext import filters
 
 from bot import dispatching, intake
+from bot import forms as form_engine
 from bot.cards import class_name, flags_text, window_text
 from bot.context import FieldContext
 from bot.dispatch_models import NewCustomer, NewTicket, TicketView, from_iso, to_iso
 from bot.i18n import t
 from bot.models import CUSTOMER_CLASSES
 from bot.parsing import require_id
+from handlers import forms
 from handlers.dispatch_common import actor_person_id, answer_refusal
 from handlers.group_card import refresh_ticket_card
 from storage import customers, people
 
-FORM_KEY = "dispatch_new"
+FORM_KIND = "new"
 FORM_TIMEOUT_MINUTES = 30
+SPEC = form_engine.define(
+    form_engine.FormSpec(
+        FORM_KIND,
+        steps=(
+            "customer",
+            "pick",
+            "class",
+            "phone",
+            "place",
+            "geo_confirm",
+            "fault",
+            "hardware",
+            "major",
+            "brand",
+            "tool",
+            "window_pick",
+            "window",
+            "confirm",
+        ),
+        timeout=timedelta(minutes=FORM_TIMEOUT_MINUTES),
+    )
+)
 MATCH_BUTTONS = 6
 PHONE = re.compile(r"^\+?[\d\s-]{5,20}$")
 LOOKS_NUMERIC = re.compile(r"^[\s\d.,，;；+-]+(\s+[a-z0-9]+)?$", re.IGNORECASE)
@@ -54,7 +78,11 @@ class _RepliesToPlacePrompt(filters.MessageFilter):
         return reply is not None and (message.chat.id, reply.message_id) in _place_prompts
 
 
-PLACE_REPLY = filters.LOCATION & _RepliesToPlacePrompt()
+# After a restart the prompts of the last run are not in _place_prompts: a location replying to
+# anything in a group is then offered to the form too (no other feature takes group locations).
+PLACE_REPLY = filters.LOCATION & (
+    _RepliesToPlacePrompt() | (filters.REPLY & ~filters.ChatType.PRIVATE)
+)
 
 
 def _button(label: str, token: str, *parts: object) -> InlineKeyboardButton:
@@ -65,18 +93,9 @@ def _rows(buttons: list[InlineKeyboardButton], width: int = 2) -> InlineKeyboard
     return InlineKeyboardMarkup([buttons[i : i + width] for i in range(0, len(buttons), width)])
 
 
-def _form(context: FieldContext) -> dict[str, Any] | None:
-    """The caller's open form, dropped when it timed out."""
-    form = context.user_data.get(FORM_KEY)
-    if form is None:
-        return None
-    started = from_iso(form["started"])
-    if started is None or context.services.now() - started > timedelta(
-        minutes=FORM_TIMEOUT_MINUTES
-    ):
-        context.user_data.pop(FORM_KEY, None)
-        return None
-    return form
+async def _form(update: Update, context: FieldContext) -> dict[str, Any] | None:
+    """The caller's open form (an expired one is dropped by the form engine)."""
+    return await forms.current(update, context, FORM_KIND)
 
 
 async def _ask_text(
@@ -109,14 +128,17 @@ async def new_ticket(update: Update, context: FieldContext) -> None:
     if len(text) == 2:
         await _quick(update, context, text[1])
         return
-    form = {
-        "token": secrets.token_hex(3),
-        "chat": update.effective_chat.id,
-        "origin": message.message_id,
-        "started": to_iso(context.services.now()),
-        "step": "customer",
-    }
-    context.user_data[FORM_KEY] = form
+    form = await forms.start(
+        update,
+        context,
+        FORM_KIND,
+        {
+            "token": secrets.token_hex(3),
+            "chat": update.effective_chat.id,
+            "origin": message.message_id,
+            "step": "customer",
+        },
+    )
     await _ask_text(context, form, "dispatch.new.ask_customer")
 
 
@@ -169,7 +191,7 @@ async def _announce(update: Update, context: FieldContext, ticket_id: int, chat_
 async def form_text(update: Update, context: FieldContext) -> bool:
     """A typed answer to the open /new form; True if it was one."""
     message = update.effective_message
-    form = _form(context)
+    form = await _form(update, context)
     if form is None or message is None or message.text is None:
         return False
     if message.chat.id != form["chat"] or form["step"] not in TEXT_STEPS:
@@ -301,7 +323,7 @@ async def _geocode(context: FieldContext, text: str) -> tuple[str, tuple[float, 
 async def place_location(update: Update, context: FieldContext) -> None:
     """A Telegram location or venue sent as a reply to the "where" prompt."""
     message = update.effective_message
-    form = _form(context)
+    form = await _form(update, context)
     if (
         form is None
         or message is None
@@ -309,6 +331,9 @@ async def place_location(update: Update, context: FieldContext) -> None:
         or message.chat.id != form["chat"]
     ):
         return
+    reply_id = message.reply_to_message.message_id if message.reply_to_message else None
+    if (message.chat.id, reply_id) not in _place_prompts and reply_id != form.get("prompt"):
+        return  # a reply to something else
     if message.forward_origin is not None:
         await message.reply_text(t(context.lang, "dispatch.place.forwarded"))
         return
@@ -454,8 +479,8 @@ async def form_button(update: Update, context: FieldContext) -> None:
     query = update.callback_query
     assert query is not None
     parts = (query.data or "").split(":")
-    form = _form(context)
-    if form is None or len(parts) < 3 or parts[1] != form["token"]:
+    form = await _form(update, context)
+    if form is None or len(parts) < 3 or parts[1] != form["token"]:  # none, or an older one's
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
     what, args = parts[2], parts[3:]
@@ -475,7 +500,7 @@ async def form_button(update: Update, context: FieldContext) -> None:
 
 
 def _expect(form: dict[str, Any], *steps: str) -> None:
-    if form["step"] not in steps:
+    if form["step"] not in steps:  # a button of a step the form has left; nothing changes
         raise intake.IntakeError("dispatch.new.wrong_step")
 
 
@@ -584,17 +609,23 @@ async def _window(
 async def _ok(update: Update, context: FieldContext, form: dict[str, Any], args: list[str]) -> None:
     _expect(form, "confirm")
     customer = _customer_record(form) if "customer" in form else None
-    ticket_id = await dispatching.open_ticket(
-        context.services, _ticket_record(form), actor_person_id(context), customer
-    )
-    context.user_data.pop(FORM_KEY, None)
+    session = await forms.session(update, context)
+    opened = session.current(FORM_KIND)
+    session.close(FORM_KIND)  # closed in the transaction that opens the ticket
+    try:
+        ticket_id = await dispatching.open_ticket(
+            context.services, _ticket_record(form), actor_person_id(context), customer
+        )
+    except BaseException:
+        session.restore(opened)  # refused: the form stays as it was
+        raise
     await _announce(update, context, ticket_id, form["chat"])
 
 
 async def _cancel(
     update: Update, context: FieldContext, form: dict[str, Any], args: list[str]
 ) -> None:
-    context.user_data.pop(FORM_KEY, None)
+    await forms.close(update, context, FORM_KIND)
     await context.bot.send_message(form["chat"], t(context.lang, "form.cancelled"))
 
 

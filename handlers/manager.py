@@ -12,17 +12,28 @@ from telegram.constants import ParseMode
 from telegram.error import TelegramError
 
 from bot import access, payroll, recorded_events, reports, statements
+from bot import forms as form_engine
 from bot.config import TravelRules, yuan_to_fen
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.line_text import adjustment_suffix, event_note
 from bot.models import RecordedEvent, Role
 from bot.parsing import MAX_AMOUNT_FEN, BadArgument, parse_id, require_id
+from handlers import forms
+from handlers.errors import stale_button
 from storage import audit, contests, ledger, people
 
 log = logging.getLogger(__name__)
 
-FORM_KEY = "event_form"
+# The guided /penalty and /reward form: technician, rule, then typed slip, amount and note.
+EVENT_FORM = form_engine.define(
+    form_engine.FormSpec(
+        "event",
+        steps=("technician", "rule", "slip", "amount", "note"),
+        step_field="awaiting",
+    )
+)
+TYPED_STEPS = ("slip", "amount", "note")
 
 
 def _month_arg(context: FieldContext) -> str | None:
@@ -362,7 +373,12 @@ async def _start_event_form(update: Update, context: FieldContext, kind: str) ->
     if keyboard is None:
         await message.reply_text(t(context.lang, "events.no_technicians"))
         return
-    context.user_data[FORM_KEY] = {"kind": kind, "command": command}
+    await forms.start(
+        update,
+        context,
+        EVENT_FORM.kind,
+        {"kind": kind, "command": command, "awaiting": "technician"},
+    )
     await message.reply_text(t(context.lang, "events.pick_technician"), reply_markup=keyboard)
 
 
@@ -370,7 +386,12 @@ async def open_penalty_for(
     update: Update, context: FieldContext, technician: str, intro: str, kind: str
 ) -> None:
     """The guided penalty form with the technician already chosen: it asks for the rule."""
-    context.user_data[FORM_KEY] = {"kind": kind, "command": "penalty", "technician": technician}
+    await forms.start(
+        update,
+        context,
+        EVENT_FORM.kind,
+        {"kind": kind, "command": "penalty", "technician": technician, "awaiting": "rule"},
+    )
     buttons = [
         [
             InlineKeyboardButton(
@@ -399,9 +420,13 @@ async def event_form_button(update: Update, context: FieldContext) -> None:
     query = update.callback_query
     assert query is not None and query.data
     command, step, value = (query.data.split(":") + ["", ""])[:3]
-    form = context.user_data.get(FORM_KEY)
+    session = await forms.session(update, context)
+    form = await forms.current(update, context, EVENT_FORM.kind)
     if not form or form.get("command") != command:
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
+        return
+    if {"t": "technician", "r": "rule"}.get(step, form["awaiting"]) != form["awaiting"]:
+        await stale_button(update, context)  # a step the form has left
         return
     await query.answer()
     if step == "t":
@@ -410,9 +435,10 @@ async def event_form_button(update: Update, context: FieldContext) -> None:
             person = await people.by_id(conn, person_id) if person_id is not None else None
         if person is None or person.role is not Role.TECHNICIAN:
             await query.edit_message_text(t(context.lang, "events.unknown_technician", name=value))
-            context.user_data.pop(FORM_KEY, None)
+            session.close()
             return
         form["technician"] = person.name
+        form["awaiting"] = "rule"
         buttons = [
             [
                 InlineKeyboardButton(
@@ -442,7 +468,7 @@ async def event_form_button(update: Update, context: FieldContext) -> None:
         )
         return
     await query.edit_message_text(t(context.lang, "form.expired"))
-    context.user_data.pop(FORM_KEY, None)
+    session.close()
 
 
 def _roles(context: FieldContext) -> frozenset[Role]:
@@ -459,9 +485,11 @@ def _after_slip_step(form: dict, info: payroll.EventRuleInfo, language: str) -> 
 
 async def event_form_text(update: Update, context: FieldContext) -> bool:
     """A typed answer (amount or note) to the guided penalty/reward form; True if consumed."""
-    form = context.user_data.get(FORM_KEY)
+    session = await forms.session(update, context)
+    opened = session.current(EVENT_FORM.kind)
+    form = opened.data if opened is not None else None
     message = update.effective_message
-    if not form or not form.get("awaiting") or message is None or not message.text:
+    if not form or form.get("awaiting") not in TYPED_STEPS or message is None or not message.text:
         return False
     if form["awaiting"] == "slip":
         number = parse_id(message.text)
@@ -505,7 +533,7 @@ async def event_form_text(update: Update, context: FieldContext) -> bool:
             reply_markup=ForceReply(selective=True),
         )
         return True
-    context.user_data.pop(FORM_KEY, None)
+    session.close()  # closed in the transaction that records the event
     await _record_and_notify(
         update,
         context,

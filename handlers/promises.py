@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot import cards, dispatching, lifecycle, payroll, promises, recorded_events
+from bot import forms as form_engine
 from bot.context import FieldContext
 from bot.dispatch_models import SLA_TAKEBACK
 from bot.i18n import t
@@ -27,7 +28,8 @@ from storage import deadlines, ledger, people
 
 log = logging.getLogger(__name__)
 
-FORM_KEY = "promise_form"
+# The answer text (take-back) or the cancel reason, asked as a reply.
+PROMISE_FORM = form_engine.define(form_engine.FormSpec("promise", steps=("text",)))
 Event = lifecycle.Event
 # Command name -> the ticket event it sends.
 MOVE_COMMANDS = {
@@ -47,7 +49,7 @@ def register(app: Application) -> None:
         add_command(app, name, move_command)
     app.add_handler(CallbackQueryHandler(ticket_button, pattern=r"^tk:"))
     app.add_handler(CallbackQueryHandler(unreported_button, pattern=r"^unrep:"))
-    forms.add_text_consumer(form_text, FORM_KEY)
+    forms.add_text_consumer(form_text)
 
 
 # --- the take-back notice -------------------------------------------------------------------
@@ -188,7 +190,9 @@ async def _ask(update: Update, context: FieldContext, ticket_id: int, action: st
     if update.callback_query is not None:
         await update.callback_query.answer()
     chat_id = update.effective_chat.id
-    context.user_data[FORM_KEY] = {"ticket": ticket_id, "action": action, "chat": chat_id}
+    await forms.start(
+        update, context, PROMISE_FORM.kind, {"ticket": ticket_id, "action": action, "chat": chat_id}
+    )
     key = "promises.answer.ask" if action == ANSWER else "promises.cancel.ask"
     await context.bot.send_message(
         chat_id, t(context.lang, key, id=ticket_id), reply_markup=ForceReply(selective=True)
@@ -197,18 +201,21 @@ async def _ask(update: Update, context: FieldContext, ticket_id: int, action: st
 
 async def form_text(update: Update, context: FieldContext) -> bool:
     """The typed answer or cancel reason; True if this message was one."""
-    form = context.user_data.get(FORM_KEY)
+    session = await forms.session(update, context)
+    opened = session.current(PROMISE_FORM.kind)
     message = update.effective_message
-    if not form or message is None or not message.text or update.effective_chat is None:
+    if opened is None or message is None or not message.text or update.effective_chat is None:
         return False
+    form = opened.data
     if update.effective_chat.id != form["chat"]:
         return False
+    session.close()  # closed in the transaction that records the answer or the move
     if form["action"] == ANSWER:
         done = await _record_answer(update, context, form["ticket"], message.text)
     else:
         done = await _move(update, context, form["ticket"], form["action"], message.text)
-    if done:
-        context.user_data.pop(FORM_KEY, None)
+    if not done:
+        session.restore(opened)  # refused: the question stays open
     return True
 
 

@@ -4,13 +4,26 @@ from __future__ import annotations
 
 from telegram import ForceReply, Update
 
+from bot import forms as form_engine
 from bot import payroll, recorded_events, statements
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.line_text import NoteRenderer
 from bot.parsing import parse_id
+from handlers import forms
 
-CONTEST_KEY = "contest_event"
+
+def _reason(text: str) -> str:
+    """A contest needs some reason."""
+    reason = text.strip()
+    if not reason:
+        raise form_engine.FormInvalid("contest.ask_reason")
+    return reason
+
+
+CONTEST_FORM = form_engine.define(
+    form_engine.FormSpec("contest", steps=("reason",), validators={"reason": _reason})
+)
 
 
 async def me(update: Update, context: FieldContext) -> None:
@@ -54,7 +67,7 @@ async def contest_button(update: Update, context: FieldContext) -> None:
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
     await query.answer()
-    context.user_data[CONTEST_KEY] = event_id
+    await forms.start(update, context, CONTEST_FORM.kind, {"event": event_id})
     await context.bot.send_message(
         update.effective_chat.id,
         t(context.lang, "contest.ask_reason", id=event_id),
@@ -64,22 +77,19 @@ async def contest_button(update: Update, context: FieldContext) -> None:
 
 async def contest_reason_text(update: Update, context: FieldContext) -> bool:
     """The typed reason of a contest; True if this message was one."""
-    event_id = context.user_data.get(CONTEST_KEY)
+    session = await forms.session(update, context)
+    form = session.current(CONTEST_FORM.kind)
     message = update.effective_message
     actor = context.actor
-    if (
-        event_id is None
-        or message is None
-        or not message.text
-        or actor is None
-        or actor.person is None
-    ):
+    if form is None or message is None or not message.text or actor is None or not actor.person:
         return False
-    reason = message.text.strip()
-    if not reason:
-        await message.reply_text(t(context.lang, "contest.ask_reason", id=event_id))
+    event_id = form.data["event"]
+    try:
+        reason = CONTEST_FORM.validate(form.step, message.text)
+    except form_engine.FormInvalid as exc:
+        await message.reply_text(t(context.lang, exc.key, id=event_id, **exc.values))
         return True
-    context.user_data.pop(CONTEST_KEY, None)
+    session.close()  # closed in the transaction that files the contest
     try:
         contest_id = await recorded_events.open_contest(
             context.services, event_id, actor.person.id, reason

@@ -17,9 +17,11 @@ from bot.i18n import t
 from bot.models import Role
 from bot.parsing import parse_id, parse_int
 from bot.visits import LocationReport
+from handlers import forms
+from handlers.errors import stale_button
 from handlers.visit_checkout import checkout_location
 from handlers.visit_common import (
-    STATE,
+    VISIT,
     callback_parts,
     flag_sentences,
     inline_buttons,
@@ -69,7 +71,7 @@ async def arrive_button(update: Update, context: FieldContext) -> None:
     ticket_id = await _own_ticket(update, context)
     if ticket_id is None:
         return
-    context.user_data[STATE] = {"step": "checkin", "ticket": ticket_id}
+    await forms.start(update, context, VISIT, {"step": "checkin", "ticket": ticket_id})
     await context.bot.send_message(
         update.effective_chat.id,
         t(context.lang, "visit.ask_checkin_location"),
@@ -82,7 +84,7 @@ async def late_button(update: Update, context: FieldContext) -> None:
     ticket_id = await _own_ticket(update, context)
     if ticket_id is None:
         return
-    context.user_data[STATE] = {"step": "late_time", "ticket": ticket_id}
+    await forms.start(update, context, VISIT, {"step": "late_time", "ticket": ticket_id})
     await context.bot.send_message(update.effective_chat.id, t(context.lang, "visit.ask_late_time"))
 
 
@@ -111,10 +113,14 @@ def _parse_new_time(text: str, now_local: datetime) -> datetime | None:
 async def late_told_button(update: Update, context: FieldContext) -> None:
     """Who told the customer about the new time; records the notice and tells the group."""
     query = update.callback_query
-    form = context.user_data.get(STATE) or {}
+    session = await forms.session(update, context)
+    form = await forms.current(update, context, VISIT) or {}
     parts = callback_parts(query.data)
     if form.get("step") != "late_told" or len(parts) != 4 or str(form.get("ticket")) != parts[2]:
-        await query.answer(t(context.lang, "form.expired"), show_alert=True)
+        if form:  # a button of an older form or step
+            await stale_button(update, context)
+        else:
+            await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
     new_time = datetime.fromisoformat(form["new_time"])
     told_by = parts[3] if parts[3] in ("technician", "bot") else "technician"
@@ -127,14 +133,14 @@ async def late_told_button(update: Update, context: FieldContext) -> None:
         ):
             await query.answer(t(context.lang, "visit.customer_unreachable"), show_alert=True)
             return
+        session.close()  # closed in the transaction that records the notice
         ticket = await visit_service.announce_late(
             context.services, technician_id, form["ticket"], new_time, told_by
         )
     except visit_service.VisitError as exc:
-        context.user_data.pop(STATE, None)
+        session.close()
         await tell_problem(update, context, exc.problem)
         return
-    context.user_data.pop(STATE, None)
     await query.answer()
     await query.edit_message_text(
         t(context.lang, "visit.late_recorded", time=local_time(context, new_time))
@@ -184,7 +190,7 @@ async def on_location(update: Update, context: FieldContext) -> None:
         return
     if await refuse_unusable(update, context, report):
         return
-    form = context.user_data.get(STATE) or {}
+    form = await forms.current(update, context, VISIT) or {}
     step = form.get("step")
     if step == "checkout":
         await checkout_location(update, context, form, report)
@@ -208,6 +214,9 @@ async def _check_in(
     update: Update, context: FieldContext, ticket_id: int | None, report: LocationReport
 ) -> None:
     message = update.effective_message
+    session = await forms.session(update, context)
+    opened = session.current(VISIT)
+    session.close(VISIT)  # closed in the transaction that records the check-in
     try:
         result = await visit_service.check_in(
             context.services,
@@ -218,18 +227,17 @@ async def _check_in(
             message.date,
         )
     except visit_service.VisitError as exc:
-        context.user_data.pop(STATE, None)
         await message.reply_text(
             t(context.lang, exc.problem.value), reply_markup=ReplyKeyboardRemove()
         )
         return
     if result.check.refusal is not None:
+        session.restore(opened)  # refused: still waiting for a usable location
         if await refuse_unusable(update, context, report):
             return
         distance = f"{result.check.distance_m or 0:.0f}"
         await message.reply_text(t(context.lang, result.check.refusal.value, distance=distance))
         return
-    context.user_data.pop(STATE, None)
     check = result.check
     distance = "—" if check.distance_m is None else f"{check.distance_m:.0f}"
     lines = [
@@ -301,7 +309,7 @@ async def on_live_edit(update: Update, context: FieldContext) -> None:
 
 async def late_text(update: Update, context: FieldContext) -> bool:
     """The typed new arrival time of "I will be late"."""
-    form = context.user_data.get(STATE)
+    form = await forms.current(update, context, VISIT)
     message = update.effective_message
     if not form or message is None or not message.text or update.effective_chat.type != "private":
         return False
@@ -319,7 +327,7 @@ async def late_text(update: Update, context: FieldContext) -> bool:
             )
         except visit_service.VisitError as exc:
             if exc.problem is not visit_service.VisitProblem.BAD_LATE_TIME:
-                context.user_data.pop(STATE, None)
+                await forms.close(update, context, VISIT)
             await message.reply_text(t(context.lang, exc.problem.value))
             return True
         form.update(step="late_told", new_time=new_time.isoformat())

@@ -7,14 +7,17 @@ from datetime import datetime, timedelta
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 
 from bot import visit_service
-from bot.config import yuan_to_fen
 from bot.context import FieldContext
+from bot.forms import FormInvalid
 from bot.i18n import t
 from bot.parsing import parse_id
 from bot.visits import LocationReport, event_time
+from handlers import forms
+from handlers.errors import stale_button
 from handlers.promises import send_takeback_notice
 from handlers.visit_common import (
-    STATE,
+    VISIT,
+    VISIT_FORM,
     callback_parts,
     flag_sentences,
     inline_buttons,
@@ -57,7 +60,7 @@ async def checkout_button(update: Update, context: FieldContext) -> None:
     if visit is None:
         return
     await query.answer()
-    context.user_data[STATE] = {"step": "checkout", "visit": visit.id}
+    await forms.start(update, context, VISIT, {"step": "checkout", "visit": visit.id})
     await context.bot.send_message(
         update.effective_chat.id,
         t(context.lang, "visit.ask_checkout_location"),
@@ -144,18 +147,21 @@ async def checkout_step_button(update: Update, context: FieldContext) -> None:
     """One answer of the check-out questions (outcome, service type, machine, consult, paid)."""
     query = update.callback_query
     parts = callback_parts(query.data)
-    form = context.user_data.get(STATE) or {}
+    form = await forms.current(update, context, VISIT) or {}
     visit_id = parse_id(parts[2]) if len(parts) == 4 else None
     if visit_id is None or form.get("visit") != visit_id:
         if visit_id is not None and await _own_open_visit(update, context, visit_id) is None:
             return
-        await query.answer(t(context.lang, "form.expired"), show_alert=True)
+        if form:  # a button of an older form: this one stays as it is
+            await stale_button(update, context)
+        else:
+            await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
     if await _own_open_visit(update, context, visit_id) is None:
         return
     step, choice = parts[1], parts[3]
-    if step != form.get("step"):
-        await query.answer(t(context.lang, "visit.already_answered"))
+    if step != form.get("step"):  # a question answered before
+        await stale_button(update, context)
         return
     await query.answer()
     if step == "oc":
@@ -186,17 +192,18 @@ async def _finish_checkout(update: Update, context: FieldContext, form: dict) ->
         parts_fen=form.get("parts_fen", 0),
     )
     report = LocationReport(form["lat"], form["lon"], form.get("accuracy"), form.get("live", False))
+    # The form moves on to the photo in the transaction that records the check-out.
+    session = await forms.session(update, context)
+    session.open(VISIT, {"step": "signature", "visit": form["visit"]})
     try:
         left_at = datetime.fromisoformat(form["left_at"]) if form.get("left_at") else None
         result = await visit_service.check_out(
             context.services, person_id(context), form["visit"], report, details, left_at
         )
     except visit_service.VisitError as exc:
-        context.user_data.pop(STATE, None)
+        session.close()
         await context.bot.send_message(update.effective_chat.id, t(context.lang, exc.problem.value))
         return
-    context.user_data.pop(STATE, None)
-    context.user_data[STATE] = {"step": "signature", "slip": result.slip_id}
     name = context.actor.person.name
     ticket_id = result.ticket.id if result.ticket else None
     if result.flags:
@@ -258,28 +265,22 @@ async def _send_handover(
 
 async def checkout_text(update: Update, context: FieldContext) -> bool:
     """Typed check-out answers: the revisit reason, fee and parts."""
-    form = context.user_data.get(STATE)
+    form = await forms.current(update, context, VISIT)
     message = update.effective_message
     if not form or message is None or not message.text or update.effective_chat.type != "private":
         return False
-    text = message.text.strip()
-    if form.get("step") == "reason":
-        if len(text) < 2:
-            await message.reply_text(t(context.lang, "visit.ask_revisit_reason"))
-            return True
-        form["reason"] = text
+    step = form.get("step")
+    if step not in ("reason", "fee"):
+        return False
+    try:
+        answer = VISIT_FORM.validate(step, message.text)
+    except FormInvalid as exc:
+        await message.reply_text(t(context.lang, exc.key, **exc.values))
+        return True
+    if step == "reason":
+        form["reason"] = answer
         await _ask_next(update, context, form)
         return True
-    if form.get("step") == "fee":
-        amounts = text.replace("，", " ").replace(",", " ").split()
-        try:
-            fee, parts = (yuan_to_fen(v) for v in amounts) if len(amounts) == 2 else (None, None)
-        except ValueError:
-            fee = parts = None
-        if fee is None or parts is None:
-            await message.reply_text(t(context.lang, "visit.bad_fee"))
-            return True
-        form.update(fee_fen=fee, parts_fen=parts)
-        await _finish_checkout(update, context, form)
-        return True
-    return False
+    form.update(fee_fen=answer[0], parts_fen=answer[1])
+    await _finish_checkout(update, context, form)
+    return True

@@ -16,6 +16,8 @@ from telegram import (
 from telegram.error import TelegramError
 
 from bot import evidence, visit_service
+from bot import forms as form_engine
+from bot.config import yuan_to_fen
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.models import Role
@@ -25,7 +27,48 @@ from storage.db import current_update_id
 
 log = logging.getLogger("handlers.visits")
 
-STATE = "visit_form"
+
+def _revisit_reason(text: str) -> str:
+    reason = text.strip()
+    if len(reason) < 2:
+        raise form_engine.FormInvalid("visit.ask_revisit_reason")
+    return reason
+
+
+def _fee_and_parts(text: str) -> tuple[int, int]:
+    """ "fee parts" in yuan, as fen."""
+    amounts = text.replace("，", " ").replace(",", " ").split()
+    try:
+        if len(amounts) == 2:
+            return yuan_to_fen(amounts[0]), yuan_to_fen(amounts[1])
+    except ValueError:
+        pass
+    raise form_engine.FormInvalid("visit.bad_fee")
+
+
+# A visit from the technician's side: arriving (check-in or the late notice), then check-out's
+# location and questions, then the photo of the signed slip.
+VISIT_FORM = form_engine.define(
+    form_engine.FormSpec(
+        "visit",
+        steps=(
+            "checkin",
+            "late_time",
+            "late_told",
+            "checkout",
+            "oc",
+            "reason",
+            "st",
+            "mk",
+            "co",
+            "pd",
+            "fee",
+            "signature",
+        ),
+        validators={"reason": _revisit_reason, "fee": _fee_and_parts},
+    )
+)
+VISIT = VISIT_FORM.kind
 SATISFACTION_LABELS = {
     "satisfied": "visit.sat_satisfied",
     "neutral": "visit.sat_neutral",

@@ -14,9 +14,10 @@ from bot import evidence, visit_service
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.parsing import parse_id
+from handlers import forms
 from handlers.visit_common import (
     SATISFACTION_LABELS,
-    STATE,
+    VISIT,
     callback_parts,
     flag_sentences,
     inline_buttons,
@@ -189,19 +190,28 @@ async def _send_qr(update: Update, context: FieldContext, slip: visit_store.Slip
 
 async def on_signature_photo(update: Update, context: FieldContext) -> None:
     """The photo of the signed paper slip: stored with the SHA-256 of its bytes."""
-    form = context.user_data.get(STATE) or {}
+    session = await forms.session(update, context)
+    form = session.current(VISIT)
+    form = form.data if form is not None else {}
     message = update.effective_message
     if form.get("step") != "signature" or context.actor is None or context.actor.person is None:
         if message is not None and context.actor is not None and context.actor.person is not None:
             await message.reply_text(t(context.lang, "visit.photo_unexpected"))
         return
+    slip_id = form.get("slip")
+    if slip_id is None:
+        async with context.services.db.lookup() as conn:
+            slip = await visit_store.slip_for_visit(conn, form["visit"])
+        slip_id = slip.id if slip is not None else None
+    if slip_id is None:
+        session.close()
+        await message.reply_text(t(context.lang, "visit.photo_unexpected"))
+        return
     photo = message.photo[-1]
     telegram_file = await context.bot.get_file(photo.file_id)
     data = bytes(await telegram_file.download_as_bytearray())
-    result = await visit_service.attach_signature(
-        context.services, form["slip"], photo.file_id, data
-    )
-    context.user_data.pop(STATE, None)
+    session.close()  # closed in the transaction that keeps the photo
+    result = await visit_service.attach_signature(context.services, slip_id, photo.file_id, data)
     if result.duplicates:
         await tell_managers(
             context,

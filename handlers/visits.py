@@ -20,7 +20,7 @@ from handlers.visit_arrival import (
     on_location,
 )
 from handlers.visit_checkout import checkout_button, checkout_step_button, checkout_text
-from handlers.visit_common import STATE, visit_keyboard
+from handlers.visit_common import visit_keyboard
 from handlers.visit_slip import (
     customer_slip_button,
     customer_start,
@@ -50,6 +50,6 @@ def register(app: Application) -> None:
     app.add_handler(
         MessageHandler(private & filters.UpdateType.MESSAGE & filters.PHOTO, on_signature_photo)
     )
-    forms.add_text_consumer(late_text, STATE)
-    forms.add_text_consumer(checkout_text, STATE)
+    forms.add_text_consumer(late_text)
+    forms.add_text_consumer(checkout_text)
     app.bot_data.setdefault("start_payload_hooks", {})["slip_"] = customer_start

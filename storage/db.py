@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
+from typing import Protocol
 
 import aiosqlite
 
@@ -21,6 +22,18 @@ from storage.writer_lock import WriterLock
 current_update_id: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "current_update_id", default=None
 )
+
+
+class UpdateWork(Protocol):
+    """State an update changes without a write of its own (a form's next step), committed with
+    the update: by the first transaction of the update that commits, or by finish_update()."""
+
+    @property
+    def pending(self) -> bool: ...
+
+    async def write(self, conn: DirectConnection) -> None: ...
+
+    def committed(self) -> None: ...
 
 
 def utcnow_iso() -> str:
@@ -94,6 +107,7 @@ class Database:
         self._marks: _MarkBatch | None = None  # handled marks waiting for the next write
         self._marks_lock = asyncio.Lock()
         self._mark_writers: set[asyncio.Future[None]] = set()
+        self._update_work: dict[int, list[UpdateWork]] = {}
 
     @classmethod
     async def open(cls, path: str | Path, busy_timeout_ms: int = 5000) -> Database:
@@ -166,14 +180,46 @@ class Database:
             try:
                 yield self.conn
                 update_id = current_update_id.get()
+                work = self._update_work.get(update_id, []) if update_id is not None else []
+                for item in work:
+                    await item.write(self.conn)
                 if update_id is not None:  # its inbox row goes with it (migration 006)
                     await self.conn.execute(MARK_HANDLED_SQL, (update_id, utcnow_iso()))
                 await self.conn.execute("COMMIT")
+                for item in work:
+                    item.committed()
                 if update_id is not None:
                     self.recorded.add(update_id)
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise
+
+    def join_update(self, update_id: int, work: UpdateWork) -> None:
+        """Commit work with this update (see UpdateWork)."""
+        self._update_work.setdefault(update_id, []).append(work)
+
+    def work_of(self, update_id: int) -> list[UpdateWork]:
+        return self._update_work.get(update_id, [])
+
+    async def finish_update(self, update_id: int) -> None:
+        """The update's handler is done: commit its work still pending, with its handled mark.
+
+        A form step that wrote nothing else is durable before the update counts as handled.
+        """
+        try:
+            if any(item.pending for item in self._update_work.get(update_id, [])):
+                token = current_update_id.set(update_id)
+                try:
+                    async with self.transaction():
+                        pass
+                finally:
+                    current_update_id.reset(token)
+        finally:
+            self._update_work.pop(update_id, None)
+
+    def drop_update_work(self, update_id: int) -> None:
+        """The handler failed: what it staged is forgotten (a new try starts afresh)."""
+        self._update_work.pop(update_id, None)
 
     @asynccontextmanager
     async def lookup(self) -> AsyncIterator[DirectConnection]:

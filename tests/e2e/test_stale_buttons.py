@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.visit_common import STATE
+from storage import forms
 from storage.db import utcnow_iso
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_visits import TECH, arrive, send_location, setup, show_card_button, visits
@@ -20,8 +20,10 @@ async def test_old_arrived_and_late_buttons_leave_the_checkout_form_alone(
     [visit] = await visits(h)
     await h.press(TECH, TECH, f"visit:out:{visit['id']}")
     await send_location(h, live_period=600)  # the check-out point: the questions begin
-    form = dict(h.app.user_data[TECH][STATE])
-    assert form.get("visit") == visit["id"] and form.get("step") not in (None, "checkin")
+    async with h.db.lookup() as conn:
+        form = await forms.get(conn, "telegram", str(TECH), str(TECH))
+    assert form is not None and form.kind == "visit"
+    assert form.data.get("visit") == visit["id"] and form.step not in ("", "checkin")
 
     for label, data in (("到达现场", f"visit:arrive:{ticket}"), ("晚到", f"visit:late:{ticket}")):
         await show_card_button(h, label, data)  # the accepted card's old buttons
@@ -29,7 +31,8 @@ async def test_old_arrived_and_late_buttons_leave_the_checkout_form_alone(
         await h.press(TECH, TECH, data)
         assert h.answers(mark) == ["这个按钮已失效，请使用最新的消息。"]
         assert h.emu.calls("sendMessage", after=mark) == []  # no new prompt
-        assert h.app.user_data[TECH][STATE] == form
+        async with h.db.lookup() as conn:
+            assert await forms.get(conn, "telegram", str(TECH), str(TECH)) == form
 
 
 async def test_linked_customer_is_greeted_as_a_customer(harness: BotHarness) -> None:
