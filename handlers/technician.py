@@ -11,6 +11,7 @@ from bot.i18n import t
 from bot.line_text import NoteRenderer
 from bot.parsing import parse_id
 from handlers import forms
+from storage import ledger
 
 
 def _reason(text: str) -> str:
@@ -65,6 +66,15 @@ async def contest_button(update: Update, context: FieldContext) -> None:
     event_id = parse_id(query.data.partition(":")[2])
     if event_id is None:
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
+        return
+    actor = context.actor
+    async with context.services.db.read() as conn:
+        event = await ledger.event_by_id(conn, event_id)
+    if event is None or actor is None or actor.person is None:
+        await query.answer(t(context.lang, "form.expired"), show_alert=True)
+        return
+    if event.technician != actor.person.name:  # a replayed or forwarded button of another's
+        await query.answer(t(context.lang, "events.not_yours", id=event_id), show_alert=True)
         return
     await query.answer()
     await forms.start(update, context, CONTEST_FORM.kind, {"event": event_id})

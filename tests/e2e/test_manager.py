@@ -177,7 +177,11 @@ async def test_contest_then_manager_voids(harness: BotHarness) -> None:
     mark = harness.emu.mark()
     update = harness.emu.press(204, TECH, notice["message_id"], data)
     await harness.handled(update)
-    await harness.say(204, "不是我")
+    answer = await harness.emu.wait_for(
+        lambda call: call.method == "answerCallbackQuery", after=mark
+    )
+    assert "不是您的记录" in answer.params.get("text", ""), answer
+    assert await harness.count("SELECT count(*) FROM forms") == 0  # no form was opened for him
     assert await harness.count("SELECT count(*) FROM contests") == 0
 
     await harness.press(TECH, TECH, "申诉")
