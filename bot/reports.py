@@ -1,8 +1,9 @@
 """Monthly statement reports: chat summary table, Excel workbook and net/satisfaction chart.
 
 Money stays in integer fen until it is shown; 元 values are fen / 100 so that
-round(yuan * 100) == fen holds for every cell. matplotlib and openpyxl are imported lazily,
-so importing this module costs the bot's start-up nothing.
+round(yuan * 100) == fen holds for every cell. matplotlib and XlsxWriter are imported lazily,
+so importing this module costs the bot's start-up nothing. The workbook itself is written by
+bot/workbook.py; both run in a report worker process (bot/report_worker.py), never in the bot's.
 """
 
 from __future__ import annotations
@@ -23,7 +24,6 @@ from bot.models import MonthStatement, StatementLine, TechnicianStatement
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-    from openpyxl.worksheet.worksheet import Worksheet
 
 KINDS = ("allowance", "travel", "reward", "deduction")
 NOT_AVAILABLE = "—"
@@ -33,13 +33,17 @@ SHEET_TITLE_MAX = 31
 CHART_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 
 _INVALID_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
-_MAX_CELL_TEXT = 32767
 _NAME_CELLS = 12  # widest technician name, in monospace cells, in the chat table
+BRIEF_ROWS = 15  # technicians listed in the chat summary at most; the workbook has them all
+BRIEF_MAX_CHARS = 3500  # the chat summary's ceiling, leaving room for its header line
 
 
-def _t(language: str | None, key: str, **values: object) -> str:
+def text(language: str | None, key: str, **values: object) -> str:
     """The report text for key in language (falling back to zh-CN), with values filled in."""
     return t(normalize_language(language) or DEFAULT_LANGUAGE, key, **values)
+
+
+_t = text
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -262,6 +266,40 @@ def format_summary_text(
     return html.escape("\n".join(lines), quote=False)
 
 
+def format_summary_brief(
+    statement: MonthStatement,
+    metrics: Metrics = None,
+    language: str | None = None,
+    rows_at_most: int = BRIEF_ROWS,
+    max_chars: int = BRIEF_MAX_CHARS,
+) -> str:
+    """The chat summary of any size of station, HTML-escaped for <pre>, within max_chars.
+
+    Station totals first; then every technician when there are at most rows_at_most (in name
+    order), else the rows_at_most highest net pays under a heading that gives the count. Fewer
+    rows are shown if the text would still be longer than max_chars (very long names).
+    """
+    rows = summary_rows(statement, metrics)
+    total = station_totals(statement, metrics)
+    head = [_t(language, "report.title", month=statement.month), ""]
+    head += _station_lines(total, len(rows), language)
+    head.append("")
+    if not rows:
+        return html.escape("\n".join([*head, _t(language, "report.no_technicians")]), quote=False)
+    shown = rows
+    if len(rows) > rows_at_most:
+        shown = sorted(rows, key=lambda r: (-r.net_fen, r.technician))[:rows_at_most]
+    while True:
+        lines = list(head)
+        if len(shown) < len(rows):
+            lines.append(_t(language, "report.top_heading", shown=len(shown), count=len(rows)))
+        lines += _technician_tables(shown, language) if shown else []
+        result = html.escape("\n".join(lines), quote=False)
+        if len(result) <= max_chars or not shown:
+            return result
+        shown = shown[: len(shown) // 2]
+
+
 # --- workbook --------------------------------------------------------------------------------
 
 
@@ -304,150 +342,14 @@ def unique_sheet_titles(names: Sequence[str], reserved: Iterable[str] = ()) -> l
     return titles
 
 
-def _set(ws: Worksheet, row: int, col: int, value: object, number_format: str = "") -> None:
-    """Write one cell; text is stored as text (never a formula) without illegal characters."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)[:_MAX_CELL_TEXT]
-    cell = ws.cell(row=row, column=col, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # "=..." would otherwise become a formula
-    if number_format:
-        cell.number_format = number_format
-
-
-def _write_row(ws: Worksheet, row: int, values: Sequence[object], formats: Sequence[str]) -> None:
-    """Write values across row from column A with the matching number formats."""
-    for col, (value, fmt) in enumerate(zip(values, formats, strict=True), start=1):
-        _set(ws, row, col, value, fmt)
-
-
-_SUMMARY_KEYS = (
-    "technician",
-    "slips",
-    "settled",
-    "satisfaction",
-    "on_time",
-    "allowance",
-    "travel",
-    "deductions",
-    "rewards",
-    "net",
-)
-_SUMMARY_FORMATS = ("", "0", "0", RATE_FORMAT, RATE_FORMAT) + (MONEY_FORMAT,) * 5
-
-
-def _summary_values(row: SummaryRow, label: str) -> list[object]:
-    """The summary sheet cells of one row: counts, rates (or "—") and money in 元."""
-    rates: list[object] = [
-        NOT_AVAILABLE if r is None else r for r in (row.satisfaction, row.on_time)
-    ]
-    money = (row.allowance_fen, row.travel_fen, row.deduction_fen, row.reward_fen, row.net_fen)
-    return [label, row.slips, row.settled, *rates, *(yuan(fen) for fen in money)]
-
-
-def _bold_row(ws: Worksheet, row: int) -> None:
-    """Make every written cell of row bold."""
-    from openpyxl.styles import Font
-
-    for cell in ws[row]:
-        cell.font = Font(bold=True)
-
-
-def _write_summary_sheet(
-    ws: Worksheet, statement: MonthStatement, metrics: Metrics, language: str | None
-) -> None:
-    """Title, station totals, then the per-technician table."""
-    header = [_t(language, f"report.col_{key}") for key in _SUMMARY_KEYS]
-    text_formats = ("",) * len(header)
-    _set(ws, 1, 1, _t(language, "report.title", month=statement.month))
-    ws.cell(row=1, column=1).font = _font(bold=True, size=14)
-    _write_row(ws, 3, header, text_formats)
-    total = station_totals(statement, metrics)
-    _write_row(
-        ws, 4, _summary_values(total, _t(language, "report.station_total")), _SUMMARY_FORMATS
-    )
-    _write_row(ws, 6, header, text_formats)
-    for offset, row in enumerate(summary_rows(statement, metrics)):
-        _write_row(ws, 7 + offset, _summary_values(row, row.technician), _SUMMARY_FORMATS)
-    for row in (3, 4, 6):
-        _bold_row(ws, row)
-    _set_widths(ws, [16, 8, 10, 10, 12] + [14] * 5)
-    ws.freeze_panes = "B7"
-
-
-def _font(bold: bool = False, size: float | None = None) -> Any:
-    """An openpyxl Font."""
-    from openpyxl.styles import Font
-
-    return Font(bold=bold, size=size)
-
-
-def _set_widths(ws: Worksheet, widths: Sequence[float]) -> None:
-    """Column widths from column A on."""
-    from openpyxl.utils import get_column_letter
-
-    for col, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-
-
-def _kind_label(kind: str, language: str | None) -> str:
+def kind_label(kind: str, language: str | None) -> str:
     """The localized name of a line kind (the raw kind when unknown)."""
     return _t(language, f"report.kind_{kind}") if kind in KINDS else kind
 
 
-def _line_values(line: StatementLine, language: str | None) -> list[object]:
-    """The sheet cells of one statement line."""
-    return [line.rule, _kind_label(line.kind, language), yuan(line.amount_fen), line.ref, line.note]
-
-
-_LINE_FORMATS = ("", "", MONEY_FORMAT, "", "")
-
-
-def _write_technician_sheet(
-    ws: Worksheet, statement: MonthStatement, tech: TechnicianStatement, language: str | None
-) -> None:
-    """The technician's name and counts, every line in statement order, then totals."""
-    counts = [
-        (_t(language, "report.col_technician"), tech.technician),
-        (_t(language, "report.col_month"), statement.month),
-        (_t(language, "report.col_slips"), tech.slips),
-        (_t(language, "report.col_settled"), tech.settled),
-    ]
-    for row, (label, value) in enumerate(counts, start=1):
-        _write_row(ws, row, [label, value], ("", ""))
-        ws.cell(row=row, column=1).font = _font(bold=True)
-    head_row = len(counts) + 2
-    header = [
-        _t(language, f"report.col_{key}") for key in ("rule", "kind", "amount", "ref", "note")
-    ]
-    _write_row(ws, head_row, header, ("",) * 5)
-    _bold_row(ws, head_row)
-    for offset, line in enumerate(tech.lines, start=1):
-        _write_row(ws, head_row + offset, _line_values(line, language), _LINE_FORMATS)
-    _write_totals(ws, head_row + len(tech.lines) + 2, tech, language)
-    _set_widths(ws, [18, 12, 14, 18, 40])
-    ws.freeze_panes = ws.cell(row=head_row + 1, column=1)
-
-
-def _write_totals(
-    ws: Worksheet, first: int, tech: TechnicianStatement, language: str | None
-) -> None:
-    """One total row per kind (always all four) and the net row, from integer fen sums."""
-    rows = [
-        (
-            _t(language, "report.kind_total", kind=_kind_label(kind, language)),
-            kind,
-            tech.total(kind),
-        )
-        for kind in KINDS
-    ]
-    rows.append((_t(language, "report.net_total"), "", tech.net_fen))
-    for offset, (label, kind, fen) in enumerate(rows):
-        kind_text = _kind_label(kind, language) if kind else ""
-        _write_row(ws, first + offset, [label, kind_text, yuan(fen)], ("", "", MONEY_FORMAT))
-        _bold_row(ws, first + offset)
+def line_note(line: StatementLine, language: str | None) -> str:
+    """A statement line's note as shown to people (the one place notes are rendered)."""
+    return line.note
 
 
 def write_workbook(
@@ -457,20 +359,9 @@ def write_workbook(
     language: str | None = None,
 ) -> Path:
     """Save the month's summary sheet plus one sheet per technician as an .xlsx file."""
-    from openpyxl import Workbook
+    from bot.workbook import build_workbook_file
 
-    workbook = Workbook()
-    summary = workbook.active
-    summary.title = clean_sheet_title(_t(language, "report.sheet_summary"))
-    _write_summary_sheet(summary, statement, metrics, language)
-    techs = _technicians(statement)
-    titles = unique_sheet_titles([t.technician for t in techs], reserved=[summary.title])
-    for tech, title in zip(techs, titles, strict=True):
-        _write_technician_sheet(workbook.create_sheet(title), statement, tech, language)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(target)
-    return target
+    return build_workbook_file(statement, metrics, path, language)
 
 
 # --- chart -----------------------------------------------------------------------------------
