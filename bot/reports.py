@@ -34,6 +34,7 @@ CHART_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 
 _INVALID_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
 _NAME_CELLS = 12  # widest technician name, in monospace cells, in the chat table
+CHART_BARS = 30  # technicians drawn in the chart at most: the highest net pays
 BRIEF_ROWS = 15  # technicians listed in the chat summary at most; the workbook has them all
 BRIEF_MAX_CHARS = 3500  # the chat summary's ceiling, leaving room for its header line
 
@@ -425,6 +426,9 @@ def _draw_axes(
     from matplotlib.ticker import PercentFormatter
 
     rows = summary_rows(statement, metrics)
+    count = len(rows)
+    if count > CHART_BARS:  # a bar each for a big station is unreadable (and slow to lay out)
+        rows = sorted(rows, key=lambda r: (-r.net_fen, r.technician))[:CHART_BARS]
     names = [row.technician for row in rows]
     nets = [yuan(row.net_fen) for row in rows]
     rates = [math.nan if row.satisfaction is None else row.satisfaction * 100 for row in rows]
@@ -437,7 +441,11 @@ def _draw_axes(
     ax.set_xticks(positions, labels=names, rotation=30 if len(names) > 6 else 0)
     ax.set_xlabel(_t(language, "report.chart_xlabel"))
     ax.set_ylabel(_t(language, "report.chart_ylabel"))
-    ax.set_title(_t(language, "report.chart_title", month=statement.month))
+    if count > len(rows):
+        title = _t(language, "report.chart_title_top", month=statement.month, shown=len(rows))
+        ax.set_title(f"{title}\n{_t(language, 'report.chart_subtitle_top', count=count)}")
+    else:
+        ax.set_title(_t(language, "report.chart_title", month=statement.month))
     ax.margins(x=0.1, y=0.15)
     ax2 = ax.twinx()
     label = _t(language, "report.chart_satisfaction")
@@ -465,7 +473,8 @@ def build_chart_figure(
     from matplotlib.figure import Figure
 
     with rc_context(_chart_rc()):
-        width = min(16.0, max(6.4, 1.1 * len(statement.technicians) + 3))
+        bars = min(len(statement.technicians), CHART_BARS)
+        width = min(16.0, max(6.4, 1.1 * bars + 3))
         figure = Figure(figsize=(width, 4.8), dpi=120, layout="constrained")
         FigureCanvasAgg(figure)
         _draw_axes(figure, statement, metrics, language)
