@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
 import logging
 import os
 import pickle
@@ -156,10 +155,25 @@ class SnapshotJob:
             statement = await statements.compute(db, self.config, self.month)  # type: ignore[arg-type]
         finally:
             await db.close()
-        text = json.dumps(statement.as_json(), ensure_ascii=False, sort_keys=True)
+        text = statements.snapshot_json(statement)
         path = Path(self.folder) / f"snapshot-{self.month}.json"
         path.write_text(text, encoding="utf-8")
         return SnapshotResult(str(path), hashlib.sha256(text.encode("utf-8")).hexdigest())
+
+
+async def month_snapshot(
+    db_path: str,
+    config: Config,
+    month: str,
+    progress: Callable[[], Awaitable[None]] | None = None,
+) -> tuple[str, str]:
+    """A month's closing snapshot JSON and its sha256, computed in a worker process."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        made = await run_job(SnapshotJob(db_path, config, month, folder), progress)
+        text = await asyncio.to_thread(Path(made.path).read_text, encoding="utf-8")
+    return text, made.sha256
 
 
 # --- the bot's side --------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -87,15 +88,32 @@ class Closing:
     already: bool = False
 
 
-async def close_month(db: Database, config: Config, month: str, by: int | None) -> Closing:
-    """Freeze a month's statements as a stored snapshot with its hash."""
+def snapshot_json(statement: MonthStatement) -> str:
+    """The canonical JSON a closed month is stored as (sorted keys, so its hash is stable)."""
+    return json.dumps(statement.as_json(), ensure_ascii=False, sort_keys=True)
+
+
+async def close_month(
+    db: Database,
+    config: Config,
+    month: str,
+    by: int | None,
+    snapshot_of: Callable[[], Awaitable[tuple[str, str]]] | None = None,
+) -> Closing:
+    """Freeze a month's statements as a stored snapshot with its hash.
+
+    snapshot_of, if given, makes the (snapshot JSON, sha256) elsewhere (the bot uses a worker
+    process); by default the statement is computed here.
+    """
     async with db.read() as conn:
         existing = await months.closed(conn, month)
     if existing is not None:
         return Closing(month, existing, already=True)
-    statement = await compute(db, config, month)
-    snapshot = json.dumps(statement.as_json(), ensure_ascii=False, sort_keys=True)
-    digest = hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
+    if snapshot_of is not None:
+        snapshot, digest = await snapshot_of()
+    else:
+        snapshot = snapshot_json(await compute(db, config, month))
+        digest = hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
     async with db.transaction() as conn:
         stored = await months.close(conn, month, snapshot, digest, by)
     return Closing(month, stored, already=stored != digest)

@@ -112,7 +112,25 @@ async def closemonth(update: Update, context: FieldContext) -> None:
         )
         return
     by = actor.person.id if actor.person else None
-    closing = await statements.close_month(services.db, services.config, month, by)
+    chat_id = update.effective_message.chat_id
+
+    async def typing() -> None:
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+    try:
+        closing = await statements.close_month(
+            services.db,
+            services.config,
+            month,
+            by,
+            snapshot_of=lambda: report_worker.month_snapshot(
+                services.db.path, services.config, month, typing
+            ),
+        )
+    except report_worker.ReportJobError:
+        log.exception("closing %s failed", month)
+        await update.effective_message.reply_text(t(context.lang, "closemonth.failed", month=month))
+        return
     key = "closemonth.already" if closing.already else "closemonth.done"
     await update.effective_message.reply_text(
         t(context.lang, key, month=month, hash=closing.sha256[:16])

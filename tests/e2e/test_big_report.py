@@ -136,3 +136,25 @@ async def test_monthly_job_makes_each_language_once_and_sends_to_each(
         data = harness.emu.get_file_bytes(call.result["document"]["file_id"])
         first = openpyxl.load_workbook(io.BytesIO(data), read_only=True).sheetnames[0]
         assert first == ("汇总" if call.chat_id == MANAGER else "Summary")
+
+
+async def test_closemonth_snapshot_from_the_worker_matches_the_statement(
+    harness: BotHarness,
+) -> None:
+    import hashlib
+
+    from bot import statements
+
+    harness.clock.set(datetime(2026, 12, 5, 2, 0, tzinfo=UTC))
+    await harness.seed(MANAGER, "李经理", Role.MANAGER)
+    await seed_month(harness, technicians=12, slips_each=3)
+    expected = statements.snapshot_json(
+        await statements.compute(harness.db, harness.config, "2026-11")
+    )
+    digest = hashlib.sha256(expected.encode("utf-8")).hexdigest()
+    reply = await harness.say(MANAGER, "/closemonth 2026-11")
+    assert digest[:16] in reply["text"]
+    async with harness.db.read() as conn:
+        from storage import months
+
+        assert await months.snapshot(conn, "2026-11") == expected
