@@ -139,16 +139,19 @@ async def metrics(db: Database, config: Config, month: str) -> dict:
     async with db.read() as conn:
         slips = await ledger.slips_between(conn, start, end)
         arrivals = await ledger.arrivals_between(conn, start, end, config.sla.late_grace_minutes)
+    counts: dict[str, list[int]] = {}  # name -> [visits, satisfied, rated], in one pass
+    for slip in slips:
+        count = counts.get(slip.technician)
+        if count is None:
+            count = counts[slip.technician] = [0, 0, 0]
+        count[0] += 1
+        if slip.satisfaction is not None:
+            count[2] += 1
+            if slip.satisfaction == "satisfied":
+                count[1] += 1
     result: dict[str, TechnicianMetrics] = {}
-    for name in sorted({s.technician for s in slips} | set(arrivals)):
-        own = [s for s in slips if s.technician == name]
+    for name in sorted(set(counts) | set(arrivals)):
+        visits, satisfied, rated = counts.get(name, (0, 0, 0))
         on_time, timed = arrivals.get(name, (0, 0))
-        result[name] = TechnicianMetrics(
-            technician=name,
-            visits=len(own),
-            satisfied=sum(1 for s in own if s.satisfaction == "satisfied"),
-            rated=sum(1 for s in own if s.satisfaction is not None),
-            on_time=on_time,
-            timed=timed,
-        )
+        result[name] = TechnicianMetrics(name, visits, satisfied, rated, on_time, timed)
     return result

@@ -37,7 +37,7 @@ def test_every_sheet_prints_one_page_wide_with_repeated_headers(tmp_path: Path) 
         setup = ws.page_setup
         assert setup.orientation == "landscape" and setup.paperSize in (9, "9")
         assert ws.sheet_properties.pageSetUpPr.fitToPage is True
-        # absent means the spec's default of 1 (XlsxWriter leaves it out)
+        # absent would mean the default of 1
         assert int(setup.fitToWidth or 1) == 1 and int(setup.fitToHeight) == 0
         assert ws.print_title_rows.replace("$", "") == "6:6", ws.title  # header on every page
         assert "&P" in ws.oddFooter.center.text
