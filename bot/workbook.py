@@ -9,6 +9,8 @@ amounts as numbers with two decimals, right-aligned, and wraps the note column.
 
 from __future__ import annotations
 
+import math
+import unicodedata
 from pathlib import Path
 
 from bot import xlsx
@@ -43,7 +45,15 @@ SUMMARY_KEYS = (
 SUMMARY_WIDTHS = (16, 8, 9, 9, 11, 12, 12, 12, 12, 12)
 LINE_KEYS = ("rule", "kind", "amount", "ref", "note")
 LINE_WIDTHS = (16, 8, 12, 14, 60)
+NOTE_CELLS = LINE_WIDTHS[-1] - 2  # monospace cells of note text that fit on one line
 HEADER_ROW = 6  # the tables' header row (1-based) on every sheet, repeated on each printed page
+
+
+def _note_height(note: str) -> float | None:
+    """The row height a wrapped note needs, or None when it fits on one line."""
+    cells = sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in note)
+    lines = math.ceil(cells / NOTE_CELLS) + note.count("\n")
+    return xlsx.LINE_HEIGHT * lines if lines > 1 else None
 
 
 def _summary_cells(label: str, data: SummaryRow) -> list[xlsx.Cell]:
@@ -131,13 +141,15 @@ def _technician_sheet(
             kind = kinds[line.kind] = xlsx.escape(labels.get(line.kind) or line.kind)
         if line.kind in totals:
             totals[line.kind] += line.amount_fen
+        note = line_note(line, language)
         sheet.raw_row(
             number,
             f'<c r="A{number}" t="inlineStr"><is><t>{rule}</t></is></c>'
             f'<c r="B{number}" t="inlineStr"><is><t>{kind}</t></is></c>'
             f'<c r="C{number}" s="{money}"><v>{line.amount_fen / 100!r}</v></c>'
             + text_xml(f"D{number}", line.ref)
-            + text_xml(f"E{number}", line_note(line, language), wrap),
+            + text_xml(f"E{number}", note, wrap),
+            _note_height(note) if len(note) > NOTE_CELLS // 2 else None,
         )
     number += 1
     for kind in KINDS:

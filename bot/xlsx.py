@@ -25,6 +25,7 @@ _REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
 _PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
 _HEAD = '<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n'
 _FLUSH_ROWS = 2000
+LINE_HEIGHT = 15.0  # points per line of 11-point text
 
 # Cell styles (indexes into cellXfs, see _STYLES_XML).
 PLAIN, BOLD, TITLE, HEADER, MONEY, MONEY_BOLD, COUNT, COUNT_BOLD, RATE, RATE_BOLD, WRAP = range(11)
@@ -37,10 +38,11 @@ def _styles_xml() -> str:
         '<font><b/><sz val="11"/><name val="Calibri"/><family val="2"/></font>'
         '<font><b/><sz val="14"/><name val="Calibri"/><family val="2"/></font>'
     )
-    right = '<alignment horizontal="right"/>'
+    right = '<alignment horizontal="right" vertical="top"/>'
+    top = '<alignment vertical="top"/>'  # a row grown for a wrapped note reads from its top
     xfs = [
-        '<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0"/>',
-        '<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1"/>',
+        f'<xf numFmtId="0" fontId="0" fillId="0" borderId="0" xfId="0" applyAlignment="1">{top}</xf>',
+        f'<xf numFmtId="0" fontId="1" fillId="0" borderId="0" xfId="0" applyFont="1" applyAlignment="1">{top}</xf>',
         '<xf numFmtId="0" fontId="2" fillId="0" borderId="0" xfId="0" applyFont="1"/>',
         '<xf numFmtId="0" fontId="1" fillId="0" borderId="1" xfId="0" applyFont="1"'
         ' applyBorder="1" applyAlignment="1"><alignment vertical="top" wrapText="1"/></xf>',
@@ -173,12 +175,18 @@ class Sheet:
                 parts.append(number_xml(ref, value, style))
         self.raw_row(number, "".join(parts))
 
-    def raw_row(self, number: int, cells_xml: str) -> None:
-        """Write row `number` whose cells are already XML (text_xml / number_xml)."""
+    def raw_row(self, number: int, cells_xml: str, height: float | None = None) -> None:
+        """Write row `number` whose cells are already XML (text_xml / number_xml); height in
+        points when the row needs more than one line (wrapped text: not every reader sizes it)."""
         if number <= self._last_row:
             raise ValueError(f"row {number} after row {self._last_row}: rows go in order")
         self._last_row = number
-        self._buffer.append(f'<row r="{number}">{cells_xml}</row>')
+        if height is None:
+            self._buffer.append(f'<row r="{number}">{cells_xml}</row>')
+        else:
+            self._buffer.append(
+                f'<row r="{number}" ht="{height:g}" customHeight="1">{cells_xml}</row>'
+            )
         if len(self._buffer) >= _FLUSH_ROWS:
             self._flush()
 

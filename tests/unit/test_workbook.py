@@ -74,6 +74,18 @@ def test_note_column_is_wide_and_wraps(tmp_path: Path) -> None:
     assert note.alignment.wrap_text is True
     widths = [sheet.column_dimensions[c].width for c in "ABCD"]
     assert all(w >= 8 for w in widths)
+    assert sheet.row_dimensions[7].height >= 30  # the long note gets the lines it needs
+    assert sheet.row_dimensions[8].height is None  # short lines keep the default
+
+
+def test_big_month_streams_in_order(tmp_path: Path) -> None:
+    statement = _big(40)
+    path = build_workbook_file(statement, {}, tmp_path / "m.xlsx", "en")
+    book = openpyxl.load_workbook(path, read_only=True)
+    assert book.sheetnames[0] == "Summary" and len(book.sheetnames) == 41
+    rows = list(book[statement.technicians[-1].technician].iter_rows(values_only=True))
+    assert rows[-1][0] == "Net total"
+    assert round(rows[-1][2] * 100) == statement.technicians[-1].net_fen
 
 
 def test_text_is_never_a_formula_and_illegal_characters_go(tmp_path: Path) -> None:
@@ -132,3 +144,18 @@ async def test_worker_makes_the_files_and_reports_failures(db, config, tmp_path:
     )
     with pytest.raises(report_worker.ReportJobError):
         await report_worker.run_job(missing)
+
+
+def test_xlsx_rows_go_in_order_and_text_is_escaped(tmp_path: Path) -> None:
+    from bot import xlsx
+
+    book = xlsx.Workbook(tmp_path / "raw.xlsx")
+    sheet = book.add_sheet("it's", xlsx.SheetLayout(title_row=1))
+    sheet.row(1, [("a<b>&c", xlsx.PLAIN), (" padded ", xlsx.PLAIN), (1.5, xlsx.MONEY)])
+    with pytest.raises(ValueError):
+        sheet.row(1, [("again", xlsx.PLAIN)])
+    book.close()
+    ws = openpyxl.load_workbook(tmp_path / "raw.xlsx")["it's"]
+    assert [c.value for c in ws[1]] == ["a<b>&c", " padded ", 1.5]
+    assert ws.print_title_rows.replace("$", "") == "1:1"
+    assert xlsx.escape("x\x00\ud800y") == "xy" and xlsx.column_letter(27) == "AB"
