@@ -13,6 +13,7 @@ few seconds.
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import logging
 import os
@@ -106,8 +107,11 @@ class SummaryJob:
 
         db = ReadOnlyDatabase(self.db_path, self.config.busy_timeout_ms)
         try:
-            statement = await statements.compute(db, self.config, self.month)  # type: ignore[arg-type]
-            metrics = await statements.metrics(db, self.config, self.month)  # type: ignore[arg-type]
+            statement, metrics = await statements.compute_with_metrics(
+                db,  # type: ignore[arg-type]
+                self.config,
+                self.month,
+            )
             closed = await statements.is_closed(db, self.month)  # type: ignore[arg-type]
         finally:
             await db.close()
@@ -252,6 +256,7 @@ async def run_job(
 def main() -> int:
     """Worker entry: a pickled job on stdin, its pickled result on stdout."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    gc.disable()  # a short life: collecting would only rescan the month's objects, never free them
     job = pickle.loads(sys.stdin.buffer.read())
     result = asyncio.run(job.run())
     sys.stdout.buffer.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))

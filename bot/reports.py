@@ -102,6 +102,7 @@ def summary_rows(statement: MonthStatement, metrics: Metrics = None) -> list[Sum
     rows = []
     for tech in _technicians(statement):
         m = metrics.get(tech.technician)
+        sums = _kind_sums(tech)
         rows.append(
             SummaryRow(
                 technician=tech.technician,
@@ -109,14 +110,23 @@ def summary_rows(statement: MonthStatement, metrics: Metrics = None) -> list[Sum
                 settled=tech.settled,
                 satisfaction=m.satisfaction_rate if m else None,
                 on_time=m.on_time_rate if m else None,
-                allowance_fen=tech.allowance_fen,
-                travel_fen=tech.travel_fen,
-                deduction_fen=tech.deduction_fen,
-                reward_fen=tech.reward_fen,
-                net_fen=tech.net_fen,
+                allowance_fen=sums["allowance"],
+                travel_fen=sums["travel"],
+                deduction_fen=sums["deduction"],
+                reward_fen=sums["reward"],
+                net_fen=sums["allowance"] + sums["travel"] + sums["reward"] - sums["deduction"],
             )
         )
     return rows
+
+
+def _kind_sums(tech: TechnicianStatement) -> dict[str, int]:
+    """The technician's total of each kind in one pass over the lines (a month has many)."""
+    sums = dict.fromkeys(KINDS, 0)
+    for line in tech.lines:
+        if line.kind in sums:
+            sums[line.kind] += line.amount_fen
+    return sums
 
 
 def station_totals(statement: MonthStatement, metrics: Metrics = None) -> SummaryRow:
@@ -126,17 +136,18 @@ def station_totals(statement: MonthStatement, metrics: Metrics = None) -> Summar
     pooled = [metrics[t.technician] for t in techs if t.technician in metrics]
     rated = sum(m.rated for m in pooled)
     timed = sum(m.timed for m in pooled)
+    rows = summary_rows(statement)
     return SummaryRow(
         technician="",
-        slips=sum(t.slips for t in techs),
-        settled=sum(t.settled for t in techs),
+        slips=sum(r.slips for r in rows),
+        settled=sum(r.settled for r in rows),
         satisfaction=sum(m.satisfied for m in pooled) / rated if rated else None,
         on_time=sum(m.on_time for m in pooled) / timed if timed else None,
-        allowance_fen=sum(t.allowance_fen for t in techs),
-        travel_fen=sum(t.travel_fen for t in techs),
-        deduction_fen=sum(t.deduction_fen for t in techs),
-        reward_fen=sum(t.reward_fen for t in techs),
-        net_fen=sum(t.net_fen for t in techs),
+        allowance_fen=sum(r.allowance_fen for r in rows),
+        travel_fen=sum(r.travel_fen for r in rows),
+        deduction_fen=sum(r.deduction_fen for r in rows),
+        reward_fen=sum(r.reward_fen for r in rows),
+        net_fen=sum(r.net_fen for r in rows),
     )
 
 

@@ -133,13 +133,43 @@ async def open_month_for(db: Database, month: str) -> str:
 
 async def metrics(db: Database, config: Config, month: str) -> dict:
     """Per-technician visit counts, satisfaction and on-time arrival for the summary."""
-    from bot.reports import TechnicianMetrics
-
     start, end = month_bounds(month, config.tz)
     async with db.read() as conn:
         slips = await ledger.slips_between(conn, start, end)
         arrivals = await ledger.arrivals_between(conn, start, end, config.sla.late_grace_minutes)
-    counts: dict[str, list[int]] = {}  # name -> [visits, satisfied, rated], in one pass
+    return _metrics_of(slips, arrivals)
+
+
+async def compute_with_metrics(
+    db: Database, config: Config, month: str
+) -> tuple[MonthStatement, dict]:
+    """compute() and metrics() of the whole station from one read of the month's slips."""
+    start, end = month_bounds(month, config.tz)
+    async with db.read() as conn:
+        frozen = await months.snapshot(conn, month)
+    with payroll.gc_paused():
+        async with db.read() as conn:
+            slips = await ledger.slips_between(conn, start, end)
+            arrivals = await ledger.arrivals_between(
+                conn, start, end, config.sla.late_grace_minutes
+            )
+            if frozen is None:
+                events = await ledger.events_between(
+                    conn, start.date(), (end - timedelta(days=1)).date()
+                )
+                staff = await ledger.technician_names(conn)
+        if frozen is not None:
+            statement = statement_from_json(json.loads(frozen))
+        else:
+            statement = payroll.compute_month(month, slips, events, config.rules, config.tz, staff)
+        return statement, _metrics_of(slips, arrivals)
+
+
+def _metrics_of(slips: list, arrivals: dict[str, tuple[int, int]]) -> dict:
+    """Per-technician metrics from the month's slips and timed arrivals, in one pass."""
+    from bot.reports import TechnicianMetrics
+
+    counts: dict[str, list[int]] = {}  # name -> [visits, satisfied, rated]
     for slip in slips:
         count = counts.get(slip.technician)
         if count is None:

@@ -158,3 +158,15 @@ async def test_closemonth_snapshot_from_the_worker_matches_the_statement(
         from storage import months
 
         assert await months.snapshot(conn, "2026-11") == expected
+
+
+async def test_one_read_gives_the_same_statement_and_metrics(harness: BotHarness) -> None:
+    from bot import statements
+
+    await seed_month(harness, technicians=15, slips_each=4)
+    db, config = harness.db, harness.config
+    statement, metrics = await statements.compute_with_metrics(db, config, "2026-11")
+    assert statement == await statements.compute(db, config, "2026-11")
+    assert metrics == await statements.metrics(db, config, "2026-11")
+    assert sum(m.visits for m in metrics.values()) == 60
+    assert sum(m.rated for m in metrics.values()) == 40  # every third slip is unrated
