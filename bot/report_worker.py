@@ -19,6 +19,7 @@ import logging
 import os
 import pickle
 import sys
+import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -86,6 +87,7 @@ class SummaryResult:
     slips: int
     net_fen: int
     files: tuple[SummaryFiles, ...]
+    seconds: dict[str, float]  # time taken by each step, for the log
 
     def for_language(self, language: str) -> SummaryFiles:
         return next(f for f in self.files if f.language == language)
@@ -105,6 +107,7 @@ class SummaryJob:
         from bot import reports, statements
         from bot.workbook import build_workbook_file
 
+        clock = _Stopwatch()
         db = ReadOnlyDatabase(self.db_path, self.config.busy_timeout_ms)
         try:
             statement, metrics = await statements.compute_with_metrics(
@@ -115,13 +118,16 @@ class SummaryJob:
             closed = await statements.is_closed(db, self.month)  # type: ignore[arg-type]
         finally:
             await db.close()
+        clock.lap("statement")
         folder = Path(self.folder)
         files = []
         for index, language in enumerate(self.languages):
             stem = f"fieldbot-{self.month}" + (f"-{index}" if index else "")
             text = reports.format_summary_brief(statement, metrics, language)
             workbook = build_workbook_file(statement, metrics, folder / f"{stem}.xlsx", language)
+            clock.lap("workbook")
             chart = reports.draw_chart(statement, metrics, folder / f"{stem}.png", language)
+            clock.lap("chart")
             files.append(SummaryFiles(language, text, str(workbook), str(chart)))
         total = reports.station_totals(statement, metrics)
         return SummaryResult(
@@ -131,7 +137,21 @@ class SummaryJob:
             slips=total.slips,
             net_fen=total.net_fen,
             files=tuple(files),
+            seconds=clock.laps,
         )
+
+
+class _Stopwatch:
+    """Seconds spent in each named step (summed when a step repeats)."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.laps[name] = round(self.laps.get(name, 0.0) + now - self._last, 3)
+        self._last = now
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from html import escape
 from pathlib import Path
 
@@ -46,7 +47,17 @@ async def make_summary(
     job = report_worker.SummaryJob(
         services.db.path, services.config, month, tuple(dict.fromkeys(languages)), folder
     )
-    return await report_worker.run_job(job, progress=lambda: _show_progress(context.bot, chat_ids))
+    started = time.perf_counter()
+    result = await report_worker.run_job(
+        job, progress=lambda: _show_progress(context.bot, chat_ids)
+    )
+    log.info(
+        "summary of %s made in %.1f s (worker steps: %s)",
+        month,
+        time.perf_counter() - started,
+        result.seconds,
+    )
+    return result
 
 
 async def deliver_summary(
