@@ -19,6 +19,7 @@ import logging
 import os
 import pickle
 import sys
+import threading
 import time
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -108,6 +109,9 @@ class SummaryJob:
         from bot.workbook import build_workbook_file
 
         clock = _Stopwatch()
+        # matplotlib takes about half a second to import: meanwhile SQLite reads the month.
+        preload = threading.Thread(target=reports.chart_font_family, daemon=True)
+        preload.start()
         db = ReadOnlyDatabase(self.db_path, self.config.busy_timeout_ms)
         try:
             statement, metrics = await statements.compute_with_metrics(
@@ -118,6 +122,7 @@ class SummaryJob:
             closed = await statements.is_closed(db, self.month)  # type: ignore[arg-type]
         finally:
             await db.close()
+        preload.join()
         clock.lap("statement")
         folder = Path(self.folder)
         files = []
