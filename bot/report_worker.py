@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 PROGRESS_EVERY_S = 4.0  # Telegram shows a chat action for about five seconds
 JOB_TIMEOUT_S = 900.0
+WORKER_NICE = 10
 _ROOT = Path(__file__).resolve().parents[1]  # the folder holding the bot package
 
 
@@ -282,6 +283,8 @@ def main() -> int:
     """Worker entry: a pickled job on stdin, its pickled result on stdout."""
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     gc.disable()  # a short life: collecting would only rescan the month's objects, never free them
+    if hasattr(os, "nice"):
+        os.nice(WORKER_NICE)  # when CPUs are short, the bot's answers go first
     job = pickle.loads(sys.stdin.buffer.read())
     result = asyncio.run(job.run())
     sys.stdout.buffer.write(pickle.dumps(result, protocol=pickle.HIGHEST_PROTOCOL))
