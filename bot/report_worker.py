@@ -230,16 +230,32 @@ async def run_job(
     """Run job.run() in a fresh worker process and return its result.
 
     progress (if given) is awaited at once and then every every_s seconds until the result is
-    in; its failures are logged and ignored. Raises ReportJobError if the worker fails or takes
-    longer than timeout_s (it is then killed).
+    in, also while an earlier job holds the worker; its failures are logged and ignored. Raises
+    ReportJobError if the worker fails or takes longer than timeout_s (it is then killed).
     """
+    work = asyncio.ensure_future(_run_when_free(job, timeout_s))
+    try:
+        while True:
+            if progress is not None:
+                try:
+                    await progress()
+                except Exception as exc:  # progress is a courtesy; the job goes on
+                    log.warning("report progress failed: %s", exc)
+            done, _ = await asyncio.wait({work}, timeout=every_s)
+            if done:
+                return work.result()
+    finally:
+        if not work.done():  # we were cancelled: so is the worker
+            work.cancel()
+            await asyncio.gather(work, return_exceptions=True)
+
+
+async def _run_when_free(job: Any, timeout_s: float) -> Any:
+    """Wait for the worker slot, then run the job in a new process (killed on timeout or
+    cancellation)."""
     payload = pickle.dumps(job, protocol=pickle.HIGHEST_PROTOCOL)
     async with _slot():
-        env = {
-            **os.environ,
-            "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")])),
-            "MPLBACKEND": "Agg",
-        }
+        path = os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
@@ -247,32 +263,16 @@ async def run_job(
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,
-            env=env,
+            env={**os.environ, "PYTHONPATH": path, "MPLBACKEND": "Agg"},
         )
-        talk = asyncio.ensure_future(proc.communicate(payload))
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
         try:
-            while True:
-                if progress is not None:
-                    try:
-                        await progress()
-                    except Exception as exc:  # progress is a courtesy; the job goes on
-                        log.warning("report progress failed: %s", exc)
-                remaining = deadline - loop.time()
-                if remaining <= 0:
-                    raise ReportJobError(f"report worker took over {timeout_s:.0f} s")
-                done, _ = await asyncio.wait({talk}, timeout=min(every_s, remaining))
-                if done:
-                    break
-            out, err = talk.result()
-        except BaseException:
+            out, err = await asyncio.wait_for(proc.communicate(payload), timeout_s)
+        except TimeoutError:
+            raise ReportJobError(f"report worker took over {timeout_s:.0f} s") from None
+        finally:
             if proc.returncode is None:
                 proc.kill()
-            talk.cancel()
-            await asyncio.gather(talk, return_exceptions=True)
-            await proc.wait()
-            raise
+                await proc.wait()
     if proc.returncode != 0:
         tail = err.decode("utf-8", "replace")[-2000:]
         raise ReportJobError(f"report worker exited with {proc.returncode}: {tail}")

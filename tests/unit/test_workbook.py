@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
 import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
@@ -159,3 +162,32 @@ def test_xlsx_rows_go_in_order_and_text_is_escaped(tmp_path: Path) -> None:
     assert [c.value for c in ws[1]] == ["a<b>&c", " padded ", 1.5]
     assert ws.print_title_rows.replace("$", "") == "1:1"
     assert xlsx.escape("x\x00\ud800y") == "xy" and xlsx.column_letter(27) == "AB"
+
+
+@dataclass(frozen=True)
+class Nap:
+    """A worker job that sleeps (importable by the worker as tests.unit.test_workbook.Nap)."""
+
+    seconds: float
+
+    async def run(self) -> float:
+        await asyncio.sleep(self.seconds)
+        return self.seconds
+
+
+async def test_one_job_at_a_time_progress_while_waiting_and_timeouts_kill() -> None:
+    ticks: list[float] = []
+
+    async def progress() -> None:
+        ticks.append(time.perf_counter())
+
+    started = time.perf_counter()
+    first = asyncio.ensure_future(report_worker.run_job(Nap(1.0)))
+    await asyncio.sleep(0.05)
+    assert await report_worker.run_job(Nap(0.1), progress=progress, every_s=0.2) == 0.1
+    assert await first == 1.0
+    assert time.perf_counter() - started >= 1.1  # the second waited for the first
+    assert len(ticks) >= 3  # shown while it waited, not only once
+    with pytest.raises(report_worker.ReportJobError, match="took over"):
+        await report_worker.run_job(Nap(30), timeout_s=0.5)
+    assert time.perf_counter() - started < 20
