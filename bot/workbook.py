@@ -127,7 +127,7 @@ def _technician_sheet(
     labels = {kind: kind_label(kind, language) for kind in KINDS}
     totals = dict.fromkeys(KINDS, 0)
     # The hot loop (a quarter of a million lines in a large month): each row is one string.
-    text_xml, money, wrap = xlsx.text_xml, xlsx.MONEY, xlsx.WRAP
+    text_xml, is_simple, money, wrap = xlsx.text_xml, xlsx.is_simple, xlsx.MONEY, xlsx.WRAP
     rules: dict[str, str] = {}
     kinds: dict[str, str] = {}
     number = HEADER_ROW
@@ -141,14 +141,21 @@ def _technician_sheet(
             kind = kinds[line.kind] = xlsx.escape(labels.get(line.kind) or line.kind)
         if line.kind in totals:
             totals[line.kind] += line.amount_fen
-        note = line_note(line, language)
+        ref, note = line.ref, line_note(line, language)
+        if ref and is_simple(ref):
+            ref_xml = f'<c r="D{number}" t="inlineStr"><is><t>{ref}</t></is></c>'
+        else:
+            ref_xml = text_xml(f"D{number}", ref)
+        if note and is_simple(note):
+            note_xml = f'<c r="E{number}" s="{wrap}" t="inlineStr"><is><t>{note}</t></is></c>'
+        else:
+            note_xml = text_xml(f"E{number}", note, wrap)
         sheet.raw_row(
             number,
             f'<c r="A{number}" t="inlineStr"><is><t>{rule}</t></is></c>'
             f'<c r="B{number}" t="inlineStr"><is><t>{kind}</t></is></c>'
             f'<c r="C{number}" s="{money}"><v>{line.amount_fen / 100!r}</v></c>'
-            + text_xml(f"D{number}", line.ref)
-            + text_xml(f"E{number}", note, wrap),
+            f"{ref_xml}{note_xml}",
             _note_height(note) if len(note) > NOTE_CELLS // 2 else None,
         )
     number += 1

@@ -73,6 +73,16 @@ def _styles_xml() -> str:
     )
 
 
+# Text that can go into <t> as it is: no markup, no illegal characters, no surrounding space,
+# not too long. One match decides for the common case; anything else takes text_xml's path.
+_SIMPLE = re.compile(
+    r"[^\s&<>\x00-\x1f\ud800-\udfff\ufffe\uffff]"
+    r"(?:[^&<>\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]{0,32765}"
+    r"[^\s&<>\x00-\x1f\ud800-\udfff\ufffe\uffff])?"
+)
+is_simple = _SIMPLE.fullmatch
+
+
 def escape(text: str) -> str:
     """Text for an XML text node: &, <, > escaped, XML-illegal characters dropped, cut to
     Excel's 32,767 characters."""
