@@ -95,6 +95,7 @@ def test_text_is_never_a_formula_and_illegal_characters_go(tmp_path: Path) -> No
     lines = (
         StatementLine("ALW-RATE", 100, "=1+1", '=HYPERLINK("x")'),
         StatementLine("ALW-RATE", 100, "slip 2", "a\x00b\x1fc"),
+        StatementLine("ALW-RATE", 100, " <slip 3>", " two\nlines & more "),
     )
     statement = MonthStatement("2026-11", (TechnicianStatement("=A1", 2, 2, lines),))
     book = openpyxl.load_workbook(build_workbook_file(statement, {}, tmp_path / "m.xlsx"))
@@ -103,6 +104,8 @@ def test_text_is_never_a_formula_and_illegal_characters_go(tmp_path: Path) -> No
     assert sheet.cell(row=7, column=5).value == '=HYPERLINK("x")'
     assert sheet.cell(row=7, column=5).data_type == "s"
     assert sheet.cell(row=8, column=5).value == "abc"
+    assert sheet.cell(row=9, column=4).value == " <slip 3>"
+    assert sheet.cell(row=9, column=5).value == " two\nlines & more "
 
 
 @pytest.mark.parametrize("count", [1, BRIEF_ROWS, BRIEF_ROWS + 1, 200, 1000])
