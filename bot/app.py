@@ -92,6 +92,9 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
+    from bot.loop_monitor import start_from_env
+
+    lag_monitor = start_from_env()
     async with app:
         if app.post_init:  # run_polling would call it; we own the loop, so we do
             await app.post_init(app)
@@ -100,6 +103,8 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
             await poll(app, services.db, stop, timeout=services.config.poll_timeout_s)
         finally:
             await app.stop()
+            if lag_monitor is not None:
+                lag_monitor.cancel()
 
 
 async def open_services(config: Config, **overrides: object) -> Services:

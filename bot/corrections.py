@@ -16,7 +16,7 @@ from bot import adjustments, payroll
 from bot.config import Config
 from bot.i18n import t
 from bot.line_text import NoteRenderer
-from bot.models import MonthStatement, RecordedEvent, statement_from_json
+from bot.models import MonthStatement, RecordedEvent, Slip, statement_from_json
 from storage import adjustments as stored_adjustments
 from storage import ledger, months
 
@@ -34,15 +34,21 @@ async def first_open_after(conn: aiosqlite.Connection, month: str) -> str:
 
 
 async def live(
-    conn: aiosqlite.Connection, config: Config, month: str, among: Collection[str] | None = None
+    conn: aiosqlite.Connection,
+    config: Config,
+    month: str,
+    among: Collection[str] | None = None,
+    slips: list[Slip] | None = None,
 ) -> MonthStatement:
     """The month as the database has it now, with what was carried into it; never a snapshot.
 
-    `among` limits it to those people (their slips, their events, the all-staff ones).
+    `among` limits it to those people (their slips, their events, the all-staff ones);
+    `slips`, when the caller read the month's slips already (all of them), are used as read.
     """
     start, end = payroll.month_bounds(month, config.tz)
     first, following = payroll.month_days(month)
-    slips = await ledger.slips_between(conn, start, end, among=among)
+    if slips is None:
+        slips = await ledger.slips_between(conn, start, end, among=among)
     events = await ledger.events_between(conn, first, following - timedelta(days=1))
     if among is not None:
         events = [e for e in events if e.technician in among or e.technician == payroll.ALL_STAFF]

@@ -1,8 +1,9 @@
 """Monthly statement reports: chat summary table, Excel workbook and net/satisfaction chart.
 
 Money stays in integer fen until it is shown; 元 values are fen / 100 so that
-round(yuan * 100) == fen holds for every cell. matplotlib and openpyxl are imported lazily,
-so importing this module costs the bot's start-up nothing.
+round(yuan * 100) == fen holds for every cell. matplotlib and XlsxWriter are imported lazily,
+so importing this module costs the bot's start-up nothing. The workbook itself is written by
+bot/workbook.py; both run in a report worker process (bot/report_worker.py), never in the bot's.
 """
 
 from __future__ import annotations
@@ -19,12 +20,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from bot.i18n import DEFAULT_LANGUAGE, normalize_language, t
-from bot.line_text import NoteRenderer
-from bot.models import MonthStatement, StatementLine, TechnicianStatement
+from bot.models import MonthStatement, TechnicianStatement
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-    from openpyxl.worksheet.worksheet import Worksheet
 
 KINDS = ("allowance", "travel", "reward", "deduction")
 NOT_AVAILABLE = "—"
@@ -34,13 +33,18 @@ SHEET_TITLE_MAX = 31
 CHART_FONT_FILE = "NotoSansCJKsc-Regular.otf"
 
 _INVALID_TITLE_CHARS = re.compile(r"[\[\]:*?/\\]")
-_MAX_CELL_TEXT = 32767
 _NAME_CELLS = 12  # widest technician name, in monospace cells, in the chat table
+CHART_BARS = 30  # technicians drawn in the chart at most: the highest net pays
+BRIEF_ROWS = 15  # technicians listed in the chat summary at most; the workbook has them all
+BRIEF_MAX_CHARS = 3500  # the chat summary's ceiling, leaving room for its header line
 
 
-def _t(language: str | None, key: str, **values: object) -> str:
+def text(language: str | None, key: str, **values: object) -> str:
     """The report text for key in language (falling back to zh-CN), with values filled in."""
     return t(normalize_language(language) or DEFAULT_LANGUAGE, key, **values)
+
+
+_t = text
 
 
 # --- figures ---------------------------------------------------------------------------------
@@ -98,6 +102,7 @@ def summary_rows(statement: MonthStatement, metrics: Metrics = None) -> list[Sum
     rows = []
     for tech in _technicians(statement):
         m = metrics.get(tech.technician)
+        sums = _kind_sums(tech)
         rows.append(
             SummaryRow(
                 technician=tech.technician,
@@ -105,14 +110,23 @@ def summary_rows(statement: MonthStatement, metrics: Metrics = None) -> list[Sum
                 settled=tech.settled,
                 satisfaction=m.satisfaction_rate if m else None,
                 on_time=m.on_time_rate if m else None,
-                allowance_fen=tech.allowance_fen,
-                travel_fen=tech.travel_fen,
-                deduction_fen=tech.deduction_fen,
-                reward_fen=tech.reward_fen,
-                net_fen=tech.net_fen,
+                allowance_fen=sums["allowance"],
+                travel_fen=sums["travel"],
+                deduction_fen=sums["deduction"],
+                reward_fen=sums["reward"],
+                net_fen=sums["allowance"] + sums["travel"] + sums["reward"] - sums["deduction"],
             )
         )
     return rows
+
+
+def _kind_sums(tech: TechnicianStatement) -> dict[str, int]:
+    """The technician's total of each kind in one pass over the lines (a month has many)."""
+    sums = dict.fromkeys(KINDS, 0)
+    for line in tech.lines:
+        if line.kind in sums:
+            sums[line.kind] += line.amount_fen
+    return sums
 
 
 def station_totals(statement: MonthStatement, metrics: Metrics = None) -> SummaryRow:
@@ -122,17 +136,18 @@ def station_totals(statement: MonthStatement, metrics: Metrics = None) -> Summar
     pooled = [metrics[t.technician] for t in techs if t.technician in metrics]
     rated = sum(m.rated for m in pooled)
     timed = sum(m.timed for m in pooled)
+    rows = summary_rows(statement)
     return SummaryRow(
         technician="",
-        slips=sum(t.slips for t in techs),
-        settled=sum(t.settled for t in techs),
+        slips=sum(r.slips for r in rows),
+        settled=sum(r.settled for r in rows),
         satisfaction=sum(m.satisfied for m in pooled) / rated if rated else None,
         on_time=sum(m.on_time for m in pooled) / timed if timed else None,
-        allowance_fen=sum(t.allowance_fen for t in techs),
-        travel_fen=sum(t.travel_fen for t in techs),
-        deduction_fen=sum(t.deduction_fen for t in techs),
-        reward_fen=sum(t.reward_fen for t in techs),
-        net_fen=sum(t.net_fen for t in techs),
+        allowance_fen=sum(r.allowance_fen for r in rows),
+        travel_fen=sum(r.travel_fen for r in rows),
+        deduction_fen=sum(r.deduction_fen for r in rows),
+        reward_fen=sum(r.reward_fen for r in rows),
+        net_fen=sum(r.net_fen for r in rows),
     )
 
 
@@ -263,6 +278,40 @@ def format_summary_text(
     return html.escape("\n".join(lines), quote=False)
 
 
+def format_summary_brief(
+    statement: MonthStatement,
+    metrics: Metrics = None,
+    language: str | None = None,
+    rows_at_most: int = BRIEF_ROWS,
+    max_chars: int = BRIEF_MAX_CHARS,
+) -> str:
+    """The chat summary of any size of station, HTML-escaped for <pre>, within max_chars.
+
+    Station totals first; then every technician when there are at most rows_at_most (in name
+    order), else the rows_at_most highest net pays under a heading that gives the count. Fewer
+    rows are shown if the text would still be longer than max_chars (very long names).
+    """
+    rows = summary_rows(statement, metrics)
+    total = station_totals(statement, metrics)
+    head = [_t(language, "report.title", month=statement.month), ""]
+    head += _station_lines(total, len(rows), language)
+    head.append("")
+    if not rows:
+        return html.escape("\n".join([*head, _t(language, "report.no_technicians")]), quote=False)
+    shown = rows
+    if len(rows) > rows_at_most:
+        shown = sorted(rows, key=lambda r: (-r.net_fen, r.technician))[:rows_at_most]
+    while True:
+        lines = list(head)
+        if len(shown) < len(rows):
+            lines.append(_t(language, "report.top_heading", shown=len(shown), count=len(rows)))
+        lines += _technician_tables(shown, language) if shown else []
+        result = html.escape("\n".join(lines), quote=False)
+        if len(result) <= max_chars or not shown:
+            return result
+        shown = shown[: len(shown) // 2]
+
+
 # --- workbook --------------------------------------------------------------------------------
 
 
@@ -305,156 +354,9 @@ def unique_sheet_titles(names: Sequence[str], reserved: Iterable[str] = ()) -> l
     return titles
 
 
-def _set(ws: Worksheet, row: int, col: int, value: object, number_format: str = "") -> None:
-    """Write one cell; text is stored as text (never a formula) without illegal characters."""
-    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-
-    if isinstance(value, str):
-        value = ILLEGAL_CHARACTERS_RE.sub("", value)[:_MAX_CELL_TEXT]
-    cell = ws.cell(row=row, column=col, value=value)
-    if isinstance(value, str):
-        cell.data_type = "s"  # "=..." would otherwise become a formula
-    if number_format:
-        cell.number_format = number_format
-
-
-def _write_row(ws: Worksheet, row: int, values: Sequence[object], formats: Sequence[str]) -> None:
-    """Write values across row from column A with the matching number formats."""
-    for col, (value, fmt) in enumerate(zip(values, formats, strict=True), start=1):
-        _set(ws, row, col, value, fmt)
-
-
-_SUMMARY_KEYS = (
-    "technician",
-    "slips",
-    "settled",
-    "satisfaction",
-    "on_time",
-    "allowance",
-    "travel",
-    "deductions",
-    "rewards",
-    "net",
-)
-_SUMMARY_FORMATS = ("", "0", "0", RATE_FORMAT, RATE_FORMAT) + (MONEY_FORMAT,) * 5
-
-
-def _summary_values(row: SummaryRow, label: str) -> list[object]:
-    """The summary sheet cells of one row: counts, rates (or "—") and money in 元."""
-    rates: list[object] = [
-        NOT_AVAILABLE if r is None else r for r in (row.satisfaction, row.on_time)
-    ]
-    money = (row.allowance_fen, row.travel_fen, row.deduction_fen, row.reward_fen, row.net_fen)
-    return [label, row.slips, row.settled, *rates, *(yuan(fen) for fen in money)]
-
-
-def _bold_row(ws: Worksheet, row: int) -> None:
-    """Make every written cell of row bold."""
-    from openpyxl.styles import Font
-
-    for cell in ws[row]:
-        cell.font = Font(bold=True)
-
-
-def _write_summary_sheet(
-    ws: Worksheet, statement: MonthStatement, metrics: Metrics, language: str | None
-) -> None:
-    """Title, station totals, then the per-technician table."""
-    header = [_t(language, f"report.col_{key}") for key in _SUMMARY_KEYS]
-    text_formats = ("",) * len(header)
-    _set(ws, 1, 1, _t(language, "report.title", month=statement.month))
-    ws.cell(row=1, column=1).font = _font(bold=True, size=14)
-    _write_row(ws, 3, header, text_formats)
-    total = station_totals(statement, metrics)
-    _write_row(
-        ws, 4, _summary_values(total, _t(language, "report.station_total")), _SUMMARY_FORMATS
-    )
-    _write_row(ws, 6, header, text_formats)
-    for offset, row in enumerate(summary_rows(statement, metrics)):
-        _write_row(ws, 7 + offset, _summary_values(row, row.technician), _SUMMARY_FORMATS)
-    for row in (3, 4, 6):
-        _bold_row(ws, row)
-    _set_widths(ws, [16, 8, 10, 10, 12] + [14] * 5)
-    ws.freeze_panes = "B7"
-
-
-def _font(bold: bool = False, size: float | None = None) -> Any:
-    """An openpyxl Font."""
-    from openpyxl.styles import Font
-
-    return Font(bold=bold, size=size)
-
-
-def _set_widths(ws: Worksheet, widths: Sequence[float]) -> None:
-    """Column widths from column A on."""
-    from openpyxl.utils import get_column_letter
-
-    for col, width in enumerate(widths, start=1):
-        ws.column_dimensions[get_column_letter(col)].width = width
-
-
-def _kind_label(kind: str, language: str | None) -> str:
+def kind_label(kind: str, language: str | None) -> str:
     """The localized name of a line kind (the raw kind when unknown)."""
     return _t(language, f"report.kind_{kind}") if kind in KINDS else kind
-
-
-def _line_values(
-    line: StatementLine, note: str, language: str | None, render: NoteRenderer
-) -> list[object]:
-    """The sheet cells of one statement line, its reference and note in `language`."""
-    kind = _kind_label(line.kind, language)
-    return [line.rule, kind, yuan(line.amount_fen), render.ref(line), note]
-
-
-_LINE_FORMATS = ("", "", MONEY_FORMAT, "", "")
-
-
-def _write_technician_sheet(
-    ws: Worksheet, statement: MonthStatement, tech: TechnicianStatement, language: str | None
-) -> None:
-    """The technician's name and counts, every line in statement order, then totals."""
-    counts = [
-        (_t(language, "report.col_technician"), tech.technician),
-        (_t(language, "report.col_month"), statement.month),
-        (_t(language, "report.col_slips"), tech.slips),
-        (_t(language, "report.col_settled"), tech.settled),
-    ]
-    for row, (label, value) in enumerate(counts, start=1):
-        _write_row(ws, row, [label, value], ("", ""))
-        ws.cell(row=row, column=1).font = _font(bold=True)
-    head_row = len(counts) + 2
-    header = [
-        _t(language, f"report.col_{key}") for key in ("rule", "kind", "amount", "ref", "note")
-    ]
-    _write_row(ws, head_row, header, ("",) * 5)
-    _bold_row(ws, head_row)
-    render = NoteRenderer(language)
-    notes = render.notes(tech.lines)
-    for offset, (line, note) in enumerate(zip(tech.lines, notes, strict=True), start=1):
-        values = _line_values(line, note, language, render)
-        _write_row(ws, head_row + offset, values, _LINE_FORMATS)
-    _write_totals(ws, head_row + len(tech.lines) + 2, tech, language)
-    _set_widths(ws, [18, 12, 14, 18, 40])
-    ws.freeze_panes = ws.cell(row=head_row + 1, column=1)
-
-
-def _write_totals(
-    ws: Worksheet, first: int, tech: TechnicianStatement, language: str | None
-) -> None:
-    """One total row per kind (always all four) and the net row, from integer fen sums."""
-    rows = [
-        (
-            _t(language, "report.kind_total", kind=_kind_label(kind, language)),
-            kind,
-            tech.total(kind),
-        )
-        for kind in KINDS
-    ]
-    rows.append((_t(language, "report.net_total"), "", tech.net_fen))
-    for offset, (label, kind, fen) in enumerate(rows):
-        kind_text = _kind_label(kind, language) if kind else ""
-        _write_row(ws, first + offset, [label, kind_text, yuan(fen)], ("", "", MONEY_FORMAT))
-        _bold_row(ws, first + offset)
 
 
 def write_workbook(
@@ -464,20 +366,9 @@ def write_workbook(
     language: str | None = None,
 ) -> Path:
     """Save the month's summary sheet plus one sheet per technician as an .xlsx file."""
-    from openpyxl import Workbook
+    from bot.workbook import build_workbook_file
 
-    workbook = Workbook()
-    summary = workbook.active
-    summary.title = clean_sheet_title(_t(language, "report.sheet_summary"))
-    _write_summary_sheet(summary, statement, metrics, language)
-    techs = _technicians(statement)
-    titles = unique_sheet_titles([t.technician for t in techs], reserved=[summary.title])
-    for tech, title in zip(techs, titles, strict=True):
-        _write_technician_sheet(workbook.create_sheet(title), statement, tech, language)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    workbook.save(target)
-    return target
+    return build_workbook_file(statement, metrics, path, language)
 
 
 # --- chart -----------------------------------------------------------------------------------
@@ -541,6 +432,9 @@ def _draw_axes(
     from matplotlib.ticker import PercentFormatter
 
     rows = summary_rows(statement, metrics)
+    count = len(rows)
+    if count > CHART_BARS:  # a bar each for a big station is unreadable (and slow to lay out)
+        rows = sorted(rows, key=lambda r: (-r.net_fen, r.technician))[:CHART_BARS]
     names = [row.technician for row in rows]
     nets = [yuan(row.net_fen) for row in rows]
     rates = [math.nan if row.satisfaction is None else row.satisfaction * 100 for row in rows]
@@ -553,7 +447,11 @@ def _draw_axes(
     ax.set_xticks(positions, labels=names, rotation=30 if len(names) > 6 else 0)
     ax.set_xlabel(_t(language, "report.chart_xlabel"))
     ax.set_ylabel(_t(language, "report.chart_ylabel"))
-    ax.set_title(_t(language, "report.chart_title", month=statement.month))
+    if count > len(rows):
+        title = _t(language, "report.chart_title_top", month=statement.month, shown=len(rows))
+        ax.set_title(f"{title}\n{_t(language, 'report.chart_subtitle_top', count=count)}")
+    else:
+        ax.set_title(_t(language, "report.chart_title", month=statement.month))
     ax.margins(x=0.1, y=0.15)
     ax2 = ax.twinx()
     label = _t(language, "report.chart_satisfaction")
@@ -581,7 +479,8 @@ def build_chart_figure(
     from matplotlib.figure import Figure
 
     with rc_context(_chart_rc()):
-        width = min(16.0, max(6.4, 1.1 * len(statement.technicians) + 3))
+        bars = min(len(statement.technicians), CHART_BARS)
+        width = min(16.0, max(6.4, 1.1 * bars + 3))
         figure = Figure(figsize=(width, 4.8), dpi=120, layout="constrained")
         FigureCanvasAgg(figure)
         _draw_axes(figure, statement, metrics, language)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
@@ -118,18 +119,32 @@ class Closing:
     already: bool = False
 
 
+def snapshot_json(statement: MonthStatement, language: str | None = None) -> str:
+    """The canonical JSON a closed month is stored as (sorted keys, so its hash is stable),
+    notes in `language` (the station's)."""
+    return json.dumps(statement.as_json(language), ensure_ascii=False, sort_keys=True)
+
+
 def _snapshot(statement: MonthStatement, language: str) -> tuple[str, str]:
-    """A closed month's JSON snapshot (notes in the station's language) and its sha256."""
-    snapshot = json.dumps(statement.as_json(language), ensure_ascii=False, sort_keys=True)
+    """A closed month's JSON snapshot and its sha256."""
+    snapshot = snapshot_json(statement, language)
     return snapshot, hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
 
 
-async def close_month(db: Database, config: Config, month: str, by: int | None) -> Closing:
+async def close_month(
+    db: Database,
+    config: Config,
+    month: str,
+    by: int | None,
+    snapshot_of: Callable[[], Awaitable[tuple[str, str]]] | None = None,
+) -> Closing:
     """Freeze a month's statements as a stored snapshot with its hash.
 
-    The month is computed outside the write transaction (it can be large); should anything of
-    the month change meanwhile, it is computed again, so no change slips in between the
-    snapshot and the close (after it, every change is carried by ADJ-CLOSED).
+    snapshot_of, if given, makes the (snapshot JSON, sha256) elsewhere (the bot uses a worker
+    process); by default the statement is computed here. The month is computed outside the
+    write transaction (it can be large); should anything of the month change meanwhile, it is
+    computed again, so no change slips in between the snapshot and the close (after it, every
+    change is carried by ADJ-CLOSED).
     """
     for attempt in range(_CLOSE_ATTEMPTS):
         async with db.read() as conn:
@@ -137,9 +152,12 @@ async def close_month(db: Database, config: Config, month: str, by: int | None) 
             before = await corrections.fingerprint(conn, config, month)
         if existing is not None:
             return Closing(month, existing, already=True)
-        statement = await compute(db, config, month)
-        # Writing every line's note takes a while in a large month: not on the event loop's thread.
-        snapshot, digest = await asyncio.to_thread(_snapshot, statement, config.language)
+        if snapshot_of is not None:
+            snapshot, digest = await snapshot_of()
+        else:
+            statement = await compute(db, config, month)
+            # Writing every line's note takes a while in a large month: off the loop's thread.
+            snapshot, digest = await asyncio.to_thread(_snapshot, statement, config.language)
         async with db.transaction() as conn:
             if await corrections.fingerprint(conn, config, month) != before:
                 if attempt + 1 < _CLOSE_ATTEMPTS:
@@ -168,22 +186,53 @@ async def open_month_for(db: Database, month: str) -> str:
 
 async def metrics(db: Database, config: Config, month: str) -> dict:
     """Per-technician visit counts, satisfaction and on-time arrival for the summary."""
-    from bot.reports import TechnicianMetrics
-
     start, end = month_bounds(month, config.tz)
     async with db.read() as conn:
         slips = await ledger.slips_between(conn, start, end)
         arrivals = await ledger.arrivals_between(conn, start, end, config.sla.late_grace_minutes)
+    return _metrics_of(slips, arrivals)
+
+
+async def compute_with_metrics(
+    db: Database, config: Config, month: str
+) -> tuple[MonthStatement, dict]:
+    """compute() and metrics() of the whole station from one read of the month's slips."""
+    start, end = month_bounds(month, config.tz)
+    async with db.read() as conn:
+        frozen = await months.snapshot(conn, month)
+    with payroll.gc_paused():
+        async with db.read() as conn:
+            slips = await ledger.slips_between(conn, start, end)
+            arrivals = await ledger.arrivals_between(
+                conn, start, end, config.sla.late_grace_minutes
+            )
+            if frozen is None:
+                statement = await corrections.live(conn, config, month, slips=slips)
+                flagged = await visit_store.flags_of_slips_between(conn, start, end)
+        if frozen is not None:
+            statement = statement_from_json(json.loads(frozen))
+        elif flagged:
+            statement = mark_flagged(statement, flagged)
+        return statement, _metrics_of(slips, arrivals)
+
+
+def _metrics_of(slips: list, arrivals: dict[str, tuple[int, int]]) -> dict:
+    """Per-technician metrics from the month's slips and timed arrivals, in one pass."""
+    from bot.reports import TechnicianMetrics
+
+    counts: dict[str, list[int]] = {}  # name -> [visits, satisfied, rated]
+    for slip in slips:
+        count = counts.get(slip.technician)
+        if count is None:
+            count = counts[slip.technician] = [0, 0, 0]
+        count[0] += 1
+        if slip.satisfaction is not None:
+            count[2] += 1
+            if slip.satisfaction == "satisfied":
+                count[1] += 1
     result: dict[str, TechnicianMetrics] = {}
-    for name in sorted({s.technician for s in slips} | set(arrivals)):
-        own = [s for s in slips if s.technician == name]
+    for name in sorted(set(counts) | set(arrivals)):
+        visits, satisfied, rated = counts.get(name, (0, 0, 0))
         on_time, timed = arrivals.get(name, (0, 0))
-        result[name] = TechnicianMetrics(
-            technician=name,
-            visits=len(own),
-            satisfied=sum(1 for s in own if s.satisfaction == "satisfied"),
-            rated=sum(1 for s in own if s.satisfaction is not None),
-            on_time=on_time,
-            timed=timed,
-        )
+        result[name] = TechnicianMetrics(name, visits, satisfied, rated, on_time, timed)
     return result

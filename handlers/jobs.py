@@ -7,6 +7,7 @@ acting, so a restart neither skips nor repeats a run.
 from __future__ import annotations
 
 import logging
+import tempfile
 from datetime import datetime, timedelta
 
 from telegram.error import TelegramError
@@ -16,7 +17,7 @@ from bot import statements
 from bot.backups import daily_backup
 from bot.models import Role
 from bot.services import Services
-from handlers.manager import send_summary
+from handlers.manager import deliver_summary, make_summary
 from storage import months, people, privacy
 
 log = logging.getLogger(__name__)
@@ -52,13 +53,27 @@ async def monthly_summary_tick(app: Application) -> str | None:
         managers = await people.with_role(conn, Role.MANAGER)
     recipients = {(p.telegram_id, p.language) for p in managers if p.telegram_id is not None}
     recipients |= {(admin, None) for admin in services.config.admins}
-    for chat_id, language in sorted(recipients, key=lambda r: r[0]):
-        try:
-            await send_summary(
-                _JobContext(app), chat_id, month, language or services.config.language
-            )
-        except TelegramError as exc:
-            log.warning("monthly summary for %s not delivered to %s: %s", month, chat_id, exc)
+    chosen = sorted(
+        ((chat_id, language or services.config.language) for chat_id, language in recipients),
+        key=lambda r: r[0],
+    )
+    if not chosen:
+        return month
+    context = _JobContext(app)
+    with tempfile.TemporaryDirectory() as folder:
+        # One worker run makes every language's files; each manager gets their own.
+        result = await make_summary(
+            context,  # type: ignore[arg-type]
+            month,
+            [language for _, language in chosen],
+            folder,
+            [chat_id for chat_id, _ in chosen],
+        )
+        for chat_id, language in chosen:
+            try:
+                await deliver_summary(context, chat_id, language, result)  # type: ignore[arg-type]
+            except TelegramError as exc:
+                log.warning("monthly summary for %s not delivered to %s: %s", month, chat_id, exc)
     return month
 
 
@@ -99,7 +114,7 @@ async def purge_tick(app: Application) -> str | None:
 
 
 class _JobContext:
-    """The slice of a callback context that send_summary uses, for jobs."""
+    """The slice of a callback context that the summary uses, for jobs."""
 
     def __init__(self, app: Application) -> None:
         self.application = app

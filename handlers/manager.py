@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import tempfile
+import time
 from html import escape
 from pathlib import Path
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.constants import ParseMode
+from telegram.constants import ChatAction, ParseMode
 from telegram.error import TelegramError
 
-from bot import access, payroll, recorded_events, reports, statements
+from bot import access, payroll, recorded_events, report_worker, statements
 from bot import forms as form_engine
 from bot.config import TravelRules, yuan_to_fen
 from bot.context import FieldContext
@@ -52,45 +53,83 @@ def who(context: FieldContext) -> str:
     return f"{actor.telegram_id}"
 
 
-async def send_summary(
-    context: FieldContext, chat_id: int, month: str, language: str, by: str | None = None
-) -> None:
-    """The month's table in chat, then the workbook and the chart as files (audited)."""
+async def _show_progress(bot: object, chat_ids: list[int]) -> None:
+    """'Sending a file…' in each waiting chat while the report is being made."""
+    for chat_id in chat_ids:
+        try:
+            await bot.send_chat_action(chat_id, ChatAction.UPLOAD_DOCUMENT)  # type: ignore[attr-defined]
+        except TelegramError as exc:
+            log.debug("chat action to %s failed: %s", chat_id, exc)
+
+
+async def make_summary(
+    context: FieldContext, month: str, languages: list[str], folder: str, chat_ids: list[int]
+) -> report_worker.SummaryResult:
+    """The month's summary text, workbook and chart per language, made in a worker process."""
     services = context.services
-    statement = await statements.compute(services.db, services.config, month)
-    metrics = await statements.metrics(services.db, services.config, month)
-    table = reports.format_summary_text(statement, metrics, language)
-    closed = await statements.is_closed(services.db, month)
-    header = t(language, "summary.header_closed" if closed else "summary.header", month=month)
-    await context.bot.send_message(
-        chat_id, f"{escape(header)}\n<pre>{table}</pre>", parse_mode=ParseMode.HTML
+    job = report_worker.SummaryJob(
+        services.db.path, services.config, month, tuple(dict.fromkeys(languages)), folder
     )
-    with tempfile.TemporaryDirectory() as folder:
-        workbook = reports.write_workbook(
-            statement, metrics, Path(folder) / f"fieldbot-{month}.xlsx", language
+    started = time.perf_counter()
+    result = await report_worker.run_job(
+        job, progress=lambda: _show_progress(context.bot, chat_ids)
+    )
+    log.info(
+        "summary of %s made in %.1f s (worker steps: %s)",
+        month,
+        time.perf_counter() - started,
+        result.seconds,
+    )
+    return result
+
+
+async def deliver_summary(
+    context: FieldContext,
+    chat_id: int,
+    language: str,
+    result: report_worker.SummaryResult,
+    by: str | None = None,
+) -> None:
+    """The station totals in chat (one message by construction), then the workbook and chart;
+    the file sent is written to the audit log."""
+    made = result.for_language(language)
+    month = result.month
+    header = t(
+        language, "summary.header_closed" if result.closed else "summary.header", month=month
+    )
+    await context.bot.send_message(
+        chat_id, f"{escape(header)}\n<pre>{made.text}</pre>", parse_mode=ParseMode.HTML
+    )
+    workbook = Path(made.workbook)
+    with open(workbook, "rb") as handle:
+        await context.bot.send_document(
+            chat_id,
+            handle,
+            filename=f"fieldbot-{month}.xlsx",
+            caption=t(language, "summary.workbook", month=month),
         )
-        chart = reports.draw_chart(
-            statement, metrics, Path(folder) / f"fieldbot-{month}.png", language
+    with open(made.chart, "rb") as handle:
+        await context.bot.send_photo(
+            chat_id, handle, caption=t(language, "summary.chart", month=month)
         )
-        with open(workbook, "rb") as handle:
-            await context.bot.send_document(
-                chat_id,
-                handle,
-                filename=workbook.name,
-                caption=t(language, "summary.workbook", month=month),
-            )
-        with open(chart, "rb") as handle:
-            await context.bot.send_photo(
-                chat_id, handle, caption=t(language, "summary.chart", month=month)
-            )
+    services = context.services
     async with services.db.transaction() as conn:
         await audit.record(
             conn,
             by or "monthly job",
             "summary",
-            f"{month} -> chat {chat_id}: {workbook.name}",
+            f"{month} -> chat {chat_id}: fieldbot-{month}.xlsx",
             services.now().isoformat(timespec="seconds"),
         )
+
+
+async def send_summary(
+    context: FieldContext, chat_id: int, month: str, language: str, by: str | None = None
+) -> None:
+    """The month's totals in chat, then the workbook and the chart as files (audited)."""
+    with tempfile.TemporaryDirectory() as folder:
+        result = await make_summary(context, month, [language], folder, [chat_id])
+        await deliver_summary(context, chat_id, language, result, by)
 
 
 async def summary(update: Update, context: FieldContext) -> None:
@@ -100,7 +139,11 @@ async def summary(update: Update, context: FieldContext) -> None:
     if month is None:
         await update.effective_message.reply_text(t(context.lang, "summary.usage"))
         return
-    await send_summary(context, update.effective_chat.id, month, context.lang, who(context))
+    try:
+        await send_summary(context, update.effective_chat.id, month, context.lang, who(context))
+    except report_worker.ReportJobError:
+        log.exception("summary of %s failed", month)
+        await update.effective_message.reply_text(t(context.lang, "summary.failed", month=month))
 
 
 async def closemonth(update: Update, context: FieldContext) -> None:
@@ -119,7 +162,25 @@ async def closemonth(update: Update, context: FieldContext) -> None:
         )
         return
     by = actor.person.id if actor.person else None
-    closing = await statements.close_month(services.db, services.config, month, by)
+    chat_id = update.effective_message.chat_id
+
+    async def typing() -> None:
+        await context.bot.send_chat_action(chat_id, ChatAction.TYPING)
+
+    try:
+        closing = await statements.close_month(
+            services.db,
+            services.config,
+            month,
+            by,
+            snapshot_of=lambda: report_worker.month_snapshot(
+                services.db.path, services.config, month, typing
+            ),
+        )
+    except report_worker.ReportJobError:
+        log.exception("closing %s failed", month)
+        await update.effective_message.reply_text(t(context.lang, "closemonth.failed", month=month))
+        return
     key = "closemonth.already" if closing.already else "closemonth.done"
     await update.effective_message.reply_text(
         t(context.lang, key, month=month, hash=closing.sha256[:16])
