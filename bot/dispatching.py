@@ -143,19 +143,16 @@ async def queue(services: Services) -> list[QueueRow]:
     """Open unassigned tickets ranked by PRI-SCORE, with their pending promises."""
     async with services.db.read() as conn:
         waiting = await tickets.in_states(conn, tickets.QUEUE_STATES)
-        pending = await deadlines.pending_for(conn, PROMISE_KINDS, [v.id for v in waiting])
+        pending = await deadlines.pending_of_tickets_in(conn, PROMISE_KINDS, tickets.QUEUE_STATES)
     by_id = {v.id: v for v in waiting}
-    facts = [facts_of(v, _due(pending, SLA_RESPOND, v.id)) for v in waiting]
+    none: dict[str, Deadline] = {}
+    facts = []
+    for view in waiting:
+        respond = pending.get(view.id, none).get(SLA_RESPOND)
+        facts.append(facts_of(view, respond.due_at if respond else None))
     window = timedelta(hours=services.config.sla.respond_hours)
     ranked = priority.rank(facts, services.now(), services.config.priority, window)
-    return [
-        QueueRow(
-            row,
-            by_id[row.ticket.id],
-            {k: d for (k, ref), d in pending.items() if ref == row.ticket.id},
-        )
-        for row in ranked
-    ]
+    return [QueueRow(row, by_id[row.ticket.id], pending.get(row.ticket.id, none)) for row in ranked]
 
 
 def _due(pending: dict[tuple[str, int], Deadline], kind: str, ref: int) -> datetime | None:
