@@ -59,7 +59,7 @@ async def seed_open_tickets(db: Database, count: int, now: datetime) -> None:
                 (i + 1, i % CUSTOMERS + 1, f"故障{i}", ("hardware", "software")[i % 2], i % 3 == 0,
                  i % 5 == 0, i % 7 == 0, "new", opened, opened)
             )
-            due = now + timedelta(hours=4) - timedelta(minutes=i % 600)
+            due = now + timedelta(hours=11) - timedelta(minutes=i % 600)  # none due in the run
             promises.append(
                 ("SLA-RESPOND", i + 1, due.isoformat(), (due - timedelta(minutes=30)).isoformat())
             )

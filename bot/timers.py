@@ -11,6 +11,7 @@ Sending is left to a notifier the Telegram front end registers (no Telegram type
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
+from apscheduler.jobstores.base import JobLookupError
 
 from bot import lifecycle
 from bot.dispatch_models import DISPATCH_ACCEPT, Deadline
@@ -30,6 +32,7 @@ NOTIFIER_KEY = "deadline_notifier"
 TICK_SECONDS = 30  # safety net: rows written by another process are picked up this often
 JOB_PREFIX = "deadline"
 TIMER_KEY = "deadline_timer"
+LOCK_KEY = "deadline_timer_lock"
 REARM_OVERDUE_SECONDS = 1.0
 WARNING, BREACH = "warning", "breach"
 # Kinds whose own breach is the action (no warning before it).
@@ -144,22 +147,31 @@ async def arm(app: Any, force: bool = False) -> datetime | None:
     services: Services = app.bot_data["services"]
     if app.job_queue is None:
         return None
-    async with services.db.lookup() as conn:
-        moment = await deadlines.earliest_moment(conn)
-    armed: _Armed | None = app.bot_data.get(TIMER_KEY)
-    if armed is not None and not force and (moment is None or moment >= armed.moment):
-        return armed.moment
-    if armed is not None:
-        armed.job.schedule_removal()
-        app.bot_data.pop(TIMER_KEY, None)
-    if moment is None:
-        return None
-    delay = (moment - services.now()).total_seconds()
-    if delay <= 0 and force:
-        delay = REARM_OVERDUE_SECONDS  # just ran and it is still due: not a busy loop
-    job = app.job_queue.run_once(_job, when=max(0.0, delay), name=f"{JOB_PREFIX}:next")
-    app.bot_data[TIMER_KEY] = _Armed(moment, job)
-    return moment
+    async with app.bot_data.setdefault(LOCK_KEY, asyncio.Lock()):
+        async with services.db.lookup() as conn:
+            moment = await deadlines.earliest_moment(conn)
+        armed: _Armed | None = app.bot_data.get(TIMER_KEY)
+        if armed is not None and not force and (moment is None or moment >= armed.moment):
+            return armed.moment
+        if armed is not None:
+            _remove(armed.job)
+            app.bot_data.pop(TIMER_KEY, None)
+        if moment is None:
+            return None
+        delay = (moment - services.now()).total_seconds()
+        if delay <= 0 and force:
+            delay = REARM_OVERDUE_SECONDS  # just ran and it is still due: not a busy loop
+        job = app.job_queue.run_once(_job, when=max(0.0, delay), name=f"{JOB_PREFIX}:next")
+        app.bot_data[TIMER_KEY] = _Armed(moment, job)
+        return moment
+
+
+def _remove(job: Any) -> None:
+    """Unschedule a job that may already have run (a run_once job is gone once it ran)."""
+    try:
+        job.schedule_removal()
+    except JobLookupError:
+        pass
 
 
 @dataclass(frozen=True)
