@@ -141,18 +141,39 @@ class QueueRow:
 
 async def queue(services: Services) -> list[QueueRow]:
     """Open unassigned tickets ranked by PRI-SCORE, with their pending promises."""
+    return await queue_rows(services, await queue_ranked(services))
+
+
+async def queue_ranked(services: Services) -> list[priority.RankedTicket]:
+    """Every open unassigned ticket ranked by PRI-SCORE, from one indexed query (no views)."""
     async with services.db.read() as conn:
-        waiting = await tickets.in_states(conn, tickets.QUEUE_STATES)
-        pending = await deadlines.pending_of_tickets_in(conn, PROMISE_KINDS, tickets.QUEUE_STATES)
-    by_id = {v.id: v for v in waiting}
-    none: dict[str, Deadline] = {}
-    facts = []
-    for view in waiting:
-        respond = pending.get(view.id, none).get(SLA_RESPOND)
-        facts.append(facts_of(view, respond.due_at if respond else None))
+        stored = await tickets.queue_entries(conn, tickets.QUEUE_STATES)
+    entries = [
+        priority.QueueEntry(
+            ticket_id, cls, pinned, created, respond_due, priority.factor_mask(*factors)
+        )
+        for ticket_id, cls, pinned, created, respond_due, *factors in stored
+    ]
     window = timedelta(hours=services.config.sla.respond_hours)
-    ranked = priority.rank(facts, services.now(), services.config.priority, window)
-    return [QueueRow(row, by_id[row.ticket.id], pending.get(row.ticket.id, none)) for row in ranked]
+    return priority.rank(entries, services.now(), services.config.priority, window)
+
+
+async def queue_rows(
+    services: Services, ranked: list[priority.RankedTicket]
+) -> list[QueueRow]:
+    """The shown part of the queue with its tickets' views and pending promises."""
+    ids = [row.ticket.id for row in ranked]
+    async with services.db.read() as conn:
+        views = await tickets.views_by_ids(conn, ids)
+        pending = await deadlines.pending_for(conn, PROMISE_KINDS, ids)
+    by_ticket: dict[int, dict[str, Deadline]] = {}
+    for (kind, ref), deadline in pending.items():
+        by_ticket.setdefault(ref, {})[kind] = deadline
+    return [
+        QueueRow(row, views[row.ticket.id], by_ticket.get(row.ticket.id, {}))
+        for row in ranked
+        if row.ticket.id in views
+    ]
 
 
 def _due(pending: dict[tuple[str, int], Deadline], kind: str, ref: int) -> datetime | None:

@@ -53,6 +53,41 @@ class TicketFacts:
         object.__setattr__(self, "_code", code)
 
 
+_CLASS_INDEX = {name: index for index, name in enumerate(CUSTOMER_CLASSES)}
+
+
+class QueueEntry:
+    """What rank() reads of one open ticket, built straight from stored values.
+
+    The queue ranks every open ticket but shows ten: entries cost a fraction of TicketFacts
+    (no validation of values the database already constrains), and rank() treats both alike.
+    """
+
+    __slots__ = ("id", "customer_class", "pinned", "_created_ts", "_window_s", "_mask", "_code")
+
+    def __init__(
+        self,
+        ticket_id: int,
+        customer_class: str,
+        pinned: bool,
+        created_at: datetime,
+        respond_due: datetime | None,
+        mask: int,
+    ) -> None:
+        self.id = ticket_id
+        self.customer_class = customer_class
+        self.pinned = pinned
+        self._created_ts = created = created_at.timestamp()
+        self._window_s = None if respond_due is None else respond_due.timestamp() - created
+        self._mask = mask
+        self._code = _CLASS_INDEX[customer_class] << len(FACTORS) | mask
+
+
+def factor_mask(tool: bool, major: bool, repeat: bool, hardware: bool, brand: bool) -> int:
+    """The bit mask of a ticket's PRI-ADJ factors, in the order of FACTORS."""
+    return tool | major << 1 | repeat << 2 | hardware << 3 | brand << 4
+
+
 class ScoreBreakdown(NamedTuple):
     """The parts of one ticket's score; `class_` is the class weight (shown as "class")."""
 
@@ -78,7 +113,7 @@ class RankedTicket(NamedTuple):
     """One queue row: 1-based position, the ticket, its score and the weights it was scored by."""
 
     position: int
-    ticket: TicketFacts
+    ticket: TicketFacts | QueueEntry
     total: float
     ageing: float
     weights: PriorityWeights
@@ -110,7 +145,7 @@ def _tables(weights: PriorityWeights) -> _Tables:
     return _Tables(class_weight, tuple(parts), factor_sum, base)
 
 
-def _breakdown(t: TicketFacts, aged: float, tables: _Tables) -> ScoreBreakdown:
+def _breakdown(t: TicketFacts | QueueEntry, aged: float, tables: _Tables) -> ScoreBreakdown:
     class_weight = tables.class_weight[t.customer_class]
     total = class_weight + tables.factor_sum[t._mask] + aged
     return ScoreBreakdown(class_weight, *tables.factor_parts[t._mask], aged, total)
@@ -147,7 +182,7 @@ _NEW_ROW = partial(tuple.__new__, RankedTicket)
 
 
 def rank(
-    tickets: Iterable[TicketFacts],
+    tickets: Iterable[TicketFacts] | Iterable[QueueEntry],
     now: datetime,
     weights: PriorityWeights,
     respond_window: timedelta,

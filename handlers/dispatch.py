@@ -63,8 +63,12 @@ async def queue(update: Update, context: FieldContext) -> None:
 
 async def queue_listing(context: FieldContext, arg: str) -> paging.Listing | None:
     """The ranked queue as a list of pages (only the page shown is rendered)."""
-    rows = await dispatching.queue(context.services)
-    now, lang = context.services.now(), context.lang
+    services = context.services
+    ranked = await dispatching.queue_ranked(services)
+    now, lang = services.now(), context.lang
+
+    async def prepare(shown: list) -> list[dispatching.QueueRow]:
+        return await dispatching.queue_rows(services, shown)
 
     def line(row: dispatching.QueueRow) -> str:
         promises = {kind: d.due_at for kind, d in row.promises.items()}
@@ -81,12 +85,13 @@ async def queue_listing(context: FieldContext, arg: str) -> paging.Listing | Non
         ]
 
     return paging.Listing(
-        header=t(lang, "dispatch.queue.header", count=len(rows)),
-        items=rows,
+        header=t(lang, "dispatch.queue.header", count=len(ranked)),
+        items=ranked,
         line=line,
         buttons=buttons,
         empty=t(lang, "dispatch.queue.empty"),
         buttons_per_row=QUEUE_BUTTONS,
+        prepare=prepare,
     )
 
 

@@ -39,6 +39,9 @@ class Listing:
     extra: list[list[InlineKeyboardButton]] = field(default_factory=list)  # under every page
     page_size: int = PAGE_SIZE
     buttons_per_row: int = 2
+    # Turns the shown items into what line() and buttons() take (e.g. loads their details),
+    # so a long list costs one cheap item each and only ten rendered ones.
+    prepare: Callable[[Sequence[Any]], Awaitable[Sequence[Any]]] | None = None
 
 
 Lister = Callable[[FieldContext, str], Awaitable[Listing | None]]
@@ -70,13 +73,15 @@ def page_count(listing: Listing) -> int:
     return max(1, -(-len(listing.items) // listing.page_size))
 
 
-def render(
+async def render(
     listing: Listing, command: str, number: int, arg: str, language: str
 ) -> tuple[str, InlineKeyboardMarkup | None]:
     """The text and keyboard of page `number` (1-based, within range)."""
     total = page_count(listing)
     first = (number - 1) * listing.page_size
     shown = listing.items[first : first + listing.page_size]
+    if listing.prepare is not None:
+        shown = await listing.prepare(shown)
     lines = [listing.header] if listing.header else []
     lines += [limits.truncate(listing.line(item), LINE_LIMIT) for item in shown]
     if total > 1:
@@ -118,7 +123,7 @@ async def show(update: Update, context: FieldContext, command: str, arg: str = "
     if not listing.items:
         await message.reply_text(listing.empty)
         return
-    text, keyboard = render(listing, command, 1, arg, context.lang)
+    text, keyboard = await render(listing, command, 1, arg, context.lang)
     await message.reply_text(text, reply_markup=keyboard)
 
 
@@ -137,7 +142,7 @@ async def page_button(update: Update, context: FieldContext) -> None:
         await query.answer(t(context.lang, "paging.gone", pages=total), show_alert=True)
         return
     await query.answer()
-    text, keyboard = render(listing, command, number, arg, context.lang)
+    text, keyboard = await render(listing, command, number, arg, context.lang)
     await query.edit_message_text(text, reply_markup=keyboard)
 
 
@@ -154,5 +159,5 @@ async def refresh(
         return
     if note:
         listing.header = f"{note}\n{listing.header}" if listing.header else note
-    text, keyboard = render(listing, command, 1, arg, context.lang)
+    text, keyboard = await render(listing, command, 1, arg, context.lang)
     await query.edit_message_text(text, reply_markup=keyboard)

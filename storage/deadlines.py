@@ -117,26 +117,6 @@ async def pending_for(
     return found
 
 
-async def pending_of_tickets_in(
-    conn: aiosqlite.Connection, kinds: Iterable[str], states: Iterable[str]
-) -> dict[int, dict[str, Deadline]]:
-    """Pending deadlines of these kinds for every ticket in these states, in one query:
-    ticket id -> kind -> deadline."""
-    kinds, states = list(kinds), list(states)
-    found: dict[int, dict[str, Deadline]] = {}
-    if not kinds or not states:
-        return found
-    async with conn.execute(
-        "SELECT d.* FROM tickets t JOIN deadlines d ON d.ref_id = t.id "
-        f"WHERE t.state IN ({','.join('?' * len(states))}) "
-        f"AND d.kind IN ({','.join('?' * len(kinds))}) AND d.state = ?",
-        (*states, *kinds, PENDING),
-    ) as cur:
-        for row in await cur.fetchall():
-            found.setdefault(row["ref_id"], {})[row["kind"]] = _deadline(row)
-    return found
-
-
 async def claim_warning(conn: aiosqlite.Connection, deadline_id: int, now: datetime) -> bool:
     """Record that the warning goes out now; False if it already went."""
     cur = await conn.execute(

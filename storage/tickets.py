@@ -220,6 +220,36 @@ async def in_states(conn: aiosqlite.Connection, states: tuple[str, ...]) -> list
     return [_view(row) for row in rows]
 
 
+async def queue_entries(
+    conn: aiosqlite.Connection, states: tuple[str, ...]
+) -> list[tuple[int, str, bool, datetime, datetime | None, bool, bool, bool, bool, bool]]:
+    """What ranking needs of every ticket in these states, in one indexed query:
+    (id, class, pinned, created_at, SLA-RESPOND due, tool, major, repeat, hardware, brand)."""
+    marks = ",".join("?" * len(states))
+    async with conn.execute(
+        "SELECT t.id, c.class, t.pinned, t.created_at, d.due_at, t.tool, t.major, t.repeat, "
+        "t.service_type = 'hardware', t.brand FROM tickets t "
+        "JOIN customers c ON c.id = t.customer_id "
+        "LEFT JOIN deadlines d ON d.kind = ? AND d.ref_id = t.id AND d.state = 'pending' "
+        f"WHERE t.state IN ({marks})",
+        (SLA_RESPOND, *states),
+    ) as cur:
+        rows = await cur.fetchall()
+    return [
+        (r[0], r[1], bool(r[2]), from_iso(r[3]), from_iso(r[4]), *map(bool, r[5:])) for r in rows
+    ]
+
+
+async def views_by_ids(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, TicketView]:
+    """These tickets' views in one query, by id."""
+    if not ids:
+        return {}
+    rows = await conn.execute_fetchall(
+        _VIEW_SQL + f"WHERE t.id IN ({','.join('?' * len(ids))})", ids
+    )
+    return {row["id"]: _view(row) for row in rows}
+
+
 async def open_work_of(conn: aiosqlite.Connection, person_id: int) -> list[TicketView]:
     """A technician's open tickets (assigned, accepted, on site, taken back), oldest first."""
     marks = ",".join("?" * len(OPEN_WORK_STATES))
