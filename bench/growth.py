@@ -103,12 +103,14 @@ async def queue_first_page_ms(count: int) -> float | None:
                             GROUP, after=mark, timeout=ANSWER_TIMEOUT
                         )
                     except (TimeoutError, asyncio.TimeoutError):
-                        return None
+                        print(f"/queue at {count}: no answer in {ANSWER_TIMEOUT} s", file=sys.stderr)
+                        break
                     timings.append((time.perf_counter() - started) * 1000)
                     if "#" not in (answer.get("text") or ""):  # the apology, not the queue
                         print(f"/queue at {count}: {answer.get('text')!r}", file=sys.stderr)
                     await harness.idle(timeout=ANSWER_TIMEOUT)
-                return statistics.median(timings)
+                print(f"/queue at {count}: runs {[round(x) for x in timings]} ms", file=sys.stderr)
+                return statistics.median(timings) if timings else None
             finally:
                 await harness.stop()
 

@@ -148,12 +148,7 @@ async def queue_ranked(services: Services) -> list[priority.RankedTicket]:
     """Every open unassigned ticket ranked by PRI-SCORE, from one indexed query (no views)."""
     async with services.db.read() as conn:
         stored = await tickets.queue_entries(conn, tickets.QUEUE_STATES)
-    entries = [
-        priority.QueueEntry(
-            ticket_id, cls, pinned, created, respond_due, priority.factor_mask(*factors)
-        )
-        for ticket_id, cls, pinned, created, respond_due, *factors in stored
-    ]
+    entries = [priority.QueueEntry(*row) for row in stored]
     window = timedelta(hours=services.config.sla.respond_hours)
     return priority.rank(entries, services.now(), services.config.priority, window)
 

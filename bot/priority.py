@@ -83,11 +83,6 @@ class QueueEntry:
         self._code = _CLASS_INDEX[customer_class] << len(FACTORS) | mask
 
 
-def factor_mask(tool: bool, major: bool, repeat: bool, hardware: bool, brand: bool) -> int:
-    """The bit mask of a ticket's PRI-ADJ factors, in the order of FACTORS."""
-    return tool | major << 1 | repeat << 2 | hardware << 3 | brand << 4
-
-
 class ScoreBreakdown(NamedTuple):
     """The parts of one ticket's score; `class_` is the class weight (shown as "class")."""
 

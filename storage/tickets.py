@@ -222,22 +222,21 @@ async def in_states(conn: aiosqlite.Connection, states: tuple[str, ...]) -> list
 
 async def queue_entries(
     conn: aiosqlite.Connection, states: tuple[str, ...]
-) -> list[tuple[int, str, bool, datetime, datetime | None, bool, bool, bool, bool, bool]]:
+) -> list[tuple[int, str, bool, datetime, datetime | None, int]]:
     """What ranking needs of every ticket in these states, in one indexed query:
-    (id, class, pinned, created_at, SLA-RESPOND due, tool, major, repeat, hardware, brand)."""
+    (id, class, pinned, created_at, SLA-RESPOND due, PRI-ADJ factor mask as priority.FACTORS)."""
     marks = ",".join("?" * len(states))
     async with conn.execute(
-        "SELECT t.id, c.class, t.pinned, t.created_at, d.due_at, t.tool, t.major, t.repeat, "
-        "t.service_type = 'hardware', t.brand FROM tickets t "
-        "JOIN customers c ON c.id = t.customer_id "
+        "SELECT t.id, c.class, t.pinned, t.created_at, d.due_at, "
+        "(t.tool != 0) | ((t.major != 0) << 1) | ((t.repeat != 0) << 2) "  # SQL: | and << bind alike
+        "| ((t.service_type = 'hardware') << 3) | ((t.brand != 0) << 4) "
+        "FROM tickets t JOIN customers c ON c.id = t.customer_id "
         "LEFT JOIN deadlines d ON d.kind = ? AND d.ref_id = t.id AND d.state = 'pending' "
         f"WHERE t.state IN ({marks})",
         (SLA_RESPOND, *states),
     ) as cur:
         rows = await cur.fetchall()
-    return [
-        (r[0], r[1], bool(r[2]), from_iso(r[3]), from_iso(r[4]), *map(bool, r[5:])) for r in rows
-    ]
+    return [(r[0], r[1], r[2] != 0, from_iso(r[3]), from_iso(r[4]), r[5]) for r in rows]
 
 
 async def views_by_ids(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, TicketView]:
