@@ -30,6 +30,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.config import load_config
+from bot.dispatch_models import to_iso
 from bot.models import Role
 from bot.sandbox.emulator import BotApiEmulator
 from storage.db import Database
@@ -54,14 +55,14 @@ async def seed_open_tickets(db: Database, count: int, now: datetime) -> None:
         )
         tickets, promises = [], []
         for i in range(count):
-            opened = (now - timedelta(minutes=i % 600)).isoformat()
+            opened = to_iso(now - timedelta(minutes=i % 600))
             tickets.append(
                 (i + 1, i % CUSTOMERS + 1, f"故障{i}", ("hardware", "software")[i % 2], i % 3 == 0,
                  i % 5 == 0, i % 7 == 0, "new", opened, opened)
             )
             due = now + timedelta(hours=11) - timedelta(minutes=i % 600)  # none due in the run
             promises.append(
-                ("SLA-RESPOND", i + 1, due.isoformat(), (due - timedelta(minutes=30)).isoformat())
+                ("SLA-RESPOND", i + 1, to_iso(due), to_iso(due - timedelta(minutes=30)))
             )
         await conn.executemany(
             "INSERT INTO tickets (id, customer_id, fault, service_type, major, brand, tool, state,"

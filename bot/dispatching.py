@@ -153,6 +153,33 @@ async def queue_ranked(services: Services) -> list[priority.RankedTicket]:
     return priority.rank(entries, services.now(), services.config.priority, window)
 
 
+async def queue_page(
+    services: Services, offset: int, limit: int
+) -> tuple[int, list[priority.RankedTicket]]:
+    """(open tickets in the queue, the ranked rows offset..offset+limit), ranked by the
+    database with rank()'s arithmetic, so a page costs one query however long the queue is."""
+    config = services.config
+    scoring = priority.sql_scoring(config.priority, timedelta(hours=config.sla.respond_hours))
+    async with services.db.read() as conn:
+        count = await tickets.queue_count(conn, tickets.QUEUE_STATES)
+        rows = await tickets.queue_page(
+            conn, tickets.QUEUE_STATES, scoring, services.now(), offset, limit
+        )
+    ranked = [
+        priority.ranked_row(
+            offset + number,
+            priority.QueueEntry(ticket_id, cls, pinned, created, due, mask),
+            total,
+            aged,
+            config.priority,
+        )
+        for number, (ticket_id, cls, pinned, created, due, mask, total, aged) in enumerate(
+            rows, start=1
+        )
+    ]
+    return count, ranked
+
+
 async def queue_rows(
     services: Services, ranked: list[priority.RankedTicket]
 ) -> list[QueueRow]:

@@ -140,6 +140,34 @@ def _tables(weights: PriorityWeights) -> _Tables:
     return _Tables(class_weight, tuple(parts), factor_sum, base)
 
 
+class SqlScoring(NamedTuple):
+    """PRI-SCORE's constants for ranking inside the database (storage.tickets.queue_page):
+    the same base per class and factor mask, and the same ageing, as rank() uses."""
+
+    base: tuple[tuple[str, int, float], ...]  # (class, factor mask, class weight + factors)
+    ageing_max: float
+    default_window_s: float
+
+
+def sql_scoring(weights: PriorityWeights, respond_window: timedelta) -> SqlScoring:
+    """The constants of rank() for these weights, for a query to order tickets exactly alike."""
+    tables = _tables(weights)
+    masks = 1 << len(FACTORS)
+    base = tuple(
+        (name, mask, tables.base[index * masks + mask])
+        for index, name in enumerate(CUSTOMER_CLASSES)
+        for mask in range(masks)
+    )
+    return SqlScoring(base, float(weights.ageing_max), respond_window.total_seconds())
+
+
+def ranked_row(
+    position: int, entry: QueueEntry, total: float, aged: float, weights: PriorityWeights
+) -> RankedTicket:
+    """A queue row ranked elsewhere (by the database), shaped as rank() returns it."""
+    return RankedTicket(position, entry, total, aged, weights)
+
+
 def _breakdown(t: TicketFacts | QueueEntry, aged: float, tables: _Tables) -> ScoreBreakdown:
     class_weight = tables.class_weight[t.customer_class]
     total = class_weight + tables.factor_sum[t._mask] + aged

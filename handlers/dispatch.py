@@ -62,10 +62,15 @@ async def queue(update: Update, context: FieldContext) -> None:
 
 
 async def queue_listing(context: FieldContext, arg: str) -> paging.Listing | None:
-    """The ranked queue as a list of pages (only the page shown is rendered)."""
+    """The ranked queue as pages: the database ranks and returns only the page shown."""
     services = context.services
-    ranked = await dispatching.queue_ranked(services)
     now, lang = services.now(), context.lang
+    count, first_page = await dispatching.queue_page(services, 0, paging.PAGE_SIZE)
+
+    async def fetch(offset: int, limit: int) -> list:
+        if offset == 0 and limit == paging.PAGE_SIZE:
+            return first_page
+        return (await dispatching.queue_page(services, offset, limit))[1]
 
     async def prepare(shown: list) -> list[dispatching.QueueRow]:
         return await dispatching.queue_rows(services, shown)
@@ -85,13 +90,15 @@ async def queue_listing(context: FieldContext, arg: str) -> paging.Listing | Non
         ]
 
     return paging.Listing(
-        header=t(lang, "dispatch.queue.header", count=len(ranked)),
-        items=ranked,
+        header=t(lang, "dispatch.queue.header", count=count),
+        items=(),
         line=line,
         buttons=buttons,
         empty=t(lang, "dispatch.queue.empty"),
         buttons_per_row=QUEUE_BUTTONS,
         prepare=prepare,
+        total=count,
+        fetch=fetch,
     )
 
 

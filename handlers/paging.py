@@ -42,6 +42,13 @@ class Listing:
     # Turns the shown items into what line() and buttons() take (e.g. loads their details),
     # so a long list costs one cheap item each and only ten rendered ones.
     prepare: Callable[[Sequence[Any]], Awaitable[Sequence[Any]]] | None = None
+    # A list too long to hold whole: its length, and fetch(offset, limit) for one page.
+    total: int | None = None
+    fetch: Callable[[int, int], Awaitable[Sequence[Any]]] | None = None
+
+    @property
+    def size(self) -> int:
+        return self.total if self.fetch is not None and self.total is not None else len(self.items)
 
 
 Lister = Callable[[FieldContext, str], Awaitable[Listing | None]]
@@ -70,7 +77,7 @@ def parse_page_data(data: str) -> tuple[str, int, str] | None:
 
 
 def page_count(listing: Listing) -> int:
-    return max(1, -(-len(listing.items) // listing.page_size))
+    return max(1, -(-listing.size // listing.page_size))
 
 
 async def render(
@@ -79,14 +86,17 @@ async def render(
     """The text and keyboard of page `number` (1-based, within range)."""
     total = page_count(listing)
     first = (number - 1) * listing.page_size
-    shown = listing.items[first : first + listing.page_size]
+    if listing.fetch is not None:
+        shown = await listing.fetch(first, listing.page_size)
+    else:
+        shown = listing.items[first : first + listing.page_size]
     if listing.prepare is not None:
         shown = await listing.prepare(shown)
     lines = [listing.header] if listing.header else []
     lines += [limits.truncate(listing.line(item), LINE_LIMIT) for item in shown]
     if total > 1:
         lines.append(
-            t(language, "paging.footer", page=number, pages=total, count=len(listing.items))
+            t(language, "paging.footer", page=number, pages=total, count=listing.size)
         )
     text = limits.truncate("\n".join(lines), PAGE_LIMIT)
     rows: list[list[InlineKeyboardButton]] = []
@@ -120,7 +130,7 @@ async def show(update: Update, context: FieldContext, command: str, arg: str = "
     listing = await _LISTERS[command](context, arg)
     if listing is None:
         return
-    if not listing.items:
+    if not listing.size:
         await message.reply_text(listing.empty)
         return
     text, keyboard = await render(listing, command, 1, arg, context.lang)
@@ -133,7 +143,7 @@ async def page_button(update: Update, context: FieldContext) -> None:
     assert query is not None
     parsed = parse_page_data(query.data or "")
     listing = await _LISTERS[parsed[0]](context, parsed[2]) if parsed else None
-    if parsed is None or listing is None or not listing.items:
+    if parsed is None or listing is None or not listing.size:
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
     command, number, arg = parsed
@@ -153,7 +163,7 @@ async def refresh(
     query = update.callback_query
     assert query is not None
     listing = await _LISTERS[command](context, arg)
-    if listing is None or not listing.items:
+    if listing is None or not listing.size:
         empty = listing.empty if listing is not None else ""
         await query.edit_message_text("\n".join(part for part in (note, empty) if part))
         return

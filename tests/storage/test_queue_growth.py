@@ -77,3 +77,20 @@ async def test_queue_entries_rank_like_ticket_facts(services: Services, seed_val
     assert [row.ticket.id for row in rows] == [r.ticket.id for r in fast[:10]]
     for row in rows:
         assert set(row.promises) <= set(dispatching.PROMISE_KINDS)
+
+
+@pytest.mark.parametrize("seed_value", [4, 5, 6])
+async def test_the_database_ranks_pages_exactly_as_rank_does(
+    services: Services, seed_value: int
+) -> None:
+    await seed(services.db, 400, seed_value)
+    reference = await dispatching.queue_ranked(services)
+    count, _ = await dispatching.queue_page(services, 0, 10)
+    assert count == len(reference)
+    pages = []
+    for offset in range(0, count, 10):
+        pages += (await dispatching.queue_page(services, offset, 10))[1]
+    assert [(r.position, r.ticket.id, r.total, r.ageing) for r in pages] == [
+        (r.position, r.ticket.id, r.total, r.ageing) for r in reference
+    ]
+    assert [r.breakdown for r in pages] == [r.breakdown for r in reference]
