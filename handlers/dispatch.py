@@ -24,6 +24,7 @@ log = logging.getLogger(__name__)
 DECLINE_KEY = "dispatch_decline"
 SEARCHES_KEY = "customer_searches"  # chat_data: recent /customers texts by short key
 MAX_SEARCHES = 20
+MAX_INLINE_SEARCH = 40  # hex characters of a search carried in page buttons (20 bytes)
 QUEUE_BUTTONS = 5  # assign buttons per row under a queue page
 CUSTOMERS_PAGE = 5  # customers per page (each with its machines)
 SUGGESTION_BUTTONS = 8
@@ -112,22 +113,36 @@ async def customers_search(update: Update, context: FieldContext) -> None:
 
 
 def _remember_search(context: FieldContext, text: str) -> str:
-    """A short key for the search text (the page buttons carry the key, not the text)."""
+    """The search text as a page-button argument: in the data itself (hex) when it fits,
+    otherwise a short key into this chat's recent searches (gone after a restart)."""
+    encoded = text.encode("utf-8").hex()
+    if len(encoded) <= MAX_INLINE_SEARCH:
+        return "x" + encoded
     searches = context.chat_data.setdefault(SEARCHES_KEY, {})
     key = next((k for k, v in searches.items() if v == text), None)
     if key is None:
-        key = f"s{context.chat_data.get(SEARCHES_KEY + '_n', 0) + 1}"
-        context.chat_data[SEARCHES_KEY + "_n"] = int(key[1:])
+        number = context.chat_data.get(SEARCHES_KEY + "_n", 0) + 1
+        context.chat_data[SEARCHES_KEY + "_n"] = number
+        key = f"s{number}"
         searches[key] = text
         while len(searches) > MAX_SEARCHES:
             searches.pop(next(iter(searches)))
     return key
 
 
+def _recall_search(context: FieldContext, arg: str) -> str | None:
+    if arg.startswith("x"):
+        try:
+            return bytes.fromhex(arg[1:]).decode("utf-8")
+        except ValueError:
+            return None
+    return (context.chat_data or {}).get(SEARCHES_KEY, {}).get(arg)
+
+
 async def customers_listing(context: FieldContext, key: str) -> paging.Listing | None:
     """The customers found for a remembered search, each with its machines."""
-    text = (context.chat_data or {}).get(SEARCHES_KEY, {}).get(key)
-    if text is None:
+    text = _recall_search(context, key)
+    if not text:
         return None
     lang = context.lang
     async with context.services.db.read() as conn:

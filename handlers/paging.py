@@ -24,7 +24,7 @@ from bot.i18n import t
 PAGE_SIZE = 10
 LINE_LIMIT = 300  # UTF-16 units per item: ten items and a header stay well under 4,096
 PAGE_LIMIT = limits.TEXT_LIMIT - 96  # room for the footer
-ARG = r"[0-9A-Za-z-]{1,16}"
+ARG = r"[0-9A-Za-z-]{1,41}"  # a month, a list key, or a short text in hex
 
 
 @dataclass

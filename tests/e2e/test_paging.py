@@ -286,3 +286,20 @@ async def test_button_data_over_64_bytes_is_refused_before_sending(harness: BotH
     with pytest.raises(limits.CallbackDataTooLong):
         await h.app.bot.send_message(TECH, "hi", reply_markup=markup)
     assert h.emu.calls("sendMessage", after=mark) == []
+
+
+async def test_a_long_customer_search_pages_too(harness: BotHarness) -> None:
+    h = harness
+    await h.seed(DISPATCHER, "王调度", Role.DISPATCHER)
+    await h.bind_group(GROUP)
+    name = "成都市高新区天府软件园网吧连锁"
+    async with h.db.transaction() as conn:
+        await conn.executemany(
+            "INSERT INTO customers (name, class, created_at) VALUES (?, 'other', ?)",
+            [(f"{name}{i:02d}", NOW.isoformat()) for i in range(8)],
+        )
+    page = await h.say(DISPATCHER, f"/customers {name}", chat_id=GROUP)
+    data = data_starting(page, "customers:p:2")
+    assert len(data.encode()) <= 64
+    page = await press_data(h, DISPATCHER, GROUP, page, data)
+    assert f"{name}05" in page["text"]
