@@ -57,8 +57,18 @@ async def seed_open_tickets(db: Database, count: int, now: datetime) -> None:
         for i in range(count):
             opened = to_iso(now - timedelta(minutes=i % 600))
             tickets.append(
-                (i + 1, i % CUSTOMERS + 1, f"故障{i}", ("hardware", "software")[i % 2], i % 3 == 0,
-                 i % 5 == 0, i % 7 == 0, "new", opened, opened)
+                (
+                    i + 1,
+                    i % CUSTOMERS + 1,
+                    f"故障{i}",
+                    ("hardware", "software")[i % 2],
+                    i % 3 == 0,
+                    i % 5 == 0,
+                    i % 7 == 0,
+                    "new",
+                    opened,
+                    opened,
+                )
             )
             due = now + timedelta(hours=11) - timedelta(minutes=i % 600)  # none due in the run
             promises.append(
@@ -103,8 +113,10 @@ async def queue_first_page_ms(count: int) -> float | None:
                         answer = await emulator.wait_for_message(
                             GROUP, after=mark, timeout=ANSWER_TIMEOUT
                         )
-                    except (TimeoutError, asyncio.TimeoutError):
-                        print(f"/queue at {count}: no answer in {ANSWER_TIMEOUT} s", file=sys.stderr)
+                    except TimeoutError:
+                        print(
+                            f"/queue at {count}: no answer in {ANSWER_TIMEOUT} s", file=sys.stderr
+                        )
                         break
                     timings.append((time.perf_counter() - started) * 1000)
                     if "#" not in (answer.get("text") or ""):  # the apology, not the queue
@@ -125,7 +137,10 @@ async def seed_deadlines(db_path: Path, count: int) -> None:
             await conn.executemany(
                 "INSERT INTO deadlines (kind, ref_id, due_at, warn_at, state)"
                 " VALUES ('SLA-RESPOND', ?, ?, NULL, 'pending')",
-                [(i + 1, (now + timedelta(hours=2, seconds=17 * i)).isoformat()) for i in range(count)],
+                [
+                    (i + 1, (now + timedelta(hours=2, seconds=17 * i)).isoformat())
+                    for i in range(count)
+                ],
             )
     finally:
         await db.close()
@@ -143,7 +158,7 @@ async def start_and_stop(count: int) -> tuple[float, float | None]:
             config.write_text(
                 f'[telegram]\ntoken = "{emu.token}"\nadmins = [{ADMIN}]\n'
                 f'base_url = "{emu.base_url}"\nbase_file_url = "{emu.base_file_url}"\n'
-                f'rate_limiter = false\npoll_timeout_s = 1\n'
+                f"rate_limiter = false\npoll_timeout_s = 1\n"
                 f'[database]\npath = "{db_path}"\nbackup_dir = ""\n'
                 f"[reports]\nmonthly_summary = false\n",
                 encoding="utf-8",

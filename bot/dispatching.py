@@ -180,9 +180,7 @@ async def queue_page(
     return count, ranked
 
 
-async def queue_rows(
-    services: Services, ranked: list[priority.RankedTicket]
-) -> list[QueueRow]:
+async def queue_rows(services: Services, ranked: list[priority.RankedTicket]) -> list[QueueRow]:
     """The shown part of the queue with its tickets' views and pending promises."""
     ids = [row.ticket.id for row in ranked]
     async with services.db.read() as conn:

@@ -66,9 +66,16 @@ class FieldBot(ExtBot):
             call["entities"] = [e for e in call["entities"] if e.offset + e.length <= 4000]
             return await super().send_message(**call)
         pieces = [
-            p for p in limits.split(text, limits.TEXT_LIMIT, _mode(call.get("parse_mode"))) if p.strip()
+            p
+            for p in limits.split(text, limits.TEXT_LIMIT, _mode(call.get("parse_mode")))
+            if p.strip()
         ]
-        log.info("a message of %s units to %s sent in %s parts", limits.utf16_len(text), chat_id, len(pieces))
+        log.info(
+            "a message of %s units to %s sent in %s parts",
+            limits.utf16_len(text),
+            chat_id,
+            len(pieces),
+        )
         return await self._send_pieces(call, pieces)
 
     async def _send_pieces(self, call: dict[str, Any], pieces: list[str]) -> Message:
@@ -113,7 +120,9 @@ class FieldBot(ExtBot):
             call["caption_entities"] = None
         return await super().edit_message_caption(**call)
 
-    async def send_document(self, chat_id: Any, document: Any, *args: Any, **kwargs: Any) -> Message:
+    async def send_document(
+        self, chat_id: Any, document: Any, *args: Any, **kwargs: Any
+    ) -> Message:
         """send_document; a long caption's overflow follows as text."""
         return await self._with_caption(ExtBot.send_document, chat_id, document, *args, **kwargs)
 
@@ -141,5 +150,7 @@ class FieldBot(ExtBot):
         overflow = limits.split("".join(rest), limits.TEXT_LIMIT, mode) if mode is None else rest
         for piece in overflow:
             if piece.strip():
-                await super().send_message(call["chat_id"], piece, parse_mode=call.get("parse_mode"))
+                await super().send_message(
+                    call["chat_id"], piece, parse_mode=call.get("parse_mode")
+                )
         return sent

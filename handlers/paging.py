@@ -63,8 +63,10 @@ def add_lister(app: Application, command: str, lister: Lister) -> None:
 
 def page_data(command: str, number: int, arg: str = "") -> str:
     """The data of a page button (refused if it would not fit 64 bytes)."""
-    return limits.callback_data(command, "p", number, arg) if arg else limits.callback_data(
-        command, "p", number
+    return (
+        limits.callback_data(command, "p", number, arg)
+        if arg
+        else limits.callback_data(command, "p", number)
     )
 
 
@@ -95,9 +97,7 @@ async def render(
     lines = [listing.header] if listing.header else []
     lines += [limits.truncate(listing.line(item), LINE_LIMIT) for item in shown]
     if total > 1:
-        lines.append(
-            t(language, "paging.footer", page=number, pages=total, count=listing.size)
-        )
+        lines.append(t(language, "paging.footer", page=number, pages=total, count=listing.size))
     text = limits.truncate("\n".join(lines), PAGE_LIMIT)
     rows: list[list[InlineKeyboardButton]] = []
     if listing.buttons is not None:

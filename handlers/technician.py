@@ -36,7 +36,9 @@ async def _own_statement(context: FieldContext, month: str) -> TechnicianStateme
 
 def _line_text(line: StatementLine) -> str:
     sign = "-" if line.kind == "deduction" else ""
-    return f"{line.rule} {sign}{payroll.format_yuan(line.amount_fen)} {line.ref} {line.note}".rstrip()
+    return (
+        f"{line.rule} {sign}{payroll.format_yuan(line.amount_fen)} {line.ref} {line.note}".rstrip()
+    )
 
 
 async def me_listing(context: FieldContext, month: str) -> paging.Listing | None:
@@ -46,7 +48,9 @@ async def me_listing(context: FieldContext, month: str) -> paging.Listing | None
     own = await _own_statement(context, month)
     lang = context.lang
     if own is None:
-        return paging.Listing(header="", items=(), line=str, empty=t(lang, "me.nothing", month=month))
+        return paging.Listing(
+            header="", items=(), line=str, empty=t(lang, "me.nothing", month=month)
+        )
     y = payroll.format_yuan
     header = t(
         lang,

@@ -278,9 +278,7 @@ async def queue_page(
         offset,
     )
     rows = await conn.execute_fetchall(sql, params)
-    return [
-        (r[0], r[1], r[2] != 0, from_iso(r[3]), from_iso(r[4]), r[5], r[6], r[7]) for r in rows
-    ]
+    return [(r[0], r[1], r[2] != 0, from_iso(r[3]), from_iso(r[4]), r[5], r[6], r[7]) for r in rows]
 
 
 async def queue_entries(

@@ -142,7 +142,9 @@ async def test_me_with_300_slips_pages_through_every_line(harness: BotHarness) -
     mark = h.emu.mark()
     await press_data(h, TECH, TECH, page, data_starting(page, "me:csv:"))
     document = h.emu.calls("sendDocument", after=mark)[0].result["document"]
-    rows = list(csv.reader(io.StringIO(h.emu.get_file_bytes(document["file_id"]).decode("utf-8-sig"))))
+    rows = list(
+        csv.reader(io.StringIO(h.emu.get_file_bytes(document["file_id"]).decode("utf-8-sig")))
+    )
     assert len(rows) == len(own.lines) + 1
 
 
@@ -153,12 +155,16 @@ async def test_queue_with_500_open_tickets_in_pages_of_ten(harness: BotHarness) 
     await seed_queue(h, 500)
     mark = h.emu.mark()
     page = await h.say(DISPATCHER, "/queue", chat_id=GROUP)
-    positions = [int(line.split(".")[0]) for line in page["text"].splitlines() if line[:1].isdigit()]
+    positions = [
+        int(line.split(".")[0]) for line in page["text"].splitlines() if line[:1].isdigit()
+    ]
     assert positions == list(range(1, 11))
     assert "500" in page["text"] and "第 1/50 页" in page["text"]
     assert len([d for d in buttons(page).values() if d.startswith("assign:s:")]) == 10
     page = await press_data(h, DISPATCHER, GROUP, page, data_starting(page, "queue:p:2"))
-    positions = [int(line.split(".")[0]) for line in page["text"].splitlines() if line[:1].isdigit()]
+    positions = [
+        int(line.split(".")[0]) for line in page["text"].splitlines() if line[:1].isdigit()
+    ]
     assert positions == list(range(11, 21))
     page = await press_data(h, DISPATCHER, GROUP, page, data_starting(page, "queue:p:1"))
     assert "第 1/50 页" in page["text"]

@@ -65,7 +65,9 @@ async def test_queue_entries_rank_like_ticket_facts(services: Services, seed_val
             conn, dispatching.PROMISE_KINDS, [v.id for v in views]
         )
     facts = [
-        dispatching.facts_of(v, pending[(SLA_RESPOND, v.id)].due_at if (SLA_RESPOND, v.id) in pending else None)
+        dispatching.facts_of(
+            v, pending[(SLA_RESPOND, v.id)].due_at if (SLA_RESPOND, v.id) in pending else None
+        )
         for v in views
     ]
     window = timedelta(hours=services.config.sla.respond_hours)

@@ -113,7 +113,9 @@ def test_splitting_ten_thousand_characters_is_quick():
 
 
 TEXTS = st.text(
-    alphabet=st.sampled_from(list("ab 中文\n\t😀👍🏽\u200d\ufe0f🇨🇳 &<>x")), min_size=0, max_size=3000
+    alphabet=st.sampled_from(list("ab 中文\n\t😀👍🏽\u200d\ufe0f🇨🇳 &<>x")),
+    min_size=0,
+    max_size=3000,
 )
 
 
