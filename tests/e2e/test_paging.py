@@ -309,3 +309,18 @@ async def test_a_long_customer_search_pages_too(harness: BotHarness) -> None:
     assert len(data.encode()) <= 64
     page = await press_data(h, DISPATCHER, GROUP, page, data)
     assert f"{name}05" in page["text"]
+
+
+async def test_a_long_caption_keeps_its_first_part_and_the_rest_follows(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    await h.seed(TECH, "张伟", Role.TECHNICIAN)
+    caption = "\n".join(f"第{n}行 说明文字" for n in range(300))
+    mark = h.emu.mark()
+    await h.app.bot.send_document(TECH, b"a,b\n1,2\n", filename="x.csv", caption=caption)
+    sent = h.emu.calls("sendDocument", after=mark)[0]
+    head = sent.params["caption"]
+    assert sent.ok and limits.utf16_len(head) <= limits.CAPTION_LIMIT
+    rest = [c.params["text"] for c in h.emu.calls("sendMessage", after=mark) if c.ok]
+    assert head + "".join(rest) == caption
