@@ -71,6 +71,7 @@ async def me_listing(context: FieldContext, month: str) -> paging.Listing | None
         header=header,
         items=own.lines[::-1],
         line=_line_text,
+        empty=header,  # slips but no lines yet: the totals alone
         extra=[[file_button]],
     )
 
