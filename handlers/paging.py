@@ -10,7 +10,7 @@ is now.
 from __future__ import annotations
 
 import re
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -52,12 +52,16 @@ class Listing:
 
 
 Lister = Callable[[FieldContext, str], Awaitable[Listing | None]]
-_LISTERS: dict[str, Lister] = {}
+LISTERS_KEY = "listers"  # bot_data: command -> its lister
+
+
+def _listers(app: Application) -> dict[str, Lister]:
+    return app.bot_data.setdefault(LISTERS_KEY, {})
 
 
 def add_lister(app: Application, command: str, lister: Lister) -> None:
     """Page this command's list with buttons (the command's own handler calls show())."""
-    _LISTERS[command] = lister
+    _listers(app)[command] = lister
     app.add_handler(CallbackQueryHandler(page_button, pattern=rf"^{command}:p:"))
 
 
@@ -70,10 +74,10 @@ def page_data(command: str, number: int, arg: str = "") -> str:
     )
 
 
-def parse_page_data(data: str) -> tuple[str, int, str] | None:
+def parse_page_data(data: str, commands: Iterable[str]) -> tuple[str, int, str] | None:
     """(command, page, arg) from button data, or None for anything malformed."""
     match = re.fullmatch(rf"([a-z]{{1,12}}):p:([1-9][0-9]{{0,5}})(?::({ARG}))?", data or "")
-    if match is None or match.group(1) not in _LISTERS:
+    if match is None or match.group(1) not in commands:
         return None
     return match.group(1), int(match.group(2)), match.group(3) or ""
 
@@ -127,7 +131,7 @@ async def show(update: Update, context: FieldContext, command: str, arg: str = "
     """Answer a list command with its first page."""
     message = update.effective_message
     assert message is not None
-    listing = await _LISTERS[command](context, arg)
+    listing = await _listers(context.application)[command](context, arg)
     if listing is None:
         return
     if not listing.size:
@@ -141,8 +145,9 @@ async def page_button(update: Update, context: FieldContext) -> None:
     """⟨ prev / next ⟩: the asked page of the list as it is now, in the same message."""
     query = update.callback_query
     assert query is not None
-    parsed = parse_page_data(query.data or "")
-    listing = await _LISTERS[parsed[0]](context, parsed[2]) if parsed else None
+    listers = _listers(context.application)
+    parsed = parse_page_data(query.data or "", listers)
+    listing = await listers[parsed[0]](context, parsed[2]) if parsed else None
     if parsed is None or listing is None or not listing.size:
         await query.answer(t(context.lang, "form.expired"), show_alert=True)
         return
@@ -162,7 +167,7 @@ async def refresh(
     """Show the list's first page again in the pressed message, a note above it."""
     query = update.callback_query
     assert query is not None
-    listing = await _LISTERS[command](context, arg)
+    listing = await _listers(context.application)[command](context, arg)
     if listing is None or not listing.size:
         empty = listing.empty if listing is not None else ""
         await query.edit_message_text("\n".join(part for part in (note, empty) if part))
