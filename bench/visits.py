@@ -7,7 +7,9 @@ phone. Two visits each as fast as the bot answers give the capacity (`updates_pe
 then is mostly queueing: 50 senders each waiting for their answer); two more visits each,
 paced so the technicians together send PACED_RATE updates a second, give the latency per
 update at that load (`p50_ms`, `p99_ms`). Then a bare python-telegram-bot echo bot runs
-against the same emulator with the first load shape, for comparison. Prints one JSON line.
+against the same emulator with the first load shape, for comparison, and the same echo on the
+bot's own stack (uvloop, bot/transport.py, updates handled concurrently): the bot's share of
+the work is `ratio_to_same_stack_echo`. Prints one JSON line.
 """
 
 import sys
@@ -377,13 +379,46 @@ ECHO_BOT = textwrap.dedent(
 )
 
 
-async def bench_echo(folder: Path, per_user: int) -> dict[str, float]:
+# The same echo on the bot's own stack: uvloop, the project's aiohttp transport
+# (bot/transport.py) and updates handled concurrently, as the bot handles its chats.
+ECHO_SAME_STACK_BOT = textwrap.dedent(
+    """
+    import asyncio, sys
+    import uvloop
+    from telegram import Update
+    from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
+    from bot.transport import AiohttpRequest
+
+    async def echo(update, context):
+        await update.effective_message.reply_text(update.effective_message.text or "ok")
+
+    async def answer(update, context):
+        await update.callback_query.answer("ok")
+
+    token, base, files = sys.argv[1:4]
+    asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    asyncio.set_event_loop(asyncio.new_event_loop())
+    app = (
+        ApplicationBuilder().token(token).base_url(base).base_file_url(files)
+        .request(AiohttpRequest(connection_pool_size=16))
+        .get_updates_request(AiohttpRequest(connection_pool_size=1))
+        .concurrent_updates(True)
+        .build()
+    )
+    app.add_handler(MessageHandler(filters.ALL, echo))
+    app.add_handler(CallbackQueryHandler(answer))
+    app.run_polling(poll_interval=0, timeout=1, allowed_updates=Update.ALL_TYPES)
+    """
+)
+
+
+async def bench_echo(folder: Path, per_user: int, source: str = ECHO_BOT) -> dict[str, float]:
     async with BotApiEmulator() as emu:
         users = [FIRST_TECH + i for i in range(TECHNICIANS)]
         for user in users:
             emu.user(user, f"u{user}")
         script = folder / "echo_bot.py"
-        script.write_text(ECHO_BOT, encoding="utf-8")
+        script.write_text(source, encoding="utf-8")
         proc = start_process(
             [sys.executable, str(script), emu.token, emu.base_url, emu.base_file_url], folder
         )
@@ -410,6 +445,7 @@ async def main() -> None:
         result, rss = await bench_fieldbot(folder)
         per_user = max(1, round(result["updates"] / TECHNICIANS))
         echo = await bench_echo(folder, per_user)
+        same_stack = await bench_echo(folder, per_user, ECHO_SAME_STACK_BOT)
     print(
         json.dumps(
             {
@@ -428,12 +464,20 @@ async def main() -> None:
                 "echo_p50_ms": round(echo["p50_ms"], 1),
                 "echo_p99_ms": round(echo["p99_ms"], 1),
                 "ratio_to_echo": round(result["updates_per_s"] / echo["updates_per_s"], 2),
+                # the same load on an echo bot with uvloop, bot/transport.py and concurrency
+                "echo_same_stack_updates_per_s": round(same_stack["updates_per_s"], 1),
+                "echo_same_stack_p50_ms": round(same_stack["p50_ms"], 1),
+                "echo_same_stack_p99_ms": round(same_stack["p99_ms"], 1),
+                "ratio_to_same_stack_echo": round(
+                    result["updates_per_s"] / same_stack["updates_per_s"], 2
+                ),
                 "peak_rss_mb": round(rss, 1),
                 "rate_limiter": "off (config telegram.rate_limiter = false)",
                 "targets": {
                     "updates_per_s": 150,
                     "p99_ms": 250,
                     "ratio_to_echo": 0.5,
+                    "ratio_to_same_stack_echo": 0.5,
                     "peak_rss_mb": 150,
                 },
             }

@@ -35,6 +35,8 @@ class Permission:
 
 
 # Commands (by name) and button actions (the prefix of callback data before the first ":").
+# A list's page buttons (`queue:p:2`, `me:p:3:2026-11`, `me:csv:2026-11`, see handlers/paging.py)
+# carry their command's name as the action, so they are allowed exactly where the command is.
 PERMISSIONS: dict[str, Permission] = {
     "start": Permission(STAFF, in_menu=False),
     "help": Permission(EVERYONE),

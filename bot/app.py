@@ -11,6 +11,7 @@ from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaul
 
 from bot.config import Config
 from bot.context import FieldContext, context_types
+from bot.outbound import FieldBot
 from bot.polling import poll
 from bot.services import Services
 from bot.transport import AiohttpRequest
@@ -48,28 +49,32 @@ def build_application(services: Services) -> Application:
     from handlers import register  # handlers import bot/, never the other way at import time
 
     config = services.config
+    limiter = None
+    if config.rate_limiter:
+        limiter = AIORateLimiter(
+            overall_max_rate=config.overall_per_second,
+            overall_time_period=1,
+            group_max_rate=config.group_per_minute,
+            group_time_period=60,
+            max_retries=3,
+        )
+    # Every send and edit goes through FieldBot, which makes it fit Telegram's limits.
+    bot = FieldBot(
+        token=config.token,
+        base_url=config.base_url,
+        base_file_url=config.base_file_url,
+        defaults=Defaults(tzinfo=config.tz),
+        request=AiohttpRequest(connection_pool_size=16),
+        get_updates_request=AiohttpRequest(connection_pool_size=1),
+        rate_limiter=limiter,
+    )
     builder = (
         ApplicationBuilder()
-        .token(config.token)
-        .base_url(config.base_url)
-        .base_file_url(config.base_file_url)
+        .bot(bot)
         .updater(None)
         .context_types(context_types())
-        .defaults(Defaults(tzinfo=config.tz))
-        .request(AiohttpRequest(connection_pool_size=16))
-        .get_updates_request(AiohttpRequest(connection_pool_size=1))
         .post_init(_post_init)
     )
-    if config.rate_limiter:
-        builder = builder.rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=config.overall_per_second,
-                overall_time_period=1,
-                group_max_rate=config.group_per_minute,
-                group_time_period=60,
-                max_retries=3,
-            )
-        )
     app = builder.build()
     app.bot_data["services"] = services
     register(app)

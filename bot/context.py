@@ -19,6 +19,7 @@ class FieldContext(CallbackContext[ExtBot, dict, dict, dict]):
     ):
         super().__init__(application=application, chat_id=chat_id, user_id=user_id)
         self.actor: Actor | None = None
+        self.chat_kind = "private"  # the chat the update came from, as the gate saw it
 
     @property
     def services(self) -> Services:

@@ -158,20 +158,58 @@ class QueueRow:
 
 async def queue(services: Services) -> list[QueueRow]:
     """Open unassigned tickets ranked by PRI-SCORE, with their pending promises."""
+    return await queue_rows(services, await queue_ranked(services))
+
+
+async def queue_ranked(services: Services) -> list[priority.RankedTicket]:
+    """Every open unassigned ticket ranked by PRI-SCORE, from one indexed query (no views)."""
     async with services.db.read() as conn:
-        waiting = await tickets.in_states(conn, tickets.QUEUE_STATES)
-        pending = await deadlines.pending_for(conn, PROMISE_KINDS, [v.id for v in waiting])
-    by_id = {v.id: v for v in waiting}
-    facts = [facts_of(v, _due(pending, SLA_RESPOND, v.id)) for v in waiting]
+        stored = await tickets.queue_entries(conn, tickets.QUEUE_STATES)
+    entries = [priority.QueueEntry(*row) for row in stored]
     window = timedelta(hours=services.config.sla.respond_hours)
-    ranked = priority.rank(facts, services.now(), services.config.priority, window)
-    return [
-        QueueRow(
-            row,
-            by_id[row.ticket.id],
-            {k: d for (k, ref), d in pending.items() if ref == row.ticket.id},
+    return priority.rank(entries, services.now(), services.config.priority, window)
+
+
+async def queue_page(
+    services: Services, offset: int, limit: int
+) -> tuple[int, list[priority.RankedTicket]]:
+    """(open tickets in the queue, the ranked rows offset..offset+limit), ranked by the
+    database with rank()'s arithmetic, so a page costs one query however long the queue is."""
+    config = services.config
+    scoring = priority.sql_scoring(config.priority, timedelta(hours=config.sla.respond_hours))
+    async with services.db.read() as conn:
+        count = await tickets.queue_count(conn, tickets.QUEUE_STATES)
+        rows = await tickets.queue_page(
+            conn, tickets.QUEUE_STATES, scoring, services.now(), offset, limit
         )
+    ranked = [
+        priority.ranked_row(
+            offset + number,
+            priority.QueueEntry(ticket_id, cls, pinned, created, due, mask),
+            total,
+            aged,
+            config.priority,
+        )
+        for number, (ticket_id, cls, pinned, created, due, mask, total, aged) in enumerate(
+            rows, start=1
+        )
+    ]
+    return count, ranked
+
+
+async def queue_rows(services: Services, ranked: list[priority.RankedTicket]) -> list[QueueRow]:
+    """The shown part of the queue with its tickets' views and pending promises."""
+    ids = [row.ticket.id for row in ranked]
+    async with services.db.read() as conn:
+        views = await tickets.views_by_ids(conn, ids)
+        pending = await deadlines.pending_for(conn, PROMISE_KINDS, ids)
+    by_ticket: dict[int, dict[str, Deadline]] = {}
+    for (kind, ref), deadline in pending.items():
+        by_ticket.setdefault(ref, {})[kind] = deadline
+    return [
+        QueueRow(row, views[row.ticket.id], by_ticket.get(row.ticket.id, {}))
         for row in ranked
+        if row.ticket.id in views
     ]
 
 

@@ -53,6 +53,36 @@ class TicketFacts:
         object.__setattr__(self, "_code", code)
 
 
+_CLASS_INDEX = {name: index for index, name in enumerate(CUSTOMER_CLASSES)}
+
+
+class QueueEntry:
+    """What rank() reads of one open ticket, built straight from stored values.
+
+    The queue ranks every open ticket but shows ten: entries cost a fraction of TicketFacts
+    (no validation of values the database already constrains), and rank() treats both alike.
+    """
+
+    __slots__ = ("id", "customer_class", "pinned", "_created_ts", "_window_s", "_mask", "_code")
+
+    def __init__(
+        self,
+        ticket_id: int,
+        customer_class: str,
+        pinned: bool,
+        created_at: datetime,
+        respond_due: datetime | None,
+        mask: int,
+    ) -> None:
+        self.id = ticket_id
+        self.customer_class = customer_class
+        self.pinned = pinned
+        self._created_ts = created = created_at.timestamp()
+        self._window_s = None if respond_due is None else respond_due.timestamp() - created
+        self._mask = mask
+        self._code = _CLASS_INDEX[customer_class] << len(FACTORS) | mask
+
+
 class ScoreBreakdown(NamedTuple):
     """The parts of one ticket's score; `class_` is the class weight (shown as "class")."""
 
@@ -78,7 +108,7 @@ class RankedTicket(NamedTuple):
     """One queue row: 1-based position, the ticket, its score and the weights it was scored by."""
 
     position: int
-    ticket: TicketFacts
+    ticket: TicketFacts | QueueEntry
     total: float
     ageing: float
     weights: PriorityWeights
@@ -110,7 +140,35 @@ def _tables(weights: PriorityWeights) -> _Tables:
     return _Tables(class_weight, tuple(parts), factor_sum, base)
 
 
-def _breakdown(t: TicketFacts, aged: float, tables: _Tables) -> ScoreBreakdown:
+class SqlScoring(NamedTuple):
+    """PRI-SCORE's constants for ranking inside the database (storage.tickets.queue_page):
+    the same base per class and factor mask, and the same ageing, as rank() uses."""
+
+    base: tuple[tuple[str, int, float], ...]  # (class, factor mask, class weight + factors)
+    ageing_max: float
+    default_window_s: float
+
+
+def sql_scoring(weights: PriorityWeights, respond_window: timedelta) -> SqlScoring:
+    """The constants of rank() for these weights, for a query to order tickets exactly alike."""
+    tables = _tables(weights)
+    masks = 1 << len(FACTORS)
+    base = tuple(
+        (name, mask, tables.base[index * masks + mask])
+        for index, name in enumerate(CUSTOMER_CLASSES)
+        for mask in range(masks)
+    )
+    return SqlScoring(base, float(weights.ageing_max), respond_window.total_seconds())
+
+
+def ranked_row(
+    position: int, entry: QueueEntry, total: float, aged: float, weights: PriorityWeights
+) -> RankedTicket:
+    """A queue row ranked elsewhere (by the database), shaped as rank() returns it."""
+    return RankedTicket(position, entry, total, aged, weights)
+
+
+def _breakdown(t: TicketFacts | QueueEntry, aged: float, tables: _Tables) -> ScoreBreakdown:
     class_weight = tables.class_weight[t.customer_class]
     total = class_weight + tables.factor_sum[t._mask] + aged
     return ScoreBreakdown(class_weight, *tables.factor_parts[t._mask], aged, total)
@@ -147,7 +205,7 @@ _NEW_ROW = partial(tuple.__new__, RankedTicket)
 
 
 def rank(
-    tickets: Iterable[TicketFacts],
+    tickets: Iterable[TicketFacts] | Iterable[QueueEntry],
     now: datetime,
     weights: PriorityWeights,
     respond_window: timedelta,

@@ -1,4 +1,7 @@
-"""Promise timers as database rows, scheduled into PTB's JobQueue and fired exactly once.
+"""Promise timers as database rows, fired exactly once by one "next due" timer.
+
+One PTB job is armed for the earliest pending moment (an indexed query), re-armed after each
+run and moved sooner when a new row is due earlier; start-up costs one query, not a job per row.
 
 A row is created inside the transaction that makes the promise; a job only executes what the
 row says. Claiming a warning or a breach and acting on it (a dispatch timeout returns the ticket
@@ -8,6 +11,7 @@ Sending is left to a notifier the Telegram front end registers (no Telegram type
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -15,6 +19,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import aiosqlite
+from apscheduler.jobstores.base import JobLookupError
 
 from bot import lifecycle
 from bot.dispatch_models import DISPATCH_ACCEPT, VISIT_UNREPORTED, Deadline
@@ -24,8 +29,11 @@ from storage import deadlines, tickets, visits
 log = logging.getLogger(__name__)
 
 NOTIFIER_KEY = "deadline_notifier"
-TICK_SECONDS = 30  # safety net: rows created since start-up are picked up this often
+TICK_SECONDS = 30  # safety net: rows written by another process are picked up this often
 JOB_PREFIX = "deadline"
+TIMER_KEY = "deadline_timer"
+LOCK_KEY = "deadline_timer_lock"
+REARM_OVERDUE_SECONDS = 1.0
 WARNING, BREACH = "warning", "breach"
 # Kinds whose own breach is the action (no warning before it).
 NO_WARNING = frozenset({DISPATCH_ACCEPT, VISIT_UNREPORTED})
@@ -101,11 +109,11 @@ async def _still_open(conn: aiosqlite.Connection, visit_id: int) -> bool:
 
 
 async def claim_due(services: Services) -> list[DueAlert]:
-    """Claim every warning and breach due now, in one transaction."""
+    """Claim every warning and breach due now, in one transaction (only due rows are read)."""
     now = services.now()
     alerts: list[DueAlert] = []
     async with services.db.transaction() as conn:
-        for row in await deadlines.pending(conn):
+        for row in await deadlines.due_by(conn, now):
             if next_moment(row) > now:
                 continue
             alert = await _act(conn, row, now)
@@ -131,39 +139,63 @@ async def run_due(app: Any) -> list[DueAlert]:
 
 
 async def _job(context: Any) -> None:
-    """A JobQueue callback: run whatever is due."""
-    await run_due(context.application)
+    """The timer (or the safety tick) went off: run whatever is due, then re-arm."""
+    app = context.application
+    try:
+        await run_due(app)
+    finally:
+        await arm(app, force=True)
 
 
-async def schedule_pending(app: Any) -> int:
-    """Put every pending row into the JobQueue (overdue ones at once); returns how many."""
+async def arm(app: Any, force: bool = False) -> datetime | None:
+    """Point the one deadline timer at the earliest pending moment; returns that moment.
+
+    Without force, the timer only moves when the earliest moment is sooner than the one it is
+    armed for (a new row due later changes nothing)."""
     services: Services = app.bot_data["services"]
-    async with services.db.read() as conn:
-        rows = await deadlines.pending(conn)
-    now = services.now()
-    for row in rows:
-        schedule_row(app, row, now)
-    return len(rows)
-
-
-def schedule_row(app: Any, row: Deadline, now: datetime) -> None:
-    """One run_once job at the row's next moment (replacing an earlier job for the same row)."""
     if app.job_queue is None:
-        return
-    name = f"{JOB_PREFIX}:{row.id}"
-    for job in app.job_queue.get_jobs_by_name(name):
+        return None
+    async with app.bot_data.setdefault(LOCK_KEY, asyncio.Lock()):
+        async with services.db.lookup() as conn:
+            moment = await deadlines.earliest_moment(conn)
+        armed: _Armed | None = app.bot_data.get(TIMER_KEY)
+        if armed is not None and not force and (moment is None or moment >= armed.moment):
+            return armed.moment
+        if armed is not None:
+            _remove(armed.job)
+            app.bot_data.pop(TIMER_KEY, None)
+        if moment is None:
+            return None
+        delay = (moment - services.now()).total_seconds()
+        if delay <= 0 and force:
+            delay = REARM_OVERDUE_SECONDS  # just ran and it is still due: not a busy loop
+        job = app.job_queue.run_once(_job, when=max(0.0, delay), name=f"{JOB_PREFIX}:next")
+        app.bot_data[TIMER_KEY] = _Armed(moment, job)
+        return moment
+
+
+def _remove(job: Any) -> None:
+    """Unschedule a job that may already have run (a run_once job is gone once it ran)."""
+    try:
         job.schedule_removal()
-    delay = max(0.0, (next_moment(row) - now).total_seconds())
-    app.job_queue.run_once(_job, when=delay, name=name)
+    except JobLookupError:
+        pass
+
+
+@dataclass(frozen=True)
+class _Armed:
+    moment: datetime
+    job: Any
+
+
+async def schedule_pending(app: Any) -> datetime | None:
+    """Arm the timer for the pending rows (overdue ones fire at once); the moment armed for."""
+    return await arm(app, force=True)
 
 
 async def schedule_ref(app: Any, kind: str, ref_id: int) -> None:
-    """Schedule one freshly created row (call after its transaction committed)."""
-    services: Services = app.bot_data["services"]
-    async with services.db.read() as conn:
-        row = await deadlines.get(conn, kind, ref_id)
-    if row is not None and row.state == deadlines.PENDING:
-        schedule_row(app, row, services.now())
+    """A row was created or re-armed (call after its transaction committed): fire it in time."""
+    await arm(app)
 
 
 async def _startup(context: Any) -> None:
@@ -171,7 +203,7 @@ async def _startup(context: Any) -> None:
 
 
 def register(app: Any, notifier: Notifier) -> None:
-    """Install the notifier, schedule pending rows at start-up and start the safety tick."""
+    """Install the notifier, arm the timer at start-up and start the safety tick."""
     app.bot_data[NOTIFIER_KEY] = notifier
     if app.job_queue is None:
         return

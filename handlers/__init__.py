@@ -11,7 +11,18 @@ from telegram.ext import (
     filters,
 )
 
-from handlers import common, dispatch, forms, jobs, manager, promises, review, technician, visits
+from handlers import (
+    common,
+    dispatch,
+    forms,
+    jobs,
+    manager,
+    paging,
+    promises,
+    review,
+    technician,
+    visits,
+)
 from handlers.common import add_command
 from handlers.errors import on_error, stale_button
 from handlers.gate import gate
@@ -40,6 +51,10 @@ def register(app: Application) -> None:
     add_command(app, "void", manager.void)
     add_command(app, "contests", manager.contests_list)
     add_command(app, "me", technician.me)
+    paging.add_lister(app, "me", technician.me_listing)
+    paging.add_lister(app, "events", manager.events_listing)
+    paging.add_lister(app, "contests", manager.contests_listing)
+    app.add_handler(CallbackQueryHandler(technician.me_file_button, pattern=r"^me:csv:"))
     app.add_handler(CallbackQueryHandler(manager.event_form_button, pattern=r"^(penalty|reward):"))
     app.add_handler(CallbackQueryHandler(manager.decide_button, pattern=r"^decide:"))
     app.add_handler(CallbackQueryHandler(technician.contest_button, pattern=r"^contest:"))

@@ -14,7 +14,7 @@ from bot.context import FieldContext
 from bot.dispatch_models import DISPATCH_ACCEPT, SLA_ARRIVE
 from bot.i18n import t
 from bot.parsing import parse_int, require_id
-from handlers import dispatch_alerts, forms, intake_form
+from handlers import dispatch_alerts, forms, intake_form, paging
 from handlers.common import add_command
 from handlers.dispatch_common import actor_person_id, actor_role, answer_refusal, ticket_id_arg
 from handlers.group_card import refresh_ticket_card
@@ -24,7 +24,11 @@ from storage import customers, deadlines, tickets
 log = logging.getLogger(__name__)
 
 DECLINE_FORM = form_engine.define(form_engine.FormSpec("decline", steps=("reason",)))
-QUEUE_BUTTONS = 5
+SEARCHES_KEY = "customer_searches"  # chat_data: recent /customers texts by short key
+MAX_SEARCHES = 20
+MAX_INLINE_SEARCH = 40  # hex characters of a search carried in page buttons (20 bytes)
+QUEUE_BUTTONS = 5  # assign buttons per row under a queue page
+CUSTOMERS_PAGE = 5  # customers per page (each with its machines)
 SUGGESTION_BUTTONS = 8
 REFUSALS = (dispatching.DispatchError, lifecycle.IllegalTransition)
 
@@ -39,6 +43,9 @@ def register(app: Application) -> None:
     add_command(app, "jobs", jobs)
     add_command(app, "duty", duty)
     add_command(app, "leave", leave)
+    paging.add_lister(app, "queue", queue_listing)
+    paging.add_lister(app, "customers", customers_listing)
+    paging.add_lister(app, "jobs", jobs_listing)
     app.add_handler(CallbackQueryHandler(intake_form.form_button, pattern=r"^new:"))
     app.add_handler(CallbackQueryHandler(assign_button, pattern=r"^assign:"))
     app.add_handler(CallbackQueryHandler(pin_button, pattern=r"^pin:"))
@@ -53,75 +60,136 @@ def register(app: Application) -> None:
 
 
 async def queue(update: Update, context: FieldContext) -> None:
-    """The ranked queue with each score's breakdown and the time left on each promise."""
-    rows = await dispatching.queue(context.services)
-    message = update.effective_message
-    if not rows:
-        await message.reply_text(t(context.lang, "dispatch.queue.empty"))
-        return
-    now = context.services.now()
-    lines = [t(context.lang, "dispatch.queue.header", count=len(rows))]
-    for row in rows:
+    """The ranked queue with each score's breakdown and the time left on each promise, paged."""
+    await paging.show(update, context, "queue")
+
+
+async def queue_listing(context: FieldContext, arg: str) -> paging.Listing | None:
+    """The ranked queue as pages: the database ranks and returns only the page shown."""
+    services = context.services
+    now, lang = services.now(), context.lang
+    count, first_page = await dispatching.queue_page(services, 0, paging.PAGE_SIZE)
+
+    async def fetch(offset: int, limit: int) -> list:
+        if offset == 0 and limit == paging.PAGE_SIZE:
+            return first_page
+        return (await dispatching.queue_page(services, offset, limit))[1]
+
+    async def prepare(shown: list) -> list[dispatching.QueueRow]:
+        return await dispatching.queue_rows(services, shown)
+
+    def line(row: dispatching.QueueRow) -> str:
         promises = {kind: d.due_at for kind, d in row.promises.items()}
-        lines.append(
-            cards.render_queue_row(
-                row.ranked.position, row.ticket, row.ranked.breakdown, promises, now, context.lang
+        return cards.render_queue_row(
+            row.ranked.position, row.ticket, row.ranked.breakdown, promises, now, lang
+        )
+
+    def buttons(row: dispatching.QueueRow) -> list[InlineKeyboardButton]:
+        return [
+            InlineKeyboardButton(
+                t(lang, "dispatch.button.assign_id", id=row.ticket.id),
+                callback_data=f"assign:s:{row.ticket.id}",
             )
-        )
-    buttons = [
-        InlineKeyboardButton(
-            t(context.lang, "dispatch.button.assign_id", id=row.ticket.id),
-            callback_data=f"assign:s:{row.ticket.id}",
-        )
-        for row in rows[:QUEUE_BUTTONS]
-    ]
-    await message.reply_text("\n".join(lines), reply_markup=InlineKeyboardMarkup([buttons]))
+        ]
+
+    return paging.Listing(
+        header=t(lang, "dispatch.queue.header", count=count),
+        items=(),
+        line=line,
+        buttons=buttons,
+        empty=t(lang, "dispatch.queue.empty"),
+        buttons_per_row=QUEUE_BUTTONS,
+        prepare=prepare,
+        total=count,
+        fetch=fetch,
+    )
 
 
 async def customers_search(update: Update, context: FieldContext) -> None:
-    """Find customers by name or phone: /customers NAME|PHONE (phones in full only in private)."""
-    message = update.effective_message
+    """Find customers by name or phone: /customers NAME|PHONE, paged."""
     text = " ".join(context.args or []).strip()
     if not text:
-        await message.reply_text(t(context.lang, "dispatch.customers.usage"))
+        await update.effective_message.reply_text(t(context.lang, "dispatch.customers.usage"))
         return
+    await paging.show(update, context, "customers", _remember_search(context, text))
+
+
+def _remember_search(context: FieldContext, text: str) -> str:
+    """The search text as a page-button argument: in the data itself (hex) when it fits,
+    otherwise a short key into this chat's recent searches (gone after a restart)."""
+    encoded = text.encode("utf-8").hex()
+    if len(encoded) <= MAX_INLINE_SEARCH:
+        return "x" + encoded
+    searches = context.chat_data.setdefault(SEARCHES_KEY, {})
+    key = next((k for k, v in searches.items() if v == text), None)
+    if key is None:
+        number = context.chat_data.get(SEARCHES_KEY + "_n", 0) + 1
+        context.chat_data[SEARCHES_KEY + "_n"] = number
+        key = f"s{number}"
+        searches[key] = text
+        while len(searches) > MAX_SEARCHES:
+            searches.pop(next(iter(searches)))
+    return key
+
+
+def _recall_search(context: FieldContext, arg: str) -> str | None:
+    if arg.startswith("x"):
+        try:
+            return bytes.fromhex(arg[1:]).decode("utf-8")
+        except ValueError:
+            return None
+    return (context.chat_data or {}).get(SEARCHES_KEY, {}).get(arg)
+
+
+async def customers_listing(context: FieldContext, key: str) -> paging.Listing | None:
+    """The customers found for a remembered search, each with its machines."""
+    text = _recall_search(context, key)
+    if not text:
+        return None
+    lang = context.lang
     async with context.services.db.read() as conn:
         found = await customers.search(conn, text)
-        machines = {c.id: await customers.machines_of(conn, c.id) for c in found}
-    if not found:
-        await message.reply_text(t(context.lang, "dispatch.customers.none", text=text))
-        return
-    private = update.effective_chat.type == "private"
-    lines = []
-    for c in found:
+        machines = await customers.machines_of_many(conn, [c.id for c in found])
+    private = context.chat_kind == "private"
+
+    def line(c: customers.Customer) -> str:
         where = (
-            t(context.lang, "dispatch.customers.located")
+            t(lang, "dispatch.customers.located")
             if c.site
-            else t(context.lang, "dispatch.customers.no_location")
+            else t(lang, "dispatch.customers.no_location")
         )
-        lines.append(
+        lines = [
             t(
-                context.lang,
+                lang,
                 "dispatch.customers.row",
                 id=c.id,
                 name=c.name,
-                cls=cards.class_name(c.customer_class, c.kind, context.lang),
+                cls=cards.class_name(c.customer_class, c.kind, lang),
+                # in full only in a private chat with office staff; masked in the group
                 phone=(c.phone or "—") if private else cards.mask_phone(c.phone),
                 address=c.address or "—",
                 where=where,
             )
-        )
-        for m in machines[c.id]:
+        ]
+        for m in machines.get(c.id, []):
             lines.append(
                 t(
-                    context.lang,
+                    lang,
                     "dispatch.customers.machine",
                     brand=m.brand or "—",
                     serial=m.serial or "—",
                     warranty=m.warranty_end.isoformat() if m.warranty_end else "—",
                 )
             )
-    await message.reply_text("\n".join(lines))
+        return "\n".join(lines)
+
+    return paging.Listing(
+        header="",
+        items=found,
+        line=line,
+        empty=t(lang, "dispatch.customers.none", text=text),
+        page_size=CUSTOMERS_PAGE,
+    )
 
 
 async def pin(update: Update, context: FieldContext) -> None:
@@ -376,62 +444,62 @@ async def decline_reason_text(update: Update, context: FieldContext) -> bool:
 
 
 async def jobs(update: Update, context: FieldContext) -> None:
-    """The technician's open work, with Accept/Decline or Arrived buttons."""
+    """The technician's open work, with Accept/Decline or Arrived buttons, paged."""
+    await paging.show(update, context, "jobs")
+
+
+async def jobs_listing(context: FieldContext, arg: str) -> paging.Listing | None:
+    """The caller's open work as pages, each job with the buttons its state allows."""
     person_id = actor_person_id(context)
-    message = update.effective_message
-    if person_id is None:
-        await message.reply_text(t(context.lang, "dispatch.jobs.none"))
-        return
-    async with context.services.db.read() as conn:
-        work = await tickets.open_work_of(conn, person_id)
-    if not work:
-        await message.reply_text(t(context.lang, "dispatch.jobs.none"))
-        return
+    lang = context.lang
+    work: list[dispatching.TicketView] = []
+    if person_id is not None:
+        async with context.services.db.read() as conn:
+            work = await tickets.open_work_of(conn, person_id)
     tz = context.services.config.tz
-    lines = [t(context.lang, "dispatch.jobs.header", count=len(work))]
-    rows = []
-    for view in work:
-        lines.append(
-            t(
-                context.lang,
-                "dispatch.jobs.row",
-                id=view.id,
-                name=view.customer_name,
-                address=view.address or "—",
-                fault=view.fault,
-                window=cards.window_text(
-                    view.appointment_start, view.appointment_end, tz, context.lang
-                ),
-                state=cards.state_label(view.state, context.lang),
-            )
+
+    def line(view: dispatching.TicketView) -> str:
+        return t(
+            lang,
+            "dispatch.jobs.row",
+            id=view.id,
+            name=view.customer_name,
+            address=view.address or "—",
+            fault=view.fault,
+            window=cards.window_text(view.appointment_start, view.appointment_end, tz, lang),
+            state=cards.state_label(view.state, lang),
         )
+
+    def buttons(view: dispatching.TicketView) -> list[InlineKeyboardButton]:
         if view.state == lifecycle.State.ASSIGNED:
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        t(context.lang, "dispatch.button.accept_id", id=view.id),
-                        callback_data=f"dispatch:accept:{view.id}",
-                    ),
-                    InlineKeyboardButton(
-                        t(context.lang, "dispatch.button.decline_id", id=view.id),
-                        callback_data=f"dispatch:decline:{view.id}",
-                    ),
-                ]
-            )
-        elif view.state == lifecycle.State.ACCEPTED:
-            rows.append(
-                [
-                    InlineKeyboardButton(
-                        t(context.lang, "dispatch.button.arrived_id", id=view.id),
-                        callback_data=f"visit:arrive:{view.id}",
-                    ),
-                    InlineKeyboardButton(
-                        t(context.lang, "visit.late_button"), callback_data=f"visit:late:{view.id}"
-                    ),
-                ]
-            )
-    await message.reply_text(
-        "\n".join(lines), reply_markup=InlineKeyboardMarkup(rows) if rows else None
+            return [
+                InlineKeyboardButton(
+                    t(lang, "dispatch.button.accept_id", id=view.id),
+                    callback_data=f"dispatch:accept:{view.id}",
+                ),
+                InlineKeyboardButton(
+                    t(lang, "dispatch.button.decline_id", id=view.id),
+                    callback_data=f"dispatch:decline:{view.id}",
+                ),
+            ]
+        if view.state == lifecycle.State.ACCEPTED:
+            return [
+                InlineKeyboardButton(
+                    t(lang, "dispatch.button.arrived_id", id=view.id),
+                    callback_data=f"visit:arrive:{view.id}",
+                ),
+                InlineKeyboardButton(
+                    t(lang, "visit.late_button"), callback_data=f"visit:late:{view.id}"
+                ),
+            ]
+        return []
+
+    return paging.Listing(
+        header=t(lang, "dispatch.jobs.header", count=len(work)),
+        items=work,
+        line=line,
+        buttons=buttons,
+        empty=t(lang, "dispatch.jobs.none"),
     )
 
 

@@ -83,6 +83,7 @@ async def gate(update: Update, context: FieldContext) -> None:
         return
     chat = update.effective_chat
     chat_kind = chat.type if chat else "private"
+    context.chat_kind = chat_kind
     if action is None:
         if actor.known:
             return

@@ -20,7 +20,7 @@ from bot.i18n import t
 from bot.line_text import adjustment_suffix, event_note
 from bot.models import RecordedEvent, Role
 from bot.parsing import MAX_AMOUNT_FEN, BadArgument, parse_id, require_id
-from handlers import forms
+from handlers import forms, paging
 from handlers.errors import stale_button
 from storage import audit, contests, ledger, people
 
@@ -35,6 +35,8 @@ EVENT_FORM = form_engine.define(
     )
 )
 TYPED_STEPS = ("slip", "amount", "note")
+EVENTS_PAGE = 15
+CONTESTS_PAGE = 5
 
 
 def _month_arg(context: FieldContext) -> str | None:
@@ -608,27 +610,39 @@ async def event_form_text(update: Update, context: FieldContext) -> bool:
 
 
 async def events_list(update: Update, context: FieldContext) -> None:
-    """The month's recorded events with their ids: /events [YYYY-MM]."""
+    """The month's recorded events with their ids: /events [YYYY-MM], paged."""
     assert update.effective_message
     month = _month_arg(context)
     if month is None:
         await update.effective_message.reply_text(t(context.lang, "summary.usage"))
         return
+    await paging.show(update, context, "events", month)
+
+
+async def events_listing(context: FieldContext, month: str) -> paging.Listing | None:
+    """One month's recorded events as pages."""
+    if statements.parse_month(month) != month:
+        return None
     first, last = payroll.month_days(month)
     async with context.services.db.read() as conn:
         events = await ledger.events_between(conn, first, last)
-    if not events:
-        await update.effective_message.reply_text(t(context.lang, "events.none", month=month))
-        return
-    lines = [t(context.lang, "events.list_header", month=month)]
-    for event in events:
-        value = payroll.format_yuan(recorded_events.event_amount(event, context.services))
-        mark = t(context.lang, "events.voided_mark") if event.voided else ""
-        note = _event_note(event, context.lang, empty="")
-        lines.append(
+    lang, services = context.lang, context.services
+
+    def line(event: RecordedEvent) -> str:
+        value = payroll.format_yuan(recorded_events.event_amount(event, services))
+        mark = t(lang, "events.voided_mark") if event.voided else ""
+        note = _event_note(event, lang, empty="")
+        return (
             f"#{event.id} {event.day} {event.technician} {event.rule} {value}{mark} {note}".rstrip()
         )
-    await update.effective_message.reply_text("\n".join(lines))
+
+    return paging.Listing(
+        header=t(lang, "events.list_header", month=month),
+        items=events,
+        line=line,
+        empty=t(lang, "events.none", month=month),
+        page_size=EVENTS_PAGE,
+    )
 
 
 async def void(update: Update, context: FieldContext) -> None:
@@ -660,41 +674,51 @@ async def void(update: Update, context: FieldContext) -> None:
 
 
 async def contests_list(update: Update, context: FieldContext) -> None:
-    """Open contests, each with uphold / void buttons."""
-    assert update.effective_message
+    """Open contests, each with uphold / void buttons, paged."""
+    await paging.show(update, context, "contests")
+
+
+async def contests_listing(context: FieldContext, arg: str) -> paging.Listing | None:
+    """Open contests with their events, as pages."""
     async with context.services.db.read() as conn:
         open_items = await contests.open_contests(conn)
         details = [(c, await ledger.event_by_id(conn, c.event_id)) for c in open_items]
-    if not details:
-        await update.effective_message.reply_text(t(context.lang, "contests.none"))
-        return
-    for contest, event in details:
-        assert event is not None
-        keyboard = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        t(context.lang, "contests.uphold"),
-                        callback_data=f"decide:{contest.id}:uphold",
-                    ),
-                    InlineKeyboardButton(
-                        t(context.lang, "contests.void"), callback_data=f"decide:{contest.id}:void"
-                    ),
-                ]
-            ]
+    lang = context.lang
+    details = [(c, e) for c, e in details if e is not None]
+
+    def line(item: tuple) -> str:
+        contest, event = item
+        return t(
+            lang,
+            "contests.item",
+            id=contest.id,
+            name=event.technician,
+            rule=event.rule,
+            event=event.id,
+            reason=contest.reason,
         )
-        await update.effective_message.reply_text(
-            t(
-                context.lang,
-                "contests.item",
-                id=contest.id,
-                name=event.technician,
-                rule=event.rule,
-                event=event.id,
-                reason=contest.reason,
+
+    def buttons(item: tuple) -> list[InlineKeyboardButton]:
+        contest_id = item[0].id
+        return [
+            InlineKeyboardButton(
+                f"{t(lang, 'contests.uphold')} #{contest_id}",
+                callback_data=f"decide:{contest_id}:uphold",
             ),
-            reply_markup=keyboard,
-        )
+            InlineKeyboardButton(
+                f"{t(lang, 'contests.void')} #{contest_id}",
+                callback_data=f"decide:{contest_id}:void",
+            ),
+        ]
+
+    return paging.Listing(
+        header=t(lang, "contests.header", count=len(details)),
+        items=details,
+        line=line,
+        buttons=buttons,
+        empty=t(lang, "contests.none"),
+        page_size=CONTESTS_PAGE,
+    )
 
 
 async def decide_button(update: Update, context: FieldContext) -> None:
@@ -717,7 +741,6 @@ async def decide_button(update: Update, context: FieldContext) -> None:
     except recorded_events.EventError as exc:
         await query.answer(t(context.lang, exc.problem.value, **exc.values), show_alert=True)
         return
-    await query.answer()
-    await query.edit_message_text(
-        t(context.lang, f"contests.decided_{decided.state}", id=decided.id)
-    )
+    decided_text = t(context.lang, f"contests.decided_{decided.state}", id=decided.id)
+    await query.answer(decided_text)
+    await paging.refresh(update, context, "contests", note=decided_text)

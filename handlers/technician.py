@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from telegram import ForceReply, Update
+import asyncio
+import csv
+import io
+
+from telegram import ForceReply, InlineKeyboardButton, InputFile, Update
 
 from bot import forms as form_engine
-from bot import payroll, recorded_events, statements
+from bot import limits, payroll, recorded_events, statements
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.line_text import NoteRenderer
+from bot.models import TechnicianStatement
 from bot.parsing import parse_id
-from handlers import forms
+from handlers import forms, paging
 from storage import ledger
 
 
@@ -28,35 +33,90 @@ CONTEST_FORM = form_engine.define(
 
 
 async def me(update: Update, context: FieldContext) -> None:
-    """Month to date: slips, settled, allowance, travel, deductions, rewards, and every line
-    with its rule, the visit's date and customer, and why, in the reader's language."""
-    actor = context.actor
-    assert actor is not None and actor.person is not None and update.effective_message
+    """Month to date: the totals, then the newest lines with their rules, paged."""
     services = context.services
     month = statements.month_of(services.now(), services.config.tz)
-    statement = await statements.compute(services.db, services.config, month, actor.person.name)
-    y = payroll.format_yuan
-    if not statement.technicians:
-        await update.effective_message.reply_text(t(context.lang, "me.nothing", month=month))
-        return
-    own = statement.technicians[0]
-    lines = [
-        t(
-            context.lang,
-            "me.header",
-            month=month,
-            slips=own.slips,
-            settled=own.settled,
-            allowance=y(own.allowance_fen),
-            travel=y(own.travel_fen),
-            deductions=y(own.deduction_fen),
-            rewards=y(own.reward_fen),
-            net=y(own.net_fen),
+    await paging.show(update, context, "me", month)
+
+
+async def _own_statement(context: FieldContext, month: str) -> TechnicianStatement | None:
+    actor = context.actor
+    if actor is None or actor.person is None or statements.parse_month(month) != month:
+        return None
+    statement = await statements.compute(
+        context.services.db, context.services.config, month, actor.person.name
+    )
+    return statement.technicians[0] if statement.technicians else None
+
+
+async def me_listing(context: FieldContext, month: str) -> paging.Listing | None:
+    """The caller's month: totals on every page, the newest lines first."""
+    if statements.parse_month(month) != month:
+        return None
+    own = await _own_statement(context, month)
+    lang = context.lang
+    if own is None:
+        return paging.Listing(
+            header="", items=(), line=str, empty=t(lang, "me.nothing", month=month)
         )
-    ]
-    render = NoteRenderer(context.lang)
-    lines.extend(render.line(line) for line in own.lines)
-    await update.effective_message.reply_text("\n".join(lines))
+    render = NoteRenderer(lang)
+    y = payroll.format_yuan
+    header = t(
+        lang,
+        "me.header",
+        month=month,
+        slips=own.slips,
+        settled=own.settled,
+        allowance=y(own.allowance_fen),
+        travel=y(own.travel_fen),
+        deductions=y(own.deduction_fen),
+        rewards=y(own.reward_fen),
+        net=y(own.net_fen),
+    )
+    file_button = InlineKeyboardButton(
+        t(lang, "me.file_button"), callback_data=limits.callback_data("me", "csv", month)
+    )
+    return paging.Listing(
+        header=header,
+        items=own.lines[::-1],
+        line=render.line,
+        empty=header,  # slips but no lines yet: the totals alone
+        extra=[[file_button]],
+    )
+
+
+async def me_file_button(update: Update, context: FieldContext) -> None:
+    """The caller's whole month as a CSV file (me:csv:YYYY-MM)."""
+    query = update.callback_query
+    assert query is not None
+    _, _, month = (query.data or "").partition("me:csv:")
+    own = await _own_statement(context, month) if month else None
+    if own is None:
+        await query.answer(t(context.lang, "form.expired"), show_alert=True)
+        return
+    await query.answer()
+    data = await asyncio.to_thread(statement_csv, own, context.lang)
+    name = f"fieldbot-{month}-{own.technician}.csv"
+    await context.bot.send_document(
+        update.effective_chat.id,
+        InputFile(data, filename=name),
+        filename=name,
+        caption=t(context.lang, "me.file_caption", month=month, lines=len(own.lines)),
+    )
+
+
+def statement_csv(own: TechnicianStatement, language: str | None = None) -> bytes:
+    """One technician's statement lines as CSV (UTF-8 with a BOM, for Excel), the reference
+    and note in the reader's language."""
+    render = NoteRenderer(language)
+    notes = render.notes(own.lines)
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["rule", "kind", "amount_yuan", "ref", "note"])
+    for line, note in zip(own.lines, notes, strict=True):
+        amount = -line.amount_fen if line.kind == "deduction" else line.amount_fen
+        writer.writerow([line.rule, line.kind, payroll.format_yuan(amount), render.ref(line), note])
+    return ("\ufeff" + out.getvalue()).encode("utf-8")
 
 
 async def contest_button(update: Update, context: FieldContext) -> None:

@@ -149,6 +149,22 @@ async def machines_of(conn: aiosqlite.Connection, customer_id: int) -> list[Mach
     return [_machine(row) for row in rows]
 
 
+async def machines_of_many(
+    conn: aiosqlite.Connection, customer_ids: list[int]
+) -> dict[int, list[Machine]]:
+    """The machines of these customers in one query, by customer id."""
+    if not customer_ids:
+        return {}
+    marks = ",".join("?" * len(customer_ids))
+    rows = await conn.execute_fetchall(
+        f"SELECT * FROM machines WHERE customer_id IN ({marks}) ORDER BY id", customer_ids
+    )
+    found: dict[int, list[Machine]] = {}
+    for row in rows:
+        found.setdefault(row["customer_id"], []).append(_machine(row))
+    return found
+
+
 async def machine_by_id(conn: aiosqlite.Connection, machine_id: int) -> Machine | None:
     rows = await conn.execute_fetchall("SELECT * FROM machines WHERE id = ?", (machine_id,))
     row = rows[0] if rows else None

@@ -10,6 +10,7 @@ import aiosqlite
 from bot.dispatch_models import Deadline, from_iso, to_iso
 
 PENDING, DONE = "pending", "done"
+_CHUNK = 500  # refs per IN (...) list, well under SQLite's variable limit
 
 
 def _deadline(row: aiosqlite.Row) -> Deadline:
@@ -64,21 +65,56 @@ async def pending(conn: aiosqlite.Connection) -> list[Deadline]:
     return [_deadline(row) for row in rows]
 
 
+async def due_by(conn: aiosqlite.Connection, now: datetime) -> list[Deadline]:
+    """Pending deadlines whose breach or unsent warning is due by now (two indexed reads)."""
+    moment = to_iso(now)
+    rows = await conn.execute_fetchall(
+        "SELECT * FROM deadlines WHERE state = ? AND due_at <= ? ORDER BY due_at, id",
+        (PENDING, moment),
+    )
+    warn_rows = await conn.execute_fetchall(
+        "SELECT * FROM deadlines WHERE state = ? AND warned_at IS NULL AND warn_at <= ? "
+        "ORDER BY warn_at, id",
+        (PENDING, moment),
+    )
+    seen = {row["id"] for row in rows}
+    found = [_deadline(row) for row in rows]
+    found += [_deadline(row) for row in warn_rows if row["id"] not in seen]
+    return found
+
+
+async def earliest_moment(conn: aiosqlite.Connection) -> datetime | None:
+    """The soonest moment a pending deadline needs attention: a breach or an unsent warning."""
+    rows = await conn.execute_fetchall(
+        "SELECT (SELECT MIN(due_at) FROM deadlines WHERE state = ?), "
+        "(SELECT MIN(warn_at) FROM deadlines WHERE state = ? AND warned_at IS NULL "
+        "AND warn_at IS NOT NULL)",
+        (PENDING, PENDING),
+    )
+    moments = [from_iso(value) for value in rows[0] if value is not None]
+    return min((m for m in moments if m is not None), default=None)
+
+
 async def pending_for(
     conn: aiosqlite.Connection, kinds: Iterable[str], ref_ids: Iterable[int]
 ) -> dict[tuple[str, int], Deadline]:
-    """Pending deadlines of these kinds for these refs, keyed by (kind, ref_id)."""
+    """Pending deadlines of these kinds for these refs, keyed by (kind, ref_id).
+
+    Looked up by the (kind, ref_id) key, so the cost follows the refs asked for, not the
+    number of pending deadlines (the state is checked here: filtering on it in SQL would let
+    the planner walk the index of every pending row instead)."""
     kinds, refs = list(kinds), list(ref_ids)
-    if not kinds or not refs:
-        return {}
     found: dict[tuple[str, int], Deadline] = {}
-    async with conn.execute(
-        f"SELECT * FROM deadlines WHERE state = ? AND kind IN ({','.join('?' * len(kinds))})",
-        (PENDING, *kinds),
-    ) as cur:
-        wanted = set(refs)
-        for row in await cur.fetchall():
-            if row["ref_id"] in wanted:
+    kind_marks = ",".join("?" * len(kinds))
+    for first in range(0, len(refs), _CHUNK):
+        chunk = refs[first : first + _CHUNK]
+        rows = await conn.execute_fetchall(
+            f"SELECT * FROM deadlines WHERE kind IN ({kind_marks}) "
+            f"AND ref_id IN ({','.join('?' * len(chunk))})",
+            (*kinds, *chunk),
+        )
+        for row in rows:
+            if row["state"] == PENDING:
                 found[(row["kind"], row["ref_id"])] = _deadline(row)
     return found
 

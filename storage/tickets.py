@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 
 import aiosqlite
 
-from bot import lifecycle
+from bot import lifecycle, priority
 from bot.cards import VisitFacts
 from bot.dispatch_models import (
     DISPATCH_ACCEPT,
@@ -223,6 +223,94 @@ async def in_states(conn: aiosqlite.Connection, states: tuple[str, ...]) -> list
         _VIEW_SQL + f"WHERE t.state IN ({marks}) ORDER BY t.created_at, t.id", states
     )
     return [_view(row) for row in rows]
+
+
+_FACTOR_MASK = (  # bits in the order of priority.FACTORS; in SQL, | and << bind alike
+    "(t.tool != 0) | ((t.major != 0) << 1) | ((t.repeat != 0) << 2) "
+    "| ((t.service_type = 'hardware') << 3) | ((t.brand != 0) << 4)"
+)
+
+
+async def queue_count(conn: aiosqlite.Connection, states: tuple[str, ...]) -> int:
+    rows = await conn.execute_fetchall(
+        f"SELECT COUNT(*) FROM tickets WHERE state IN ({','.join('?' * len(states))})", states
+    )
+    return int(rows[0][0])
+
+
+async def queue_page(
+    conn: aiosqlite.Connection,
+    states: tuple[str, ...],
+    scoring: priority.SqlScoring,
+    now: datetime,
+    offset: int,
+    limit: int,
+) -> list[tuple[int, str, bool, datetime, datetime | None, int, float, float]]:
+    """One page of the queue ranked by PRI-SCORE inside the database, in one query:
+    (id, class, pinned, created_at, SLA-RESPOND due, factor mask, total, ageing points).
+
+    The same arithmetic as priority.rank() on the same values (instants are stored in whole
+    seconds, so their epoch seconds are exact here as there): pinned first, then the score,
+    then older, then lower id. A test holds the two to the same order and totals."""
+    base = ",".join(["(?, ?, ?)"] * len(scoring.base))
+    marks = ",".join("?" * len(states))
+    sql = (
+        f"WITH base (class, mask, value) AS (VALUES {base}), "
+        "q AS (SELECT t.id, c.class, t.pinned != 0 AS pinned, t.created_at, d.due_at, "
+        f"{_FACTOR_MASK} AS mask, "
+        "CAST(strftime('%s', t.created_at) AS INTEGER) AS created_ts, "
+        "CAST(strftime('%s', d.due_at) AS INTEGER) - CAST(strftime('%s', t.created_at) AS INTEGER)"
+        " AS window_s "
+        "FROM tickets t JOIN customers c ON c.id = t.customer_id "
+        "LEFT JOIN deadlines d ON d.kind = ? AND d.ref_id = t.id AND d.state = 'pending' "
+        f"WHERE t.state IN ({marks})), "
+        "a AS (SELECT q.*, ? - created_ts AS elapsed, COALESCE(window_s, ?) AS span FROM q), "
+        "s AS (SELECT a.*, CASE WHEN elapsed <= 0 THEN 0.0 WHEN elapsed >= span THEN ? "
+        "ELSE ? * elapsed / span END AS aged FROM a) "
+        "SELECT s.id, s.class, s.pinned, s.created_at, s.due_at, s.mask, b.value + s.aged, s.aged "
+        "FROM s JOIN base b ON b.class = s.class AND b.mask = s.mask "
+        "ORDER BY s.pinned DESC, b.value + s.aged DESC, s.created_ts, s.id LIMIT ? OFFSET ?"
+    )
+    params = (
+        *(value for row in scoring.base for value in row),
+        SLA_RESPOND,
+        *states,
+        now.timestamp(),
+        scoring.default_window_s,
+        scoring.ageing_max,
+        scoring.ageing_max,
+        limit,
+        offset,
+    )
+    rows = await conn.execute_fetchall(sql, params)
+    return [(r[0], r[1], r[2] != 0, from_iso(r[3]), from_iso(r[4]), r[5], r[6], r[7]) for r in rows]
+
+
+async def queue_entries(
+    conn: aiosqlite.Connection, states: tuple[str, ...]
+) -> list[tuple[int, str, bool, datetime, datetime | None, int]]:
+    """What ranking needs of every ticket in these states, in one indexed query:
+    (id, class, pinned, created_at, SLA-RESPOND due, PRI-ADJ factor mask as priority.FACTORS)."""
+    marks = ",".join("?" * len(states))
+    async with conn.execute(
+        f"SELECT t.id, c.class, t.pinned, t.created_at, d.due_at, {_FACTOR_MASK} "
+        "FROM tickets t JOIN customers c ON c.id = t.customer_id "
+        "LEFT JOIN deadlines d ON d.kind = ? AND d.ref_id = t.id AND d.state = 'pending' "
+        f"WHERE t.state IN ({marks})",
+        (SLA_RESPOND, *states),
+    ) as cur:
+        rows = await cur.fetchall()
+    return [(r[0], r[1], r[2] != 0, from_iso(r[3]), from_iso(r[4]), r[5]) for r in rows]
+
+
+async def views_by_ids(conn: aiosqlite.Connection, ids: list[int]) -> dict[int, TicketView]:
+    """These tickets' views in one query, by id."""
+    if not ids:
+        return {}
+    rows = await conn.execute_fetchall(
+        _VIEW_SQL + f"WHERE t.id IN ({','.join('?' * len(ids))})", ids
+    )
+    return {row["id"]: _view(row) for row in rows}
 
 
 async def open_work_of(conn: aiosqlite.Connection, person_id: int) -> list[TicketView]:

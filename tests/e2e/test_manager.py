@@ -214,7 +214,7 @@ async def test_me_shows_month_to_date_with_rule_ids(harness: BotHarness) -> None
     await load_november(harness)
     reply = await harness.say(TECH, "/me")
     assert "16.00" in reply["text"]
-    lines = reply["text"].splitlines()
+    lines = await every_page_of_me(harness, reply)
     assert "ALW-RATE 2.00 服务单补助：11-02 other-2-10，单机费率 2.00 元" in lines
     assert (
         "ALW-CAP-HOME 0.00 超出家庭单机服务比例：11-08 other-8-10，家庭单机超过 50% 上限（第 7/5 张）"
@@ -228,8 +228,28 @@ async def test_me_shows_month_to_date_with_rule_ids(harness: BotHarness) -> None
     reply = await harness.say(TECH, "/me")
     assert (
         "ALW-CAP-HOME 0.00 Over the home single-machine cap: 11-07 other-7-10, home"
-        " single-machine slips over the 50% cap (no. 6 of 5 allowed)" in reply["text"].splitlines()
+        " single-machine slips over the 50% cap (no. 6 of 5 allowed)"
+        in await every_page_of_me(harness, reply)
     )
+
+
+async def every_page_of_me(harness: BotHarness, page: dict) -> list[str]:
+    """The lines of every page of a /me answer, turning pages with its next button."""
+    lines: list[str] = []
+    number = 1
+    while True:
+        lines += page["text"].splitlines()
+        rows = (page.get("reply_markup") or {}).get("inline_keyboard", [])
+        data = [b.get("callback_data", "") for row in rows for b in row]
+        following = [
+            d for d in data if d == f"me:p:{number + 1}" or d.startswith(f"me:p:{number + 1}:")
+        ]
+        if not following:
+            return lines
+        update = harness.emu.press(TECH, TECH, page["message_id"], following[0])
+        await harness.handled(update)
+        page = harness.emu._messages[TECH][page["message_id"]]
+        number += 1
 
 
 async def test_rules_in_both_languages(harness: BotHarness) -> None:

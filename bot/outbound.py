@@ -1,0 +1,156 @@
+"""The one door every outgoing message passes: text, captions and button data fit Telegram.
+
+FieldBot is the application's bot. A text over 4,096 UTF-16 units goes out as several
+messages split at line breaks (bot.limits); the first keeps the reply, the last carries the
+buttons. An edit cannot become several messages, so an edit's text is cut with an ellipsis
+(long lists are paged by their handlers, handlers/paging.py, and never get here). A caption
+over 1,024 units keeps its first piece and the rest follows as text. Button data over 64 bytes
+is refused before anything is sent.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Message
+from telegram._utils.defaultvalue import DefaultValue
+from telegram.ext import ExtBot
+
+from bot import limits
+
+log = logging.getLogger(__name__)
+
+# Arguments that belong to the first piece of a split message only.
+_FIRST_ONLY = ("reply_to_message_id", "reply_parameters", "allow_sending_without_reply")
+
+
+def check_markup(markup: object) -> None:
+    """Refuse an inline keyboard whose callback data would not fit 64 bytes."""
+    if not isinstance(markup, InlineKeyboardMarkup):
+        return
+    for row in markup.inline_keyboard:
+        for button in row:
+            if isinstance(button.callback_data, str):
+                limits.check_callback_data(button.callback_data)
+
+
+def _mode(parse_mode: object) -> str | None:
+    if isinstance(parse_mode, DefaultValue):
+        parse_mode = parse_mode.value
+    return str(parse_mode) if parse_mode else None
+
+
+def _bind(method: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
+    """The call's arguments by name (only taken on the rare long path)."""
+    bound = inspect.signature(method).bind(*args, **kwargs)
+    arguments = dict(bound.arguments)
+    arguments.update(arguments.pop("kwargs", {}) or {})
+    return arguments
+
+
+class FieldBot(ExtBot):
+    """ExtBot whose sends and edits fit Telegram's limits by construction."""
+
+    async def send_message(self, chat_id: Any, text: str, *args: Any, **kwargs: Any) -> Message:
+        """send_message, split into several messages when the text is too long."""
+        check_markup(kwargs.get("reply_markup"))
+        if limits.utf16_len(text) <= limits.TEXT_LIMIT:
+            return await super().send_message(chat_id, text, *args, **kwargs)
+        call = _bind(ExtBot.send_message, self, chat_id, text, *args, **kwargs)
+        call.pop("self")
+        check_markup(call.get("reply_markup"))
+        if call.get("entities"):  # offsets cannot be split here: cut instead
+            call["text"] = limits.truncate(text)
+            call["entities"] = [e for e in call["entities"] if e.offset + e.length <= 4000]
+            return await super().send_message(**call)
+        pieces = [
+            p
+            for p in limits.split(text, limits.TEXT_LIMIT, _mode(call.get("parse_mode")))
+            if p.strip()
+        ]
+        log.info(
+            "a message of %s units to %s sent in %s parts",
+            limits.utf16_len(text),
+            chat_id,
+            len(pieces),
+        )
+        return await self._send_pieces(call, pieces)
+
+    async def _send_pieces(self, call: dict[str, Any], pieces: list[str]) -> Message:
+        markup = call.pop("reply_markup", None)
+        first = {key: call.pop(key) for key in _FIRST_ONLY if key in call}
+        sent: Message | None = None
+        for number, piece in enumerate(pieces):
+            extra: dict[str, Any] = dict(first) if number == 0 else {}
+            if number == len(pieces) - 1:
+                extra["reply_markup"] = markup
+            sent = await super().send_message(**{**call, **extra, "text": piece})
+        assert sent is not None
+        return sent
+
+    async def edit_message_text(self, text: str, *args: Any, **kwargs: Any) -> Message | bool:
+        """edit_message_text, the text cut with an ellipsis when it is too long."""
+        check_markup(kwargs.get("reply_markup"))
+        if limits.utf16_len(text) <= limits.TEXT_LIMIT:
+            return await super().edit_message_text(text, *args, **kwargs)
+        call = _bind(ExtBot.edit_message_text, self, text, *args, **kwargs)
+        call.pop("self")
+        check_markup(call.get("reply_markup"))
+        log.warning("an edit of %s units cut to fit", limits.utf16_len(text))
+        call["text"] = limits.truncate(text, limits.TEXT_LIMIT, _mode(call.get("parse_mode")))
+        call["entities"] = None
+        return await super().edit_message_text(**call)
+
+    async def edit_message_reply_markup(self, *args: Any, **kwargs: Any) -> Message | bool:
+        """edit_message_reply_markup, refusing button data over 64 bytes."""
+        check_markup(kwargs.get("reply_markup"))
+        return await super().edit_message_reply_markup(*args, **kwargs)
+
+    async def edit_message_caption(self, *args: Any, **kwargs: Any) -> Message | bool:
+        """edit_message_caption, the caption cut with an ellipsis when it is too long."""
+        check_markup(kwargs.get("reply_markup"))
+        call = _bind(ExtBot.edit_message_caption, self, *args, **kwargs)
+        call.pop("self")
+        caption = call.get("caption")
+        if caption and limits.utf16_len(caption) > limits.CAPTION_LIMIT:
+            mode = _mode(call.get("parse_mode"))
+            call["caption"] = limits.truncate(caption, limits.CAPTION_LIMIT, mode)
+            call["caption_entities"] = None
+        return await super().edit_message_caption(**call)
+
+    async def send_document(
+        self, chat_id: Any, document: Any, *args: Any, **kwargs: Any
+    ) -> Message:
+        """send_document; a long caption's overflow follows as text."""
+        return await self._with_caption(ExtBot.send_document, chat_id, document, *args, **kwargs)
+
+    async def send_photo(self, chat_id: Any, photo: Any, *args: Any, **kwargs: Any) -> Message:
+        """send_photo; a long caption's overflow follows as text."""
+        return await self._with_caption(ExtBot.send_photo, chat_id, photo, *args, **kwargs)
+
+    async def _with_caption(self, method: Any, *args: Any, **kwargs: Any) -> Message:
+        check_markup(kwargs.get("reply_markup"))
+        caption = kwargs.get("caption")
+        if (caption is None or limits.utf16_len(caption) <= limits.CAPTION_LIMIT) and len(
+            args
+        ) <= 2:
+            return await method(self, *args, **kwargs)
+        call = _bind(method, self, *args, **kwargs)
+        call.pop("self")
+        check_markup(call.get("reply_markup"))
+        caption = call.get("caption")
+        if not caption or limits.utf16_len(caption) <= limits.CAPTION_LIMIT:
+            return await method(self, **call)
+        mode = _mode(call.get("parse_mode"))
+        head, *rest = limits.split(caption, limits.CAPTION_LIMIT, mode)
+        call["caption"], call["caption_entities"] = head, None
+        sent = await method(self, **call)
+        overflow = limits.split("".join(rest), limits.TEXT_LIMIT, mode) if mode is None else rest
+        for piece in overflow:
+            if piece.strip():
+                await super().send_message(
+                    call["chat_id"], piece, parse_mode=call.get("parse_mode")
+                )
+        return sent
