@@ -30,8 +30,8 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 from bot.config import load_config
-from bot.dispatch_models import to_iso
-from bot.models import Role
+from bot.domain.dispatch_models import to_iso
+from bot.domain.models import Role
 from bot.sandbox.emulator import BotApiEmulator
 from storage.db import Database
 from tests.e2e.harness import BotHarness, Clock
@@ -214,7 +214,7 @@ from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from bench.growth import build_workbook, peak_rss_mb, reset_peak_rss
 from bench.statement import MONTH, fill
-from bot import statements
+from bot.services import statements
 from bot.config import load_config
 from storage.db import Database
 
@@ -238,7 +238,7 @@ asyncio.run(main())
 
 def build_workbook(statement, metrics, path: Path, language: str) -> Path:  # noqa: ANN001
     """The workbook under measurement: the streaming builder /summary's worker uses."""
-    from bot.workbook import build_workbook_file
+    from bot.services.workbook import build_workbook_file
 
     return build_workbook_file(statement, metrics, path, language)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from bot.config import PriorityWeights, SlaConfig
-from bot.models import CUSTOMER_CLASSES
-from bot.priority import TicketFacts, rank
+from bot.domain.models import CUSTOMER_CLASSES
+from bot.domain.priority import TicketFacts, rank
 
 SEED = 20261101
 TZ = ZoneInfo("Asia/Shanghai")

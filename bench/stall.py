@@ -7,7 +7,7 @@ meanwhile the manager sends /summary once. Measured:
 
 - `summary_s`: /summary sent → the last of its files (the chart) delivered;
 - `loop_block_max_ms`: the longest stretch the bot's event loop was kept busy without running a
-  timer during the summary, from the bot's own lag monitor (bot/loop_monitor.py,
+  timer during the summary, from the bot's own lag monitor (handlers/loop_monitor.py,
   FIELDBOT_LOOP_MONITOR=<file>: a task sleeping 10 ms in a loop, logging each second its worst
   overshoot, counted as the CPU time the loop's thread used during it); `loop_stall_max_ms` is
   the worst overshoot in wall time, which also counts the bot waiting for a CPU on a busy machine;
@@ -17,7 +17,7 @@ meanwhile the manager sends /summary once. Measured:
   worker processes the bot starts, summed; `rss_after_mb` is read SETTLE_S after the summary.
 
 Then the workbook alone: `workbook_100k_s` and `workbook_100k_peak_mb` time
-`bot.reports.build_workbook_file` on the same month in a fresh process, after one warm-up build
+`bot.services.reports.build_workbook_file` on the same month in a fresh process, after one warm-up build
 (peak = the highest RSS sampled every 10 ms while building, less the RSS before it, with the
 statement already loaded). Prints one JSON line.
 """
@@ -218,7 +218,7 @@ WORKBOOK_SCRIPT = textwrap.dedent(
     """
     import asyncio, gc, json, sys, threading, time
     from pathlib import Path
-    from bot import reports, statements
+    from bot.services import reports, statements
     from bot.config import load_config
     from storage.db import Database
 

@@ -24,9 +24,9 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot import statements
 from bot.config import load_config
-from bot.geo import geodesic_m
+from bot.domain.geo import geodesic_m
+from bot.services import statements
 from storage import ledger
 from storage.db import Database
 

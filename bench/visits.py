@@ -8,7 +8,7 @@ then is mostly queueing: 50 senders each waiting for their answer); two more vis
 paced so the technicians together send PACED_RATE updates a second, give the latency per
 update at that load (`p50_ms`, `p99_ms`). Then a bare python-telegram-bot echo bot runs
 against the same emulator with the first load shape, for comparison, and the same echo on the
-bot's own stack (uvloop, bot/transport.py, updates handled concurrently): the bot's share of
+bot's own stack (uvloop, handlers/transport.py, updates handled concurrently): the bot's share of
 the work is `ratio_to_same_stack_echo`. Prints one JSON line.
 """
 
@@ -380,14 +380,14 @@ ECHO_BOT = textwrap.dedent(
 
 
 # The same echo on the bot's own stack: uvloop, the project's aiohttp transport
-# (bot/transport.py) and updates handled concurrently, as the bot handles its chats.
+# (handlers/transport.py) and updates handled concurrently, as the bot handles its chats.
 ECHO_SAME_STACK_BOT = textwrap.dedent(
     """
     import asyncio, sys
     import uvloop
     from telegram import Update
     from telegram.ext import ApplicationBuilder, CallbackQueryHandler, MessageHandler, filters
-    from bot.transport import AiohttpRequest
+    from handlers.transport import AiohttpRequest
 
     async def echo(update, context):
         await update.effective_message.reply_text(update.effective_message.text or "ok")
@@ -464,7 +464,7 @@ async def main() -> None:
                 "echo_p50_ms": round(echo["p50_ms"], 1),
                 "echo_p99_ms": round(echo["p99_ms"], 1),
                 "ratio_to_echo": round(result["updates_per_s"] / echo["updates_per_s"], 2),
-                # the same load on an echo bot with uvloop, bot/transport.py and concurrency
+                # the same load on an echo bot with uvloop, handlers/transport.py and concurrency
                 "echo_same_stack_updates_per_s": round(same_stack["updates_per_s"], 1),
                 "echo_same_stack_p50_ms": round(same_stack["p50_ms"], 1),
                 "echo_same_stack_p99_ms": round(same_stack["p99_ms"], 1),

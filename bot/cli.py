@@ -117,7 +117,7 @@ async def _dispatch(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _run(config: Config) -> int:
-    from bot.app import open_services, serve, setup_logging
+    from handlers.app import open_services, serve, setup_logging
 
     if not config.token:
         print("No bot token (FIELDBOT_TOKEN or telegram.token): running the sandbox day instead.")
@@ -134,12 +134,12 @@ async def _run(config: Config) -> int:
 
 
 async def _import(command: str, file: str, config: Config) -> int:
-    from bot import imports
+    from bot.services import imports
     from storage.db import Database
 
     db = await Database.open(config.db_path, config.busy_timeout_ms)
     try:
-        from bot.customer_import import import_customers
+        from bot.services.customer_import import import_customers
 
         loader = {
             "import-slips": imports.import_slips,
@@ -166,7 +166,7 @@ async def _import(command: str, file: str, config: Config) -> int:
 async def _close_month(text: str, config: Config) -> int:
     from datetime import UTC, datetime
 
-    from bot import statements
+    from bot.services import statements
     from storage.db import Database
 
     month = statements.parse_month(text)
@@ -189,8 +189,8 @@ async def _close_month(text: str, config: Config) -> int:
 
 
 async def _void_event(text: str, reason: str, config: Config) -> int:
-    from bot import recorded_events
-    from bot.parsing import parse_id
+    from bot.domain.parsing import parse_id
+    from bot.services import recorded_events
     from storage.db import Database
 
     number = parse_id(text)
@@ -222,7 +222,7 @@ async def _void_event(text: str, reason: str, config: Config) -> int:
 
 
 async def _statement(args: argparse.Namespace, config: Config) -> int:
-    from bot import statements
+    from bot.services import statements
     from storage.db import Database
 
     month = statements.parse_month(args.month)
@@ -238,11 +238,11 @@ async def _statement(args: argparse.Namespace, config: Config) -> int:
     if args.json:
         print(statements.statement_json(statement, config.language))
     else:
-        from bot.reports import format_summary_text
+        from bot.services.reports import format_summary_text
 
         print(format_summary_text(statement, metrics, config.language))
     if args.xlsx:
-        from bot.reports import write_workbook
+        from bot.services.reports import write_workbook
 
         write_workbook(statement, metrics, Path(args.xlsx), config.language)
     return EXIT_OK

@@ -117,7 +117,7 @@ class SlaConfig:
 
 @dataclass(frozen=True)
 class EvidenceConfig:
-    """How much a location proves (geofence.max_*): see bot/evidence.py."""
+    """How much a location proves (geofence.max_*): see bot/domain/evidence.py."""
 
     max_accuracy_m: float = 100
     max_age_s: float = 120

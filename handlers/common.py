@@ -15,11 +15,12 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
-from bot import access, registration
-from bot.context import FieldContext
+from bot.domain import access
+from bot.domain.models import Role
+from bot.domain.parsing import parse_chat_id
 from bot.i18n import LANGUAGES, normalize_language, t
-from bot.models import Role
-from bot.parsing import parse_chat_id
+from bot.services import registration
+from handlers.context import FieldContext
 from storage import customers, people
 
 log = logging.getLogger(__name__)

@@ -8,14 +8,15 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler
 
-from bot import cards, dispatching, lifecycle, timers
-from bot import forms as form_engine
-from bot.context import FieldContext
-from bot.dispatch_models import DISPATCH_ACCEPT, SLA_ARRIVE
+from bot.domain import cards, lifecycle
+from bot.domain.dispatch_models import DISPATCH_ACCEPT, SLA_ARRIVE
+from bot.domain.parsing import parse_int, require_id
 from bot.i18n import t
-from bot.parsing import parse_int, require_id
+from bot.services import dispatching, timers
+from bot.services import forms as form_engine
 from handlers import dispatch_alerts, forms, intake_form, paging
 from handlers.common import add_command
+from handlers.context import FieldContext
 from handlers.dispatch_common import actor_person_id, actor_role, answer_refusal, ticket_id_arg
 from handlers.group_card import refresh_ticket_card
 from handlers.visits import visit_keyboard

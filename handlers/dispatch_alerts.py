@@ -9,8 +9,8 @@ from dataclasses import replace
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot import cards
-from bot.dispatch_models import (
+from bot.domain import cards
+from bot.domain.dispatch_models import (
     DISPATCH_ACCEPT,
     SLA_ARRIVE,
     SLA_TAKEBACK,
@@ -19,7 +19,7 @@ from bot.dispatch_models import (
 )
 from bot.i18n import t
 from bot.services import Services
-from bot.timers import BREACH, DueAlert
+from bot.services.timers import BREACH, DueAlert
 from handlers import promises
 from handlers.group_card import refresh_ticket_card
 from storage import people, tickets

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from telegram import Update
 
-from bot import lifecycle
-from bot.cards import state_label
-from bot.context import FieldContext
-from bot.dispatching import DispatchError
+from bot.domain import lifecycle
+from bot.domain.cards import state_label
+from bot.domain.intake import IntakeError
+from bot.domain.parsing import parse_id
 from bot.i18n import t
-from bot.intake import IntakeError
-from bot.parsing import parse_id
+from bot.services.dispatching import DispatchError
+from handlers.context import FieldContext
 
 
 def actor_role(context: FieldContext) -> str:

@@ -1,6 +1,6 @@
 """The one error handler: log the update and traceback, tell the user briefly, keep serving.
 
-It is also the one place that answers a bad argument (bot.parsing.BadArgument): a command
+It is also the one place that answers a bad argument (bot.domain.parsing.BadArgument): a command
 gets its usage message, a button that it is no longer current.
 """
 
@@ -10,10 +10,10 @@ import logging
 
 from telegram import Update
 
-from bot.context import FieldContext
-from bot.delivery import current_attempt
+from bot.domain.parsing import BadArgument
 from bot.i18n import catalog, t
-from bot.parsing import BadArgument
+from handlers.context import FieldContext
+from handlers.delivery import current_attempt
 
 log = logging.getLogger("fieldbot.errors")
 
@@ -21,7 +21,7 @@ log = logging.getLogger("fieldbot.errors")
 async def on_error(update: object, context: FieldContext) -> None:
     """Log the failure with its update id and apologise to the user without internals.
 
-    A failed try that will be repeated (bot/polling.py) stays silent; the user hears once.
+    A failed try that will be repeated (handlers/polling.py) stays silent; the user hears once.
     """
     update_id = update.update_id if isinstance(update, Update) else None
     if isinstance(context.error, BadArgument) and isinstance(update, Update):

@@ -1,4 +1,4 @@
-"""The Telegram side of guided forms (bot.forms): whose form an update touches, typed answers
+"""The Telegram side of guided forms (bot.services.forms): whose form an update touches, typed answers
 routed to the form waiting for them, and /cancel.
 
 Each feature registers a consumer for typed answers; a consumer looks at the caller's current
@@ -12,9 +12,9 @@ from typing import Any
 
 from telegram import Update
 
-from bot import forms as engine
-from bot.context import FieldContext
 from bot.i18n import t
+from bot.services import forms as engine
+from handlers.context import FieldContext
 
 CHANNEL = "telegram"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import ApplicationHandlerStop
 
-from bot import access
-from bot.context import FieldContext
+from bot.domain import access
 from bot.i18n import normalize_language, t
+from handlers.context import FieldContext
 from storage import customers, people
 
 # Messages that carry no command still need a known sender; these pass for anyone.

@@ -10,9 +10,9 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import Application
 
-from bot import cards, dispatching
+from bot.domain import cards
 from bot.i18n import t
-from bot.services import Services
+from bot.services import Services, dispatching
 from handlers.promise_buttons import ticket_buttons
 from storage import people, tickets
 

@@ -12,15 +12,16 @@ from typing import Any
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Message, Update
 from telegram.ext import filters
 
-from bot import dispatching, intake
-from bot import forms as form_engine
-from bot.cards import class_name, flags_text, window_text
-from bot.context import FieldContext
-from bot.dispatch_models import NewCustomer, NewTicket, TicketView, from_iso, to_iso
+from bot.domain import intake
+from bot.domain.cards import class_name, flags_text, window_text
+from bot.domain.dispatch_models import NewCustomer, NewTicket, TicketView, from_iso, to_iso
+from bot.domain.models import CUSTOMER_CLASSES
+from bot.domain.parsing import require_id
 from bot.i18n import t
-from bot.models import CUSTOMER_CLASSES
-from bot.parsing import require_id
+from bot.services import dispatching
+from bot.services import forms as form_engine
 from handlers import forms
+from handlers.context import FieldContext
 from handlers.dispatch_common import actor_person_id, answer_refusal
 from handlers.group_card import refresh_ticket_card
 from storage import customers, people
@@ -304,7 +305,7 @@ async def _geocode(context: FieldContext, text: str) -> tuple[str, tuple[float, 
     from geopy.exc import GeopyError
     from geopy.geocoders import get_geocoder_for_service
 
-    from bot.geo import to_wgs84
+    from bot.domain.geo import to_wgs84
 
     config = context.services.config
     try:

@@ -13,10 +13,9 @@ from datetime import datetime, timedelta
 from telegram.error import TelegramError
 from telegram.ext import Application
 
-from bot import statements
-from bot.backups import daily_backup
-from bot.models import Role
-from bot.services import Services
+from bot.domain.models import Role
+from bot.services import Services, statements
+from bot.services.backups import daily_backup
 from handlers.manager import deliver_summary, make_summary
 from storage import months, people, privacy
 

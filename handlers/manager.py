@@ -12,15 +12,16 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram.constants import ChatAction, ParseMode
 from telegram.error import TelegramError
 
-from bot import access, payroll, recorded_events, report_worker, statements
-from bot import forms as form_engine
 from bot.config import TravelRules, yuan_to_fen
-from bot.context import FieldContext
+from bot.domain import access, payroll
+from bot.domain.line_text import adjustment_suffix, event_note
+from bot.domain.models import RecordedEvent, Role
+from bot.domain.parsing import MAX_AMOUNT_FEN, BadArgument, parse_id, require_id
 from bot.i18n import t
-from bot.line_text import adjustment_suffix, event_note
-from bot.models import RecordedEvent, Role
-from bot.parsing import MAX_AMOUNT_FEN, BadArgument, parse_id, require_id
+from bot.services import forms as form_engine
+from bot.services import recorded_events, report_worker, statements
 from handlers import forms, paging
+from handlers.context import FieldContext
 from handlers.errors import stale_button
 from storage import audit, contests, ledger, people
 

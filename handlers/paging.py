@@ -3,7 +3,7 @@
 A list command registers a lister: given the caller and an optional short argument (a month,
 a search key) it returns a Listing, and only the page shown is rendered. Button data is
 `<command>:p:<page>[:<arg>]`, so the gate checks a page button against the command's own row
-in bot/access.py; it is parsed strictly and the page is range-checked against the list as it
+in bot/domain/access.py; it is parsed strictly and the page is range-checked against the list as it
 is now.
 """
 
@@ -17,9 +17,9 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot import limits
-from bot.context import FieldContext
+from bot.domain import limits
 from bot.i18n import t
+from handlers.context import FieldContext
 
 PAGE_SIZE = 10
 LINE_LIMIT = 300  # UTF-16 units per item: ten items and a header stay well under 4,096

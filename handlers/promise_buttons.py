@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardButton
 
-from bot import lifecycle
-from bot.dispatch_models import TicketView
+from bot.domain import lifecycle
+from bot.domain.dispatch_models import TicketView
 from bot.i18n import t
 
 ANSWER = "answer"

@@ -10,17 +10,17 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot import cards, dispatching, lifecycle, payroll, promises, recorded_events
-from bot import forms as form_engine
-from bot.context import FieldContext
-from bot.dispatch_models import SLA_TAKEBACK
+from bot.domain import cards, lifecycle, payroll
+from bot.domain.dispatch_models import SLA_TAKEBACK
+from bot.domain.models import Role
+from bot.domain.parsing import parse_id
 from bot.i18n import t
-from bot.models import Role
-from bot.parsing import parse_id
-from bot.services import Services
-from bot.timers import DueAlert
+from bot.services import Services, dispatching, promises, recorded_events
+from bot.services import forms as form_engine
+from bot.services.timers import DueAlert
 from handlers import forms, manager
 from handlers.common import add_command
+from handlers.context import FieldContext
 from handlers.dispatch_common import actor_person_id, actor_role, answer_refusal, ticket_id_arg
 from handlers.group_card import refresh_ticket_card
 from handlers.promise_buttons import ANSWER, action_button

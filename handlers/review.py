@@ -7,11 +7,12 @@ import math
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot import cards, payroll, statements
-from bot.context import FieldContext
+from bot.domain import cards, payroll
+from bot.domain.parsing import parse_id, parse_int
 from bot.i18n import t
-from bot.parsing import parse_id, parse_int
+from bot.services import statements
 from handlers.common import add_command
+from handlers.context import FieldContext
 from handlers.manager import open_penalty_for
 from storage import audit
 from storage import visits as visit_store

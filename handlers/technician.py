@@ -8,14 +8,15 @@ import io
 
 from telegram import ForceReply, InlineKeyboardButton, InputFile, Update
 
-from bot import forms as form_engine
-from bot import limits, payroll, recorded_events, statements
-from bot.context import FieldContext
+from bot.domain import limits, payroll
+from bot.domain.line_text import NoteRenderer
+from bot.domain.models import TechnicianStatement
+from bot.domain.parsing import parse_id
 from bot.i18n import t
-from bot.line_text import NoteRenderer
-from bot.models import TechnicianStatement
-from bot.parsing import parse_id
+from bot.services import forms as form_engine
+from bot.services import recorded_events, statements
 from handlers import forms, paging
+from handlers.context import FieldContext
 from storage import ledger
 
 

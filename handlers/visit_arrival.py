@@ -11,13 +11,14 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
-from bot import payroll, visit_service
-from bot.context import FieldContext
+from bot.domain import payroll
+from bot.domain.models import Role
+from bot.domain.parsing import parse_id, parse_int
+from bot.domain.visits import LocationReport
 from bot.i18n import t
-from bot.models import Role
-from bot.parsing import parse_id, parse_int
-from bot.visits import LocationReport
+from bot.services import visit_service
 from handlers import forms
+from handlers.context import FieldContext
 from handlers.errors import stale_button
 from handlers.visit_checkout import checkout_location
 from handlers.visit_common import (

@@ -6,13 +6,13 @@ from datetime import datetime, timedelta
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, ReplyKeyboardRemove, Update
 
-from bot import visit_service
-from bot.context import FieldContext
-from bot.forms import FormInvalid
+from bot.domain.parsing import parse_id
+from bot.domain.visits import LocationReport, event_time
 from bot.i18n import t
-from bot.parsing import parse_id
-from bot.visits import LocationReport, event_time
+from bot.services import visit_service
+from bot.services.forms import FormInvalid
 from handlers import forms
+from handlers.context import FieldContext
 from handlers.errors import stale_button
 from handlers.promises import send_takeback_notice
 from handlers.visit_common import (

@@ -15,13 +15,14 @@ from telegram import (
 )
 from telegram.error import TelegramError
 
-from bot import evidence, visit_service
-from bot import forms as form_engine
 from bot.config import yuan_to_fen
-from bot.context import FieldContext
+from bot.domain import evidence
+from bot.domain.models import Role
+from bot.domain.visits import LocationReport
 from bot.i18n import t
-from bot.models import Role
-from bot.visits import LocationReport
+from bot.services import forms as form_engine
+from bot.services import visit_service
+from handlers.context import FieldContext
 from storage import people
 from storage.db import current_update_id
 

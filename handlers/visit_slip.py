@@ -10,11 +10,12 @@ from telegram import (
     Update,
 )
 
-from bot import evidence, visit_service
-from bot.context import FieldContext
+from bot.domain import evidence
+from bot.domain.parsing import parse_id
 from bot.i18n import t
-from bot.parsing import parse_id
+from bot.services import visit_service
 from handlers import forms
+from handlers.context import FieldContext
 from handlers.visit_common import (
     SATISFACTION_LABELS,
     VISIT,

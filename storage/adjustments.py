@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 import aiosqlite
 
-from bot.models import StatementLine
+from bot.domain.models import StatementLine
 from storage.db import utcnow_iso
 
 _COLUMNS = "technician, rule, amount_fen, ref, note, kind, adjusts"

@@ -6,7 +6,7 @@ from datetime import date
 
 import aiosqlite
 
-from bot.dispatch_models import Customer, Machine, NewCustomer
+from bot.domain.dispatch_models import Customer, Machine, NewCustomer
 from storage.db import utcnow_iso
 
 SEARCH_LIMIT = 20

@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.dispatch_models import Deadline, from_iso, to_iso
+from bot.domain.dispatch_models import Deadline, from_iso, to_iso
 
 PENDING, DONE = "pending", "done"
 _CHUNK = 500  # refs per IN (...) list, well under SQLite's variable limit

@@ -1,4 +1,4 @@
-"""The durable inbox of fetched, not yet handled updates (see bot/polling.py)."""
+"""The durable inbox of fetched, not yet handled updates (see handlers/polling.py)."""
 
 from __future__ import annotations
 

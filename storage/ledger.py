@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 
 import aiosqlite
 
-from bot.models import RecordedEvent, Slip
+from bot.domain.models import RecordedEvent, Slip
 from storage.db import utcnow_iso
 
 

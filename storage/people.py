@@ -6,7 +6,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.models import Invite, Person, Role
+from bot.domain.models import Invite, Person, Role
 from storage.db import utcnow_iso
 
 

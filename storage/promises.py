@@ -7,7 +7,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot.dispatch_models import from_iso, to_iso
+from bot.domain.dispatch_models import from_iso, to_iso
 
 CONFIRMED, DISMISSED = "confirmed", "dismissed"
 

@@ -1,4 +1,4 @@
-"""Tickets and their recorded transitions (every state change goes through bot.lifecycle)."""
+"""Tickets and their recorded transitions (every state change goes through bot.domain.lifecycle)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ from datetime import UTC, date, datetime
 
 import aiosqlite
 
-from bot import lifecycle, priority
-from bot.cards import VisitFacts
-from bot.dispatch_models import (
+from bot.domain import lifecycle, priority
+from bot.domain.cards import VisitFacts
+from bot.domain.dispatch_models import (
     DISPATCH_ACCEPT,
     SLA_ARRIVE,
     SLA_RESPOND,

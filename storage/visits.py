@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 
 import aiosqlite
 
-from bot import evidence
-from bot.visits import LocationReport, SiteCheck
+from bot.domain import evidence
+from bot.domain.visits import LocationReport, SiteCheck
 
 
 @dataclass(frozen=True)

@@ -13,13 +13,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
 
-from bot.app import build_application, with_endpoint
 from bot.config import Config
-from bot.polling import poll
 from bot.sandbox.dispatch_day import dispatch_chapter
 from bot.sandbox.emulator import BotApiEmulator, SentCall
 from bot.sandbox.visit_day import visit_chapter
 from bot.services import Services
+from handlers.app import build_application, with_endpoint
+from handlers.polling import poll
 from storage.db import Database
 
 ADMIN_ID = 1
@@ -283,7 +283,7 @@ def sample_slips_csv(path: Path) -> int:
 
 async def month_end(day: SandboxDay, out_dir: Path) -> None:
     """November's slips, a penalty and a reward, /me, and the manager's summary with its files."""
-    from bot.imports import import_slips
+    from bot.services.imports import import_slips
 
     log = day.log
     log.heading("月底结算 Month end")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from bot.customer_import import import_customers
+from bot.services.customer_import import import_customers
 
 GROUP_ID = -1001
 DISPATCHER, ZHANG, LI = 102, 103, 104

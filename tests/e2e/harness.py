@@ -10,12 +10,12 @@ from typing import Any
 
 from telegram.ext import Application
 
-from bot.app import build_application, with_endpoint
 from bot.config import Config
-from bot.models import Role
-from bot.polling import poll
+from bot.domain.models import Role
 from bot.sandbox.emulator import BotApiEmulator
 from bot.services import Services
+from handlers.app import build_application, with_endpoint
+from handlers.polling import poll
 from storage import people
 from storage.db import Database
 

@@ -9,8 +9,8 @@ from datetime import UTC, datetime, timedelta
 
 import openpyxl
 
-from bot import report_worker
-from bot.models import Role
+from bot.domain.models import Role
+from bot.services import report_worker
 from handlers import jobs
 from tests.e2e.harness import BotHarness
 
@@ -143,7 +143,7 @@ async def test_closemonth_snapshot_from_the_worker_matches_the_statement(
 ) -> None:
     import hashlib
 
-    from bot import statements
+    from bot.services import statements
 
     harness.clock.set(datetime(2026, 12, 5, 2, 0, tzinfo=UTC))
     await harness.seed(MANAGER, "李经理", Role.MANAGER)
@@ -161,7 +161,7 @@ async def test_closemonth_snapshot_from_the_worker_matches_the_statement(
 
 
 async def test_one_read_gives_the_same_statement_and_metrics(harness: BotHarness) -> None:
-    from bot import statements
+    from bot.services import statements
 
     await seed_month(harness, technicians=15, slips_each=4)
     db, config = harness.db, harness.config

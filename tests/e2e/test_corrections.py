@@ -6,8 +6,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot import imports, statements
-from bot.models import Role
+from bot.domain.models import Role
+from bot.services import imports, statements
 from tests.e2e.harness import BotHarness
 
 ADMIN, MANAGER, DISPATCHER, TECH, TECH2 = 1, 201, 202, 203, 204

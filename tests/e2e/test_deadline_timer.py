@@ -6,9 +6,9 @@ import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
-from bot import timers
-from bot.dispatch_models import to_iso
-from bot.models import Role
+from bot.domain.dispatch_models import to_iso
+from bot.domain.models import Role
+from bot.services import timers
 from tests.e2e.harness import BotHarness
 
 DISPATCHER, GROUP = 202, -1001

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 
 import pytest
 
-from bot import dispatching, timers
 from bot.config import Config
-from bot.dispatch_models import NewCustomer, NewTicket
-from bot.models import Role
+from bot.domain.dispatch_models import NewCustomer, NewTicket
+from bot.domain.models import Role
+from bot.services import dispatching, timers
 from tests.e2e.harness import BotHarness
 
 ADMIN, MANAGER, DISPATCHER, ZHANG, LI = 1, 101, 102, 103, 104

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 
 from bot.config import Config
-from bot.models import Role
-from bot.polling import handle_once
+from bot.domain.models import Role
+from handlers.polling import handle_once
 from storage import forms
 from storage.db import Database
 from tests.e2e import test_dispatch as dispatch

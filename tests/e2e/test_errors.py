@@ -10,9 +10,9 @@ from dataclasses import replace
 
 import pytest
 
-from bot import registration
-from bot.app import TokenFilter, build_application
-from bot.models import Role
+from bot.domain.models import Role
+from bot.services import registration
+from handlers.app import TokenFilter, build_application
 from tests.e2e.harness import BotHarness
 
 MANAGER = 201

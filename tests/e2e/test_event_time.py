@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.visits import EVENT_MAX_AGE
+from bot.domain.visits import EVENT_MAX_AGE
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_visits import NOW, SITE, TECH, arrive, setup, visits
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
-from bot import statements
-from bot.line_text import NoteRenderer
+from bot.domain.line_text import NoteRenderer
+from bot.services import statements
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_visits import GROUP, SITE, TECH, arrive, send_location, setup, visits
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from bot.models import Role
+from bot.domain.models import Role
 from tests.e2e.harness import BotHarness
 
 ADMIN = 1

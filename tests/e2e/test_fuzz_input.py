@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from bot import access
-from bot.models import Role
+from bot.domain import access
+from bot.domain.models import Role
 from storage.db import utcnow_iso
 from tests.e2e.harness import BotHarness
 

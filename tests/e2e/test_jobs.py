@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from bot.models import Role
+from bot.domain.models import Role
 from handlers import jobs
 from tests.e2e.harness import BotHarness
 

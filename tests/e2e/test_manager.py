@@ -8,9 +8,9 @@ from datetime import UTC, datetime
 
 import openpyxl
 
-from bot import imports, statements
-from bot.line_text import note_text
-from bot.models import Role
+from bot.domain.line_text import note_text
+from bot.domain.models import Role
+from bot.services import imports, statements
 from tests.conftest import EXAMPLES
 from tests.e2e.harness import BotHarness
 
@@ -86,7 +86,7 @@ async def test_closemonth_then_event_in_closed_month_is_an_adjustment(harness: B
     assert "早已月结" in reply["text"]
 
     # A complaint about a November visit, recorded after the close.
-    from bot import recorded_events
+    from bot.services import recorded_events
 
     result = await recorded_events.record(
         harness.services,

@@ -8,8 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import limits, statements
-from bot.models import Role
+from bot.domain import limits
+from bot.domain.models import Role
+from bot.services import statements
 from tests.e2e.harness import BotHarness
 
 MANAGER, DISPATCHER, TECH, GROUP = 201, 202, 203, -1001

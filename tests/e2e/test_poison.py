@@ -8,8 +8,9 @@ from typing import Any
 
 import pytest
 
-from bot import polling, registration
-from bot.models import Role
+from bot.domain.models import Role
+from bot.services import registration
+from handlers import polling
 from storage import dead_letters
 from tests.e2e.harness import BotHarness
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot.models import Role
+from bot.domain.models import Role
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_visits import MANAGER, NOW, TECH, seed_ticket
 

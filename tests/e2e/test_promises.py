@@ -9,9 +9,10 @@ from fractions import Fraction
 
 import pytest
 
-from bot import cards, timers
 from bot.config import Config
-from bot.models import Role
+from bot.domain import cards
+from bot.domain.models import Role
+from bot.services import timers
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_visits import (
     GROUP,

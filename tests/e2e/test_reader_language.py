@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import statements, timers
 from bot.config import Config
-from bot.models import Role
+from bot.domain.models import Role
+from bot.services import statements, timers
 from tests.e2e import test_dispatch as dispatch
 from tests.e2e import test_visits as visits
 from tests.e2e.harness import BotHarness
@@ -76,7 +76,7 @@ async def test_an_event_after_the_close_is_marked_as_an_adjustment_in_chinese(
     await h.seed(201, "李经理", Role.MANAGER)
     await h.seed(203, "张伟", Role.TECHNICIAN)
     await h.say(201, "/closemonth 2026-11")
-    from bot import recorded_events
+    from bot.services import recorded_events
 
     await recorded_events.record(
         h.services, "张伟", "DED-COMPLAINT", None, "", None, day=datetime(2026, 11, 20).date()

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from bot.polling import handle_once
+from handlers.polling import handle_once
 from storage import inbox
 from tests.e2e.harness import BotHarness
 

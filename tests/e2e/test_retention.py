@@ -9,7 +9,8 @@ import asyncio
 import json
 from datetime import timedelta
 
-from bot import cli, statements
+from bot import cli
+from bot.services import statements
 from handlers import jobs
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_evidence import check_out_at

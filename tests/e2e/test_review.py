@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from bot.evidence import Flag, FlagCode
+from bot.domain.evidence import Flag, FlagCode
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_evidence import KM_55, check_out_at
 from tests.e2e.test_visits import MANAGER, NOW, SITE, TECH, arrive, send_location, setup, visits

@@ -13,7 +13,7 @@ import pytest
 
 import handlers  # noqa: F401 - imported before the clock starts, as a running bot has
 from bot.config import Config
-from bot.models import Role
+from bot.domain.models import Role
 from bot.sandbox.emulator import BotApiEmulator
 from tests.e2e.harness import BotHarness, Clock
 

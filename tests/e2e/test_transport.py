@@ -10,7 +10,7 @@ from aiohttp import web
 from telegram.error import NetworkError, TimedOut
 from telegram.request import RequestData
 
-from bot.transport import AiohttpRequest
+from handlers.transport import AiohttpRequest
 
 
 async def test_slow_answer_is_a_timeout_and_a_closed_port_a_network_error() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.models import Role
+from bot.domain.models import Role
 from tests.e2e.harness import BotHarness
 
 MANAGER, DISPATCHER, TECH, OTHER_TECH, CUSTOMER = 201, 202, 203, 204, 777

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime, timedelta
 
-from bot.backups import daily_backup
+from bot.services.backups import daily_backup
 from storage.db import Database
 
 

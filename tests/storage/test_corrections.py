@@ -7,9 +7,8 @@ from datetime import date
 
 import pytest
 
-from bot import corrections, recorded_events, statements
 from bot.config import Config
-from bot.services import Services
+from bot.services import Services, corrections, recorded_events, statements
 from storage import ledger, people
 from storage.db import Database
 

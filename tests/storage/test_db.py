@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from bot.models import Role
+from bot.domain.models import Role
 from storage import people
 from storage.db import Database, current_update_id, migrations
 
@@ -135,7 +135,7 @@ async def test_technician_claimed_by_name_on_registration(db: Database) -> None:
 def test_fast_slips_from_rows_equal_the_constructor() -> None:
     from datetime import datetime
 
-    from bot.models import Slip
+    from bot.domain.models import Slip
     from storage.ledger import slips_from_rows
 
     row = (

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import forms
+from bot.services import forms
 from storage import forms as store
 from storage.db import Database, current_update_id
 
@@ -39,7 +39,7 @@ async def _row(db: Database, key: forms.FormKey = ALICE) -> store.FormRow | None
 
 
 async def _handle(db: Database, update_id: int, now: datetime, step) -> forms.FormSession:  # noqa: ANN001
-    """One update's handling as bot/polling.py does it: the step, then finish_update."""
+    """One update's handling as handlers/polling.py does it: the step, then finish_update."""
     token = current_update_id.set(update_id)
     try:
         session = await forms.session(db, ALICE, now)
@@ -169,7 +169,7 @@ async def test_a_failed_handler_leaves_the_form_as_it_was(db: Database) -> None:
     try:
         session = await forms.session(db, ALICE, T0)
         session.current().goto("confirm")
-        db.drop_update_work(2)  # the handler raised: bot/polling.py forgets what it staged
+        db.drop_update_work(2)  # the handler raised: handlers/polling.py forgets what it staged
         await db.finish_update(2)
     finally:
         current_update_id.reset(token)

@@ -8,11 +8,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import dispatching, promises, recorded_events, timers
 from bot.config import Config
-from bot.dispatch_models import NewCustomer, NewTicket
-from bot.dispatching import DispatchError
-from bot.services import Services
+from bot.domain.dispatch_models import NewCustomer, NewTicket
+from bot.services import Services, dispatching, promises, recorded_events, timers
+from bot.services.dispatching import DispatchError
 from storage import deadlines, people, tickets
 from storage import promises as store
 from storage.db import Database

@@ -7,11 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from bot import dispatching, priority
 from bot.config import Config
-from bot.dispatch_models import SLA_RESPOND
-from bot.models import CUSTOMER_CLASSES
-from bot.services import Services
+from bot.domain import priority
+from bot.domain.dispatch_models import SLA_RESPOND
+from bot.domain.models import CUSTOMER_CLASSES
+from bot.services import Services, dispatching
 from storage import deadlines, tickets
 from storage.db import Database
 

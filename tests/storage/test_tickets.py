@@ -7,13 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import dispatching, lifecycle, timers
 from bot.cli import main
 from bot.config import Config
-from bot.customer_import import import_customers
-from bot.dispatch_models import NewCustomer, NewTicket
-from bot.imports import ImportError_
-from bot.services import Services
+from bot.domain import lifecycle
+from bot.domain.dispatch_models import NewCustomer, NewTicket
+from bot.services import Services, dispatching, timers
+from bot.services.customer_import import import_customers
+from bot.services.imports import ImportError_
 from storage import customers, deadlines, people, tickets
 from storage.db import Database
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from bot.access import PERMISSIONS, Actor, Refusal, decide, menu_for
-from bot.models import Person, Role
+from bot.domain.access import PERMISSIONS, Actor, Refusal, decide, menu_for
+from bot.domain.models import Person, Role
 
 
 def actor(role: Role | None, admin: bool = False) -> Actor:

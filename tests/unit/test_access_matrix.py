@@ -1,4 +1,4 @@
-"""Every command x role x chat kind, decided by bot/access.py, matches the README's table."""
+"""Every command x role x chat kind, decided by bot/domain/access.py, matches the README's table."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.access import PERMISSIONS, Actor, decide
-from bot.models import Person, Role
+from bot.domain.access import PERMISSIONS, Actor, decide
+from bot.domain.models import Person, Role
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 STAFF = {"admin", "manager", "dispatcher", "technician"}

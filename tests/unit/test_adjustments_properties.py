@@ -7,10 +7,16 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.adjustments import differences, with_adjustments
 from bot.config import Rules
-from bot.models import MonthStatement, RecordedEvent, Slip, StatementLine, statement_from_json
-from bot.payroll import ALL_STAFF, compute_month
+from bot.domain.adjustments import differences, with_adjustments
+from bot.domain.models import (
+    MonthStatement,
+    RecordedEvent,
+    Slip,
+    StatementLine,
+    statement_from_json,
+)
+from bot.domain.payroll import ALL_STAFF, compute_month
 from tests.unit.test_payroll_properties import (
     MONTH,
     NAMES,

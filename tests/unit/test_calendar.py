@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 import chinese_calendar
 import pytest
 
-import bot.calendar as service_calendar
-from bot.calendar import ServiceCalendar
+import bot.domain.calendar as service_calendar
 from bot.config import SlaConfig
+from bot.domain.calendar import ServiceCalendar
 
 TZ = ZoneInfo("Asia/Shanghai")
 UTC = ZoneInfo("UTC")
@@ -45,7 +45,7 @@ def test_unofficial_calendar_is_monday_to_friday() -> None:
 
 def test_2027_falls_back_to_weekdays_and_warns_once(caplog: pytest.LogCaptureFixture) -> None:
     cal = make(holidays=[date(2027, 1, 1)])
-    with caplog.at_level(logging.WARNING, logger="bot.calendar"):
+    with caplog.at_level(logging.WARNING, logger="bot.domain.calendar"):
         assert not cal.is_workday(date(2027, 1, 1))  # a Friday, but an extra holiday
         assert cal.is_workday(date(2027, 1, 4))  # Monday
         assert cal.is_workday(date(2027, 1, 8))  # Friday

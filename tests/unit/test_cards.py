@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot import intake
-from bot.cards import (
+from bot.domain import intake
+from bot.domain.cards import (
     CardFacts,
     VisitFacts,
     render_dispatch_card,
@@ -17,8 +17,8 @@ from bot.cards import (
     time_left,
     warranty_state,
 )
-from bot.dispatch_models import TicketView
-from bot.priority import ScoreBreakdown
+from bot.domain.dispatch_models import TicketView
+from bot.domain.priority import ScoreBreakdown
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 26, 1, 30, tzinfo=UTC)
@@ -160,7 +160,7 @@ def test_places_and_faults() -> None:
 
 
 def test_phones_are_masked_for_the_group() -> None:
-    from bot.cards import mask_phone
+    from bot.domain.cards import mask_phone
 
     assert mask_phone("13812341111") == "138****1111"
     assert mask_phone("028-85551234") == "028****1234"
@@ -171,8 +171,8 @@ def test_phones_are_masked_for_the_group() -> None:
 def test_flag_reasons_are_localized_without_english_in_chinese() -> None:
     import re
 
-    from bot.cards import flag_reasons
-    from bot.evidence import Flag, FlagCode
+    from bot.domain.cards import flag_reasons
+    from bot.domain.evidence import Flag, FlagCode
 
     encoded = [
         Flag(FlagCode.SPEED, {"speed": 1320, "km": 22, "limit": 150}).encode(),

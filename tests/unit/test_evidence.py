@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from geopy.distance import geodesic
 
-from bot.evidence import (
+from bot.domain.evidence import (
     Flag,
     FlagCode,
     Limits,
@@ -21,7 +21,7 @@ from bot.evidence import (
     live_gap_flags,
     track_flags,
 )
-from bot.visits import Evidence, LocationReport
+from bot.domain.visits import Evidence, LocationReport
 
 NOW = datetime(2026, 11, 24, 2, 0, tzinfo=UTC)
 SITE = (30.6570, 104.0660)
@@ -126,7 +126,7 @@ def test_flags_survive_their_text_form() -> None:
 
 
 def test_a_share_still_running_at_check_out_proves_presence_without_updates() -> None:
-    from bot.evidence import live_stopped_at
+    from bot.domain.evidence import live_stopped_at
 
     start = NOW - timedelta(hours=2)
     checkin = [TrackPoint(start, *SITE, accuracy_m=5)]

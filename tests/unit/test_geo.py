@@ -1,11 +1,11 @@
-"""bot.geo: geodesic distance, GCJ-02 / BD-09 conversions and typed coordinates."""
+"""bot.domain.geo: geodesic distance, GCJ-02 / BD-09 conversions and typed coordinates."""
 
 from __future__ import annotations
 
 import pytest
 
 from bot.config import TravelRules
-from bot.geo import (
+from bot.domain.geo import (
     bd09_to_gcj02,
     bd09_to_wgs84,
     gcj02_to_bd09,
@@ -16,7 +16,7 @@ from bot.geo import (
     to_wgs84,
     wgs84_to_gcj02,
 )
-from bot.payroll import travel_fen
+from bot.domain.payroll import travel_fen
 
 STATION = (30.6570, 104.0660)
 EXAMPLE_4_SITE = (30.656940, 104.191203)

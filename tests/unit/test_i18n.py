@@ -18,7 +18,7 @@ def test_placeholders_match_between_languages() -> None:
 
 
 def test_every_access_command_has_a_description() -> None:
-    from bot.access import PERMISSIONS
+    from bot.domain.access import PERMISSIONS
 
     zh = catalog("zh-CN")
     missing = [

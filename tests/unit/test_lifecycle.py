@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.lifecycle import (
+from bot.domain.lifecycle import (
     FINAL_STATES,
     ROLES,
     STAFF,

@@ -1,4 +1,4 @@
-"""Splitting and cutting text to Telegram's limits (bot.limits)."""
+"""Splitting and cutting text to Telegram's limits (bot.domain.limits)."""
 
 from __future__ import annotations
 
@@ -8,8 +8,16 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import limits
-from bot.limits import CAPTION_LIMIT, HTML, MARKDOWN_V2, TEXT_LIMIT, split, utf16_len, visible
+from bot.domain import limits
+from bot.domain.limits import (
+    CAPTION_LIMIT,
+    HTML,
+    MARKDOWN_V2,
+    TEXT_LIMIT,
+    split,
+    utf16_len,
+    visible,
+)
 
 CHINESE = "服务站今日工单：联想主机不开机，客户要求上门检修。"
 EMOJI = "👍🏽👨‍👩‍👧‍👦🇨🇳❤️😀"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.parsing import MAX_ID, parse_id, parse_int, parse_month
+from bot.domain.parsing import MAX_ID, parse_id, parse_int, parse_month
 
 
 def test_ids_are_ascii_digits_in_sqlite_range() -> None:

@@ -1,4 +1,4 @@
-"""bot.payroll: the monthly statement rules of docs/rules.md sections 4-7, line by line."""
+"""bot.domain.payroll: the monthly statement rules of docs/rules.md sections 4-7, line by line."""
 
 from __future__ import annotations
 
@@ -18,9 +18,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from bot.config import AllowanceRules, DeductionRules, RewardRules, Rules, TravelRules
-from bot.geo import geodesic_m
-from bot.line_text import NoteRenderer, note_text
-from bot.models import (
+from bot.domain.geo import geodesic_m
+from bot.domain.line_text import NoteRenderer, note_text
+from bot.domain.models import (
     MonthStatement,
     Reason,
     RecordedEvent,
@@ -29,7 +29,7 @@ from bot.models import (
     TechnicianStatement,
     line_note,
 )
-from bot.payroll import (
+from bot.domain.payroll import (
     EVENT_RULES,
     RULE_TITLES,
     _line,

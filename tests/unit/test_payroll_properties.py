@@ -1,4 +1,4 @@
-"""Properties of bot.payroll that hold for any mix of slips, events and rules."""
+"""Properties of bot.domain.payroll that hold for any mix of slips, events and rules."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import AllowanceRules, RewardRules, Rules, TravelRules
-from bot.models import CUSTOMER_CLASSES, RecordedEvent, Slip, TechnicianStatement
-from bot.payroll import (
+from bot.domain.models import CUSTOMER_CLASSES, RecordedEvent, Slip, TechnicianStatement
+from bot.domain.payroll import (
     ALL_STAFF,
     EVENT_RULES,
     cap_slips,

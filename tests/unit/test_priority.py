@@ -11,8 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.config import PriorityWeights
-from bot.models import CUSTOMER_CLASSES
-from bot.priority import FACTORS, TicketFacts, ageing, is_repeat, rank, score
+from bot.domain.models import CUSTOMER_CLASSES
+from bot.domain.priority import FACTORS, TicketFacts, ageing, is_repeat, rank, score
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 11, 3, 10, 0, tzinfo=TZ)

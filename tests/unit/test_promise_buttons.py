@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot import lifecycle
-from bot.dispatch_models import TicketView
-from bot.promises import CHAT_EVENTS
+from bot.domain import lifecycle
+from bot.domain.dispatch_models import TicketView
+from bot.services.promises import CHAT_EVENTS
 from handlers.promise_buttons import ticket_buttons
 
 

@@ -17,20 +17,19 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from bot.cards import (
+from bot.config import Rules, TravelRules
+from bot.domain.cards import (
     CardFacts,
     VisitFacts,
     render_dispatch_card,
     render_queue_row,
     render_ticket_card,
 )
-from bot.config import Rules, TravelRules
-from bot.dispatch_models import TicketView
-from bot.i18n import catalog
-from bot.line_text import NoteRenderer, event_note, line_text, note_text
-from bot.models import RecordedEvent, Slip, StatementLine
-from bot.note_codes import coded
-from bot.payroll import (
+from bot.domain.dispatch_models import TicketView
+from bot.domain.line_text import NoteRenderer, event_note, line_text, note_text
+from bot.domain.models import RecordedEvent, Slip, StatementLine
+from bot.domain.note_codes import coded
+from bot.domain.payroll import (
     EVENT_RULES,
     OPTIONAL,
     REQUIRED,
@@ -38,7 +37,8 @@ from bot.payroll import (
     compute_month,
     config_value,
 )
-from bot.priority import ScoreBreakdown
+from bot.domain.priority import ScoreBreakdown
+from bot.i18n import catalog
 
 TZ = ZoneInfo("Asia/Shanghai")
 RULES = Rules()
@@ -356,7 +356,7 @@ def test_every_chinese_text_has_no_stray_english(key: str) -> None:
 
 
 def test_evidence_and_deadline_names_exist_for_every_value() -> None:
-    from bot.visits import Evidence
+    from bot.domain.visits import Evidence
 
     for evidence in Evidence:
         assert stray_english(catalog("zh-CN")[f"evidence.grade.{evidence.value}"]) == []

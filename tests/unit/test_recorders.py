@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from bot.access import MANAGEMENT, OFFICE, RECORDERS, may_record
-from bot.models import Role
-from bot.payroll import EVENT_RULES
+from bot.domain.access import MANAGEMENT, OFFICE, RECORDERS, may_record
+from bot.domain.models import Role
+from bot.domain.payroll import EVENT_RULES
 
 
 def test_every_recorded_rule_has_its_recorders() -> None:

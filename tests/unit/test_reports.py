@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from matplotlib import font_manager
 from matplotlib.text import Text
 
-from bot.line_text import note_text, ref_text
-from bot.models import MonthStatement, StatementLine, TechnicianStatement
-from bot.reports import (
+from bot.domain.line_text import note_text, ref_text
+from bot.domain.models import MonthStatement, StatementLine, TechnicianStatement
+from bot.services.reports import (
     KINDS,
     SHEET_TITLE_MAX,
     TechnicianMetrics,
@@ -135,7 +135,7 @@ def test_summary_text_has_totals_first_names_and_escapes() -> None:
 def test_summary_text_columns_line_up() -> None:
     text = format_summary_text(_statement(), METRICS, "zh-CN").replace("&lt;", "<")
     table = text.replace("&gt;", ">").split("\n\n")[2].splitlines()
-    from bot.reports import _cell_width
+    from bot.services.reports import _cell_width
 
     assert len({_cell_width(line) for line in table}) == 1
 

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from bot.config import Config
-from bot.service_mode import (
+from bot.domain.service_mode import (
     MODES,
     in_warranty,
     is_house_brand,

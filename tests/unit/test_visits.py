@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.access import Actor, Refusal, decide
-from bot.visits import (
+from bot.domain.access import Actor, Refusal, decide
+from bot.domain.visits import (
     Evidence,
     LocationRefusal,
     LocationReport,

@@ -12,10 +12,10 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from bot import report_worker
-from bot.models import MonthStatement, StatementLine, TechnicianStatement
-from bot.reports import BRIEF_ROWS, format_summary_brief, station_totals
-from bot.workbook import LINE_KEYS, build_workbook_file
+from bot.domain.models import MonthStatement, StatementLine, TechnicianStatement
+from bot.services import report_worker
+from bot.services.reports import BRIEF_ROWS, format_summary_brief, station_totals
+from bot.services.workbook import LINE_KEYS, build_workbook_file
 
 LIMIT = 4096
 
@@ -153,7 +153,7 @@ async def test_worker_makes_the_files_and_reports_failures(db, config, tmp_path:
 
 
 def test_xlsx_rows_go_in_order_and_text_is_escaped(tmp_path: Path) -> None:
-    from bot import xlsx
+    from bot.services import xlsx
 
     book = xlsx.Workbook(tmp_path / "raw.xlsx")
     sheet = book.add_sheet("it's", xlsx.SheetLayout(title_row=1))

@@ -7,11 +7,11 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from bot import service_mode
-from bot.dispatch_models import TicketView
-from bot.evidence import Flag
+from bot.domain import service_mode
+from bot.domain.dispatch_models import TicketView
+from bot.domain.evidence import Flag
+from bot.domain.priority import ScoreBreakdown
 from bot.i18n import catalog, t
-from bot.priority import ScoreBreakdown
 
 TIME_FORMAT = "%m-%d %H:%M"
 CLOCK_FORMAT = "%H:%M"
@@ -30,7 +30,7 @@ class VisitFacts:
     check_out_at: datetime | None = None
     outcome: str | None = None
     satisfaction: str | None = None
-    flags: tuple[str, ...] = ()  # encoded evidence flags (bot.evidence.Flag.encode)
+    flags: tuple[str, ...] = ()  # encoded evidence flags (bot.domain.evidence.Flag.encode)
 
 
 @dataclass(frozen=True)

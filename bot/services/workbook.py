@@ -1,6 +1,6 @@
 """The month's Excel workbook, written in constant memory and laid out for printing.
 
-Rows stream into the file as they are made (bot/xlsx.py), so a month of a quarter of a million
+Rows stream into the file as they are made (bot/services/xlsx.py), so a month of a quarter of a million
 statement lines costs a few megabytes, like a small one (openpyxl kept every cell as an object:
 ~400 MB and 16 s per 100,000 slips; XlsxWriter's constant_memory mode was still ~11 s of CPU).
 Each sheet prints one page wide (landscape), repeats its table header on every page, keeps
@@ -13,10 +13,10 @@ import math
 import unicodedata
 from pathlib import Path
 
-from bot import xlsx
-from bot.line_text import NoteRenderer
-from bot.models import MonthStatement, TechnicianStatement
-from bot.reports import (
+from bot.domain.line_text import NoteRenderer
+from bot.domain.models import MonthStatement, TechnicianStatement
+from bot.services import xlsx
+from bot.services.reports import (
     KINDS,
     NOT_AVAILABLE,
     Metrics,

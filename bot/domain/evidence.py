@@ -16,8 +16,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from bot.config import Config
-from bot.geo import geodesic_m, valid_point
-from bot.visits import Evidence, LocationReport
+from bot.domain.geo import geodesic_m, valid_point
+from bot.domain.visits import Evidence, LocationReport
 
 
 class Refusal(StrEnum):

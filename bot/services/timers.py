@@ -21,8 +21,8 @@ from typing import Any
 import aiosqlite
 from apscheduler.jobstores.base import JobLookupError
 
-from bot import lifecycle
-from bot.dispatch_models import DISPATCH_ACCEPT, VISIT_UNREPORTED, Deadline
+from bot.domain import lifecycle
+from bot.domain.dispatch_models import DISPATCH_ACCEPT, VISIT_UNREPORTED, Deadline
 from bot.services import Services
 from storage import deadlines, tickets, visits
 

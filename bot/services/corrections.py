@@ -12,11 +12,11 @@ from datetime import timedelta
 
 import aiosqlite
 
-from bot import adjustments, payroll
 from bot.config import Config
+from bot.domain import adjustments, payroll
+from bot.domain.line_text import NoteRenderer
+from bot.domain.models import MonthStatement, RecordedEvent, Slip, statement_from_json
 from bot.i18n import t
-from bot.line_text import NoteRenderer
-from bot.models import MonthStatement, RecordedEvent, Slip, statement_from_json
 from storage import adjustments as stored_adjustments
 from storage import ledger, months
 

@@ -10,11 +10,11 @@ from dataclasses import replace
 from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
 
 from bot.config import Config
-from bot.context import FieldContext, context_types
-from bot.outbound import FieldBot
-from bot.polling import poll
 from bot.services import Services
-from bot.transport import AiohttpRequest
+from handlers.context import FieldContext, context_types
+from handlers.outbound import FieldBot
+from handlers.polling import poll
+from handlers.transport import AiohttpRequest
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -97,7 +97,7 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):
             pass
-    from bot.loop_monitor import start_from_env
+    from handlers.loop_monitor import start_from_env
 
     lag_monitor = start_from_env()
     async with app:

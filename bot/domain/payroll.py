@@ -2,7 +2,7 @@
 
 Every line cites its rule ID and is rounded half-up to the fen on its own; totals are sums of
 lines. A line's note is structured (a shared Reason with the visit it is about), rendered in the
-reader's language only when shown (bot.line_text). No I/O here: storage selects the rows, the
+reader's language only when shown (bot.domain.line_text). No I/O here: storage selects the rows, the
 front ends render the result.
 """
 
@@ -21,7 +21,7 @@ from operator import attrgetter
 from zoneinfo import ZoneInfo
 
 from bot.config import RewardRules, Rules, TravelRules
-from bot.models import (
+from bot.domain.models import (
     MonthStatement,
     Reason,
     RecordedEvent,
@@ -30,7 +30,7 @@ from bot.models import (
     TechnicianStatement,
     line_note,
 )
-from bot.note_codes import coded
+from bot.domain.note_codes import coded
 
 ALLOWANCE = "allowance"
 TRAVEL = "travel"

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import replace
 
-from bot.models import MonthStatement, StatementLine, TechnicianStatement
+from bot.domain.models import MonthStatement, StatementLine, TechnicianStatement
 
 # (technician, rule, ref, kind): what one carried amount is keyed by
 LineKey = tuple[str, str, str, str]

@@ -8,12 +8,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot import evidence, timers, visits
-from bot.dispatch_models import SLA_TAKEBACK, VISIT_UNREPORTED
-from bot.geo import geodesic_m
-from bot.note_codes import coded
-from bot.services import Services
-from bot.visits import LocationReport, SiteCheck, SlipState
+from bot.domain import evidence, visits
+from bot.domain.dispatch_models import SLA_TAKEBACK, VISIT_UNREPORTED
+from bot.domain.geo import geodesic_m
+from bot.domain.note_codes import coded
+from bot.domain.visits import LocationReport, SiteCheck, SlipState
+from bot.services import Services, timers
 from storage import ledger, people, tickets
 from storage import visits as visit_store
 
@@ -167,7 +167,7 @@ async def check_in(
                         rule="DED-LATE",
                         day=now.astimezone(config.tz).date(),
                         amount_fen=None,
-                        # stored without a language; rendered in the reader's (bot.line_text)
+                        # stored without a language; rendered in the reader's (bot.domain.line_text)
                         note=coded(
                             "late_auto",
                             ticket=ticket.id,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.geo import geodesic_m
+from bot.domain.geo import geodesic_m
 
 
 class Evidence(StrEnum):
@@ -74,7 +74,7 @@ def check_location(
 ) -> SiteCheck:
     """Judge a location against the customer's registered site and the config's rules.
 
-    evidence is the grade bot.evidence gave the point (by default the report's own).
+    evidence is the grade bot.domain.evidence gave the point (by default the report's own).
     """
     evidence = evidence or report.evidence
     distance = geodesic_m((report.lat, report.lon), site) if site else None
@@ -92,7 +92,7 @@ def check_location(
 
 
 EVENT_MAX_AGE = timedelta(seconds=120)  # geofence.max_age_s's default: older locations are
-# refused as stale evidence (bot/evidence.py); this bound only guards callers that skip that
+# refused as stale evidence (bot/domain/evidence.py); this bound only guards callers that skip that
 
 
 def event_time(

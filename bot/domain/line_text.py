@@ -1,7 +1,7 @@
 """Statement lines in the reader's language: the rule's title, the visit's date and customer,
 and why, e.g. `ALW-CAP-HOME 0.00 超出家庭单机服务比例：11-23 陈女士，家庭单机超过 50% 上限（第 6/5 张）`.
 
-Lines carry structured notes (bot.models.LineNote); text is made here, only for the lines
+Lines carry structured notes (bot.domain.models.LineNote); text is made here, only for the lines
 shown, from the `line.*` and `note.*` catalog keys (bot/i18n/*.statement.toml).
 """
 
@@ -11,12 +11,12 @@ import re
 from collections.abc import Sequence
 from datetime import date, tzinfo
 
-from bot import payroll
+from bot.domain import payroll
+from bot.domain.models import Reason, Slip, StatementLine
+from bot.domain.note_codes import decode
 from bot.i18n import DEFAULT_LANGUAGE, catalog, normalize_language, t
-from bot.models import Reason, Slip, StatementLine
-from bot.note_codes import decode
 
-# Notes stored in English before notes were coded (bot.note_codes), rendered like coded ones.
+# Notes stored in English before notes were coded (bot.domain.note_codes), rendered like coded ones.
 _LEGACY_LATE = re.compile(r"^ticket (\d+): arrived (\d{1,2}:\d{2}) without notice$")
 _LEGACY_ADJUSTMENT = re.compile(r"^(.*?)\s*\(adjustment for (\d{4}-\d{2})\)$", re.DOTALL)
 

@@ -9,11 +9,11 @@ from datetime import datetime
 
 import aiosqlite
 
-from bot import lifecycle, recorded_events
-from bot.dispatch_models import SLA_TAKEBACK, VISIT_UNREPORTED, TicketView
-from bot.dispatching import DispatchError
+from bot.domain import lifecycle
+from bot.domain.dispatch_models import SLA_TAKEBACK, VISIT_UNREPORTED, TicketView
 from bot.i18n import t
-from bot.services import Services
+from bot.services import Services, recorded_events
+from bot.services.dispatching import DispatchError
 from storage import deadlines, people, tickets
 from storage import promises as store
 from storage import visits as visit_store

@@ -3,7 +3,7 @@
 A recorded event's note is free text typed by a person, except where the bot writes it (an
 automatic DED-LATE, an all-staff RMA-LOST share): those are stored coded, e.g.
 `§late_auto {"arrived": "09:42", "ticket": 12}§`, and rendered in the reader's language when
-shown (bot.line_text). Text after the closing mark is a person's own note, kept as typed.
+shown (bot.domain.line_text). Text after the closing mark is a person's own note, kept as typed.
 """
 
 from __future__ import annotations

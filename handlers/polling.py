@@ -29,8 +29,8 @@ from telegram import Update
 from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
 from telegram.ext import Application
 
-from bot.delivery import Attempt, current_attempt
 from bot.i18n import t
+from handlers.delivery import Attempt, current_attempt
 from storage import dead_letters, inbox
 from storage.db import Database, current_update_id
 

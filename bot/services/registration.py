@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from bot.models import Invite, Person, Role
+from bot.domain.models import Invite, Person, Role
 from bot.services import Services
 from storage import people
 

@@ -105,7 +105,7 @@ class Reason(NamedTuple):
 # A statement line's structured note: (the reason, the visit it is about (its check-out date
 # and customer), the station's time zone for that date, the day of a line with no visit).
 # A plain tuple: a month builds a quarter of a million, and a named tuple would cost a second
-# allocation each. Rendered in the reader's language only when shown (bot.line_text).
+# allocation each. Rendered in the reader's language only when shown (bot.domain.line_text).
 LineNote = tuple[Reason, "Slip | None", "tzinfo | None", "date | None"]
 
 
@@ -137,7 +137,7 @@ class StatementLine(NamedTuple):
         """The line as in `statement --json`, its note in `language` (default zh-CN) unless
         the caller rendered it already (`note`)."""
         if note is None:
-            from bot.line_text import note_text
+            from bot.domain.line_text import note_text
 
             note = note_text(self, language)
         data: dict[str, object] = {
@@ -190,7 +190,7 @@ class TechnicianStatement:
         """The technician's part of `statement --json`, notes in `language` (default zh-CN),
         or rendered by `notes` (a NoteRenderer's, shared by the month's technicians)."""
         if notes is None:
-            from bot.line_text import NoteRenderer
+            from bot.domain.line_text import NoteRenderer
 
             notes = NoteRenderer(language).notes
         return {
@@ -216,7 +216,7 @@ class MonthStatement:
 
     def as_json(self, language: str | None = None) -> dict[str, object]:
         """`statement --json`, every note in `language` (the station's; default zh-CN)."""
-        from bot.line_text import NoteRenderer
+        from bot.domain.line_text import NoteRenderer
 
         notes = NoteRenderer(language).notes
         return {

@@ -6,7 +6,7 @@ import calendar
 from collections.abc import Iterable
 from datetime import date
 
-from bot.models import CUSTOMER_CLASSES
+from bot.domain.models import CUSTOMER_CLASSES
 
 ONSITE = "onsite"
 PHONE_FIRST = "phone_first"

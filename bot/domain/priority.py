@@ -11,7 +11,7 @@ from operator import attrgetter
 from typing import NamedTuple
 
 from bot.config import PriorityWeights
-from bot.models import CUSTOMER_CLASSES
+from bot.domain.models import CUSTOMER_CLASSES
 
 FACTORS = ("tool", "major", "repeat", "hardware", "brand")
 DISPLAY_DECIMALS = 2

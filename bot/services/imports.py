@@ -11,10 +11,11 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot import corrections, payroll
 from bot.config import Config, yuan_to_fen
-from bot.geo import geodesic_m
-from bot.models import CUSTOMER_CLASSES, MACHINE_KINDS, SATISFACTION, SERVICE_TYPES
+from bot.domain import payroll
+from bot.domain.geo import geodesic_m
+from bot.domain.models import CUSTOMER_CLASSES, MACHINE_KINDS, SATISFACTION, SERVICE_TYPES
+from bot.services import corrections
 from storage import customers, ledger, months, people
 from storage.db import Database
 

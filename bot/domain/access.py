@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.models import Person, Role
+from bot.domain.models import Person, Role
 
 
 class Where(StrEnum):

@@ -8,10 +8,12 @@ from datetime import date
 from pathlib import Path
 
 from bot.config import Config
-from bot.dispatch_models import Customer, NewCustomer
-from bot.dispatching import CUSTOMER_KINDS
-from bot.geo import SYSTEMS, to_wgs84
-from bot.imports import (
+from bot.domain.dispatch_models import Customer, NewCustomer
+from bot.domain.geo import SYSTEMS, to_wgs84
+from bot.domain.models import CUSTOMER_CLASSES
+from bot.domain.service_mode import warranty_end
+from bot.services.dispatching import CUSTOMER_KINDS
+from bot.services.imports import (
     ImportError_,
     ImportResult,
     _choice,
@@ -20,8 +22,6 @@ from bot.imports import (
     _required,
     _RowError,
 )
-from bot.models import CUSTOMER_CLASSES
-from bot.service_mode import warranty_end
 from storage import customers
 from storage.db import Database
 

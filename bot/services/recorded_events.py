@@ -8,10 +8,10 @@ from enum import StrEnum
 
 import aiosqlite
 
-from bot import corrections, payroll
 from bot.config import Config
-from bot.models import RecordedEvent
-from bot.services import Services
+from bot.domain import payroll
+from bot.domain.models import RecordedEvent
+from bot.services import Services, corrections
 from storage import contests, ledger, people
 from storage import promises as promise_store
 from storage.db import Database

@@ -1,7 +1,7 @@
 """The one door every outgoing message passes: text, captions and button data fit Telegram.
 
 FieldBot is the application's bot. A text over 4,096 UTF-16 units goes out as several
-messages split at line breaks (bot.limits); the first keeps the reply, the last carries the
+messages split at line breaks (bot.domain.limits); the first keeps the reply, the last carries the
 buttons. An edit cannot become several messages, so an edit's text is cut with an ellipsis
 (long lists are paged by their handlers, handlers/paging.py, and never get here). A caption
 over 1,024 units keeps its first piece and the rest follows as text. Button data over 64 bytes
@@ -18,7 +18,7 @@ from telegram import InlineKeyboardMarkup, Message
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.ext import ExtBot
 
-from bot import limits
+from bot.domain import limits
 
 log = logging.getLogger(__name__)
 

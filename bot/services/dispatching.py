@@ -1,5 +1,5 @@
 """Dispatch services: customers, intake with repeat detection, the ranked queue, suggestions,
-assignment and the technician's answer. Every ticket change goes through bot.lifecycle."""
+assignment and the technician's answer. Every ticket change goes through bot.domain.lifecycle."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from datetime import date, datetime, timedelta
 
 import aiosqlite
 
-from bot import lifecycle, priority, service_mode, timers
-from bot.calendar import ServiceCalendar
-from bot.cards import CardFacts, warranty_state
-from bot.dispatch_models import (
+from bot.domain import lifecycle, priority, service_mode
+from bot.domain.calendar import ServiceCalendar
+from bot.domain.cards import CardFacts, warranty_state
+from bot.domain.dispatch_models import (
     DISPATCH_ACCEPT,
     SLA_ARRIVE,
     SLA_RESPOND,
@@ -21,10 +21,10 @@ from bot.dispatch_models import (
     TechnicianStatus,
     TicketView,
 )
-from bot.geo import geodesic_m
-from bot.intake import IntakeError, normalize_fault
-from bot.models import CUSTOMER_CLASSES
-from bot.services import Services
+from bot.domain.geo import geodesic_m
+from bot.domain.intake import IntakeError, normalize_fault
+from bot.domain.models import CUSTOMER_CLASSES
+from bot.services import Services, timers
 from storage import customers, deadlines, people, tickets
 
 M_PER_KM = 1000

@@ -10,10 +10,11 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, time
 from zoneinfo import ZoneInfo
 
-from bot import corrections, parsing, payroll
 from bot.config import Config
-from bot.evidence import Flag
-from bot.models import MonthStatement, Reason, StatementLine, statement_from_json
+from bot.domain import parsing, payroll
+from bot.domain.evidence import Flag
+from bot.domain.models import MonthStatement, Reason, StatementLine, statement_from_json
+from bot.services import corrections
 from storage import ledger, months
 from storage import visits as visit_store
 from storage.db import Database
@@ -22,7 +23,7 @@ ALLOWANCE = payroll.ALLOWANCE
 
 
 def parse_month(text: str) -> str | None:
-    """'YYYY-MM' if text is a valid month (within bot.parsing's bounds), else None."""
+    """'YYYY-MM' if text is a valid month (within bot.domain.parsing's bounds), else None."""
     return parsing.parse_month(text)
 
 
@@ -218,7 +219,7 @@ async def compute_with_metrics(
 
 def _metrics_of(slips: list, arrivals: dict[str, tuple[int, int]]) -> dict:
     """Per-technician metrics from the month's slips and timed arrivals, in one pass."""
-    from bot.reports import TechnicianMetrics
+    from bot.services.reports import TechnicianMetrics
 
     counts: dict[str, list[int]] = {}  # name -> [visits, satisfied, rated]
     for slip in slips:

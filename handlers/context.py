@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from telegram.ext import Application, CallbackContext, ContextTypes, ExtBot
 
 if TYPE_CHECKING:
-    from bot.access import Actor
+    from bot.domain.access import Actor
     from bot.services import Services
 
 

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from bot.geo import SYSTEMS, Point, parse_coordinates, to_wgs84
+from bot.domain.geo import SYSTEMS, Point, parse_coordinates, to_wgs84
 
 QUICK_SEPARATORS = re.compile(r"\s*[|｜]\s*")
 FLAG_SPLIT = re.compile(r"[\s,，、]+")

@@ -3,7 +3,7 @@
 Money stays in integer fen until it is shown; 元 values are fen / 100 so that
 round(yuan * 100) == fen holds for every cell. matplotlib and XlsxWriter are imported lazily,
 so importing this module costs the bot's start-up nothing. The workbook itself is written by
-bot/workbook.py; both run in a report worker process (bot/report_worker.py), never in the bot's.
+bot/services/workbook.py; both run in a report worker process (bot/services/report_worker.py), never in the bot's.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from bot.domain.models import MonthStatement, TechnicianStatement
 from bot.i18n import DEFAULT_LANGUAGE, normalize_language, t
-from bot.models import MonthStatement, TechnicianStatement
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -366,7 +366,7 @@ def write_workbook(
     language: str | None = None,
 ) -> Path:
     """Save the month's summary sheet plus one sheet per technician as an .xlsx file."""
-    from bot.workbook import build_workbook_file
+    from bot.services.workbook import build_workbook_file
 
     return build_workbook_file(statement, metrics, path, language)
 

@@ -2,7 +2,7 @@
 
 A month of 100,000 slips takes seconds of CPU and hundreds of megabytes to turn into statements,
 a workbook and a chart. The bot hands such a job to a fresh Python process
-(`python -m bot.report_worker`): the job (a pickled dataclass naming the database file, the
+(`python -m bot.services.report_worker`): the job (a pickled dataclass naming the database file, the
 config and the month) goes in on stdin, the worker opens its own query-only SQLite connection,
 writes its files into the folder the job names and sends back a small pickled result (texts,
 totals, file paths) on stdout. The process then exits, so its memory goes back to the system.
@@ -106,8 +106,8 @@ class SummaryJob:
     folder: str
 
     async def run(self) -> SummaryResult:
-        from bot import reports, statements
-        from bot.workbook import build_workbook_file
+        from bot.services import reports, statements
+        from bot.services.workbook import build_workbook_file
 
         clock = _Stopwatch()
         # matplotlib takes about half a second to import: meanwhile SQLite reads the month.
@@ -178,7 +178,7 @@ class SnapshotJob:
     folder: str
 
     async def run(self) -> SnapshotResult:
-        from bot import statements
+        from bot.services import statements
 
         db = ReadOnlyDatabase(self.db_path, self.config.busy_timeout_ms)
         try:
@@ -259,7 +259,7 @@ async def _run_when_free(job: Any, timeout_s: float) -> Any:
         proc = await asyncio.create_subprocess_exec(
             sys.executable,
             "-m",
-            "bot.report_worker",
+            "bot.services.report_worker",
             stdin=asyncio.subprocess.PIPE,
             stdout=asyncio.subprocess.PIPE,
             stderr=asyncio.subprocess.PIPE,

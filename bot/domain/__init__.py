@@ -1,0 +1,1 @@
+"""The domain: pure rules and records, no storage, no chat front end."""
