@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from bot.config import load_config
 from bot.domain.dispatch_models import to_iso
 from bot.domain.models import Role
-from bot.sandbox.emulator import BotApiEmulator
+from sandbox.emulator import BotApiEmulator
 from storage.db import Database
 from tests.e2e.harness import BotHarness, Clock
 

@@ -23,8 +23,8 @@ from bench.rank_part import rank_median_ms  # noqa: E402
 from bot.config import load_config  # noqa: E402
 from bot.domain.dispatch_models import NewCustomer  # noqa: E402
 from bot.domain.models import Role  # noqa: E402
-from bot.sandbox.emulator import BotApiEmulator  # noqa: E402
 from bot.services import dispatching  # noqa: E402
+from sandbox.emulator import BotApiEmulator  # noqa: E402
 from tests.e2e.harness import BotHarness, Clock  # noqa: E402
 
 TICKETS = 50

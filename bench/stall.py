@@ -45,7 +45,7 @@ import bench.statement as month_data
 from bench.statement import MONTH, SLIPS, fill
 from bench.visits import first_answer, peak_rss_mb, start_process, wait_polling
 from bot.config import load_config
-from bot.sandbox.emulator import BotApiEmulator
+from sandbox.emulator import BotApiEmulator
 from storage.db import Database
 
 logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)

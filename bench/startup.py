@@ -26,7 +26,7 @@ from pathlib import Path
 
 import psutil
 
-from bot.sandbox.emulator import BotApiEmulator
+from sandbox.emulator import BotApiEmulator
 
 logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)  # a stopped bot drops its poll
 

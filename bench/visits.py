@@ -33,7 +33,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
-from bot.sandbox.emulator import BotApiEmulator
+from sandbox.emulator import BotApiEmulator
 from storage.db import Database
 
 logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)

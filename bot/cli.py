@@ -98,7 +98,7 @@ async def _dispatch(args: argparse.Namespace, config: Config) -> int:
     if command == "run":
         return await _run(config)
     if command == "demo":
-        from bot.sandbox.demo import run_demo
+        from sandbox.demo import run_demo
 
         return await run_demo(config, Path(args.out))
     if command in ("import-slips", "import-events", "import-customers"):
@@ -121,7 +121,7 @@ async def _run(config: Config) -> int:
 
     if not config.token:
         print("No bot token (FIELDBOT_TOKEN or telegram.token): running the sandbox day instead.")
-        from bot.sandbox.demo import run_demo
+        from sandbox.demo import run_demo
 
         return await run_demo(config, Path("sandbox-out"))
     setup_logging(config.token)

@@ -44,7 +44,7 @@ async def db(config: Config):
 @pytest.fixture
 async def harness(config: Config):
     """The real application polling the Bot API emulator on 127.0.0.1."""
-    from bot.sandbox.emulator import BotApiEmulator
+    from sandbox.emulator import BotApiEmulator
     from tests.e2e.harness import BotHarness, Clock
 
     clock = Clock()

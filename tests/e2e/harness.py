@@ -12,10 +12,10 @@ from telegram.ext import Application
 
 from bot.config import Config
 from bot.domain.models import Role
-from bot.sandbox.emulator import BotApiEmulator
 from bot.services import Services
 from handlers.app import build_application, with_endpoint
 from handlers.polling import poll
+from sandbox.emulator import BotApiEmulator
 from storage import people
 from storage.db import Database
 

@@ -316,7 +316,7 @@ KILL_BEFORE = {"checkout-location", "visit:co", "photo"}
 
 
 async def test_checkout_survives_sigkill_mid_form(tmp_path: Path) -> None:
-    from bot.sandbox.emulator import BotApiEmulator
+    from sandbox.emulator import BotApiEmulator
 
     async with BotApiEmulator() as emu:
         emu.user(TECH, "张伟")

@@ -32,7 +32,7 @@ from telegram.ext import (
     Defaults,
 )
 
-from bot.sandbox.emulator import BotApiEmulator, parse_html, parse_markdown_v2
+from sandbox.emulator import BotApiEmulator, parse_html, parse_markdown_v2
 
 pytestmark = pytest.mark.asyncio
 

@@ -95,7 +95,7 @@ async def _wait_until(predicate, timeout: float = 60.0) -> None:  # noqa: ANN001
 
 
 async def test_sigkill_with_queued_updates_handles_each_exactly_once(tmp_path: Path) -> None:
-    from bot.sandbox.emulator import BotApiEmulator
+    from sandbox.emulator import BotApiEmulator
 
     total = 300
     async with BotApiEmulator() as emu:

@@ -14,7 +14,7 @@ import pytest
 import handlers  # noqa: F401 - imported before the clock starts, as a running bot has
 from bot.config import Config
 from bot.domain.models import Role
-from bot.sandbox.emulator import BotApiEmulator
+from sandbox.emulator import BotApiEmulator
 from tests.e2e.harness import BotHarness, Clock
 
 MANAGER = 201

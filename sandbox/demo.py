@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from bot.config import Config
-from bot.sandbox.dispatch_day import dispatch_chapter
-from bot.sandbox.emulator import BotApiEmulator, SentCall
-from bot.sandbox.visit_day import visit_chapter
 from bot.services import Services
 from handlers.app import build_application, with_endpoint
 from handlers.polling import poll
+from sandbox.dispatch_day import dispatch_chapter
+from sandbox.emulator import BotApiEmulator, SentCall
+from sandbox.visit_day import visit_chapter
 from storage.db import Database
 
 ADMIN_ID = 1

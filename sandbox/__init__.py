@@ -1,5 +1,5 @@
 """Sandbox tooling: an in-process Telegram Bot API emulator for end-to-end tests."""
 
-from bot.sandbox.emulator import ApiError, BotApiEmulator, SentCall, StoredFile
+from sandbox.emulator import ApiError, BotApiEmulator, SentCall, StoredFile
 
 __all__ = ["ApiError", "BotApiEmulator", "SentCall", "StoredFile"]
