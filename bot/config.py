@@ -176,6 +176,8 @@ class RepairConfig:
     agent_day: int = 10  # RMA-AGENT
     voucher_prefix: str = "FX"
     board_page_size: int = 20
+    complaint_ack_hours: float = 24  # CMP-REGISTER: acknowledged within this
+    complaint_verify_days: int = 3  # verified within this many working days
 
 
 @dataclass(frozen=True)
@@ -582,6 +584,8 @@ def _repairs(rep: _Reader, file: str) -> RepairConfig:
         agent_day=rep.integer("agent_day", 10, minimum=1),
         voucher_prefix=prefix,
         board_page_size=rep.integer("board_page_size", 20, minimum=1),
+        complaint_ack_hours=rep.number("complaint_ack_hours", 24, positive=True),
+        complaint_verify_days=rep.integer("complaint_verify_days", 3, minimum=1),
     )
 
 
