@@ -20,6 +20,7 @@ from bot.repair_timers import (
     ComplaintClock,
     ItemClock,
     Promise,
+    Setup,
     complaint_promises,
     days_in,
     due_stages,
@@ -464,13 +465,15 @@ def due_promises(
     clocks: Iterable[ItemClock], services: Services, calendar: ServiceCalendar, now: datetime
 ) -> list[DueStage]:
     """The due stages of these items' promises (pure; the timer pass's CPU part)."""
-    found: list[DueStage] = []
-    for clock in clocks:
+    config = services.config
+    setup = Setup.of(config)
+    return [
+        DueStage(promise, stage, at, action)
+        for clock in clocks
         for promise, stage, at, action in due_stages(
-            item_promises(clock, services.config, calendar), now
-        ):
-            found.append(DueStage(promise, stage, at, action))
-    return found
+            item_promises(clock, config, calendar, setup), now
+        )
+    ]
 
 
 @dataclass(frozen=True)

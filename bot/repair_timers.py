@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from enum import StrEnum
+from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from bot.calendar import ServiceCalendar
 from bot.config import Config
@@ -30,6 +32,7 @@ RMA_BACK = "RMA-BACK"
 CMP_ACK = "CMP-ACK"
 CMP_VERIFY = "CMP-VERIFY"
 SPARE_CLASSES = frozenset({"industry", "network", "quasi"})  # SLA-SPARE (quasi as industry)
+MIDNIGHT = time(0)
 ITEM_RULES = (SLA_TAKEBACK, SLA_SPARE, RMA_SEND, RMA_10DAY, RMA_20DAY, RMA_AGENT, RMA_BACK)
 
 
@@ -47,8 +50,7 @@ class Action(StrEnum):
     NOTIFY_TODAY = "notify_today"  # RMA-BACK, county companies
 
 
-@dataclass(frozen=True)
-class ItemClock:
+class ItemClock(NamedTuple):
     """The facts of one item that its promises depend on (aware datetimes)."""
 
     item_id: int
@@ -65,9 +67,11 @@ class ItemClock:
     finished_at: datetime | None = None  # when it reached a final state
 
 
-@dataclass(frozen=True)
-class Promise:
-    """One promise: an optional earlier stage (a question or a warning) and the deadline."""
+class Promise(NamedTuple):
+    """One promise: an optional earlier stage (a question or a warning) and the deadline.
+
+    A named tuple, not a dataclass: a timer pass builds tens of thousands of them.
+    """
 
     rule: str
     ref_id: int
@@ -91,16 +95,38 @@ class Promise:
         return tuple(found)
 
 
-def _local_midnight_after(config: Config, moment: datetime, days: int) -> datetime:
-    """The end of day `days` counted from moment's local date (local midnight after it)."""
-    day = moment.astimezone(config.tz).date() + timedelta(days=days + 1)
-    return datetime.combine(day, time(0), tzinfo=config.tz)
+@dataclass(frozen=True)
+class Setup:
+    """What every item's promises share, worked out once per pass from the config."""
 
+    tz: ZoneInfo
+    warn: timedelta
+    takeback: timedelta
+    spare: timedelta
+    send_days: timedelta
+    send_time: time
+    explain_end: timedelta  # local midnight ending day N, from the intake date
+    report_end: timedelta
+    explain_ask: timedelta
+    agent_ask: timedelta
+    day_start: time
 
-def _day_start(config: Config, moment: datetime, days: int) -> datetime:
-    """The start of the working hours on day `days` counted from moment's local date."""
-    day = moment.astimezone(config.tz).date() + timedelta(days=days)
-    return datetime.combine(day, config.sla.workday_start, tzinfo=config.tz)
+    @classmethod
+    def of(cls, config: Config) -> Setup:
+        rep, sla = config.repairs, config.sla
+        return cls(
+            tz=config.tz,
+            warn=timedelta(minutes=sla.warn_before_minutes),
+            takeback=timedelta(hours=sla.takeback_hours),
+            spare=timedelta(days=sla.spare_days),
+            send_days=timedelta(days=rep.send_check_day),
+            send_time=rep.send_check_time,
+            explain_end=timedelta(days=rep.explain_day + 1),
+            report_end=timedelta(days=rep.report_day + 1),
+            explain_ask=timedelta(days=rep.explain_day),
+            agent_ask=timedelta(days=rep.agent_day),
+            day_start=sla.workday_start,
+        )
 
 
 def _end_of_working_day(calendar: ServiceCalendar, moment: datetime) -> datetime:
@@ -120,50 +146,55 @@ def _first(*moments: datetime | None) -> datetime | None:
     return min(present) if present else None
 
 
-def item_promises(item: ItemClock, config: Config, calendar: ServiceCalendar) -> list[Promise]:
-    """Every promise the item carries, kept or not (met_at says when it was kept or ended)."""
-    rep, sla = config.repairs, config.sla
-    final = item.state in FINAL_STATES
-    ended = item.finished_at if final else None
+def item_promises(
+    item: ItemClock, config: Config, calendar: ServiceCalendar, setup: Setup | None = None
+) -> list[Promise]:
+    """Every promise the item carries, kept or not (met_at says when it was kept or ended).
+
+    Times are in UTC, like the stored ones, so a pass compares them without zone lookups.
+
+    Pass a Setup (Setup.of(config)) when computing many items in one pass.
+    """
+    s = setup or Setup.of(config)
+    tz = s.tz
+    combine = datetime.combine
+    ended = item.finished_at if item.state in FINAL_STATES else None
     agent = item.customer_class == "agent"
     county = agent and item.customer_kind == "county"
-    warn = timedelta(minutes=sla.warn_before_minutes)
+    intake_day = item.taken_in_at.astimezone(tz).date()
     promises: list[Promise] = []
     if not agent:  # agents' items follow RMA-AGENT instead
-        due = item.taken_in_at + timedelta(hours=sla.takeback_hours)
+        due = item.taken_in_at + s.takeback
         promises.append(
             Promise(
                 SLA_TAKEBACK,
                 item.item_id,
-                due.astimezone(config.tz),
+                due,
                 Action.BREACH,
-                warn_at=(due - warn).astimezone(config.tz),
+                warn_at=due - s.warn,
                 warn_action=Action.WARN,
                 notify=("receiver", "managers"),
                 met_at=_first(item.answered_at, ended),
             )
         )
     if item.customer_class in SPARE_CLASSES:
-        due = item.taken_in_at + timedelta(days=sla.spare_days)
         promises.append(
             Promise(
                 SLA_SPARE,
                 item.item_id,
-                due.astimezone(config.tz),
+                item.taken_in_at + s.spare,
                 Action.ASK_SPARE,
                 notify=("receiver",),
                 met_at=_first(item.spare_settled_at, item.back_at, ended),
             )
         )
     if item.sent_up_at is not None:
-        due = _day_start(config, item.sent_up_at, rep.send_check_day).replace(
-            hour=rep.send_check_time.hour, minute=rep.send_check_time.minute
-        )
+        sent_day = item.sent_up_at.astimezone(tz).date()
         promises.append(
             Promise(
                 RMA_SEND,
                 item.item_id,
-                due,
+                combine(sent_day + s.send_days, s.send_time, tzinfo=tz).astimezone(UTC),
                 Action.REMIND_SENDER,
                 notify=("sender",),
                 met_at=_first(item.upstream_confirmed_at, item.back_at, ended),
@@ -174,9 +205,9 @@ def item_promises(item: ItemClock, config: Config, calendar: ServiceCalendar) ->
         Promise(
             RMA_10DAY,
             item.item_id,
-            _local_midnight_after(config, item.taken_in_at, rep.explain_day),
+            combine(intake_day + s.explain_end, MIDNIGHT, tzinfo=tz).astimezone(UTC),
             Action.RECORD_EVENT,
-            warn_at=_day_start(config, item.taken_in_at, rep.explain_day),
+            warn_at=combine(intake_day + s.explain_ask, s.day_start, tzinfo=tz).astimezone(UTC),
             warn_action=Action.ASK_EXPLANATION,
             auto_event=RMA_10DAY,
             notify=("receiver", "managers", "customer"),
@@ -187,7 +218,7 @@ def item_promises(item: ItemClock, config: Config, calendar: ServiceCalendar) ->
         Promise(
             RMA_20DAY,
             item.item_id,
-            _local_midnight_after(config, item.taken_in_at, rep.report_day),
+            combine(intake_day + s.report_end, MIDNIGHT, tzinfo=tz).astimezone(UTC),
             Action.RECORD_EVENT,
             auto_event=RMA_20DAY,
             notify=("receiver", "managers"),
@@ -199,7 +230,7 @@ def item_promises(item: ItemClock, config: Config, calendar: ServiceCalendar) ->
             Promise(
                 RMA_AGENT,
                 item.item_id,
-                _day_start(config, item.taken_in_at, rep.agent_day),
+                combine(intake_day + s.agent_ask, s.day_start, tzinfo=tz).astimezone(UTC),
                 Action.ASK_AGENT_REASON,
                 notify=("receiver", "agent"),
                 met_at=explained_or_ended,
@@ -210,7 +241,7 @@ def item_promises(item: ItemClock, config: Config, calendar: ServiceCalendar) ->
             Promise(
                 RMA_BACK,
                 item.item_id,
-                _end_of_working_day(calendar, item.back_at),
+                _end_of_working_day(calendar, item.back_at).astimezone(UTC),
                 Action.NOTIFY_TODAY if county else Action.DELIVER_TODAY,
                 notify=("receiver", "customer") if not county else ("receiver", "agent"),
                 met_at=ended,
@@ -231,9 +262,13 @@ def due_stages(
     """The stages of open promises whose time has come (the scheduler fires each once)."""
     found = []
     for promise in promises:
-        for stage, when, action in promise.stages():
-            if when <= now and (promise.met_at is None or promise.met_at > when):
-                found.append((promise, stage, when, action))
+        met = promise.met_at
+        warn = promise.warn_at
+        if warn is not None and warn <= now and (met is None or met > warn):
+            found.append((promise, "warn", warn, promise.warn_action))
+        due = promise.due_at
+        if due <= now and (met is None or met > due):
+            found.append((promise, "due", due, promise.due_action))
     return found
 
 

@@ -471,20 +471,16 @@ async def open_clocks(conn: aiosqlite.Connection) -> list[ItemClock]:
     rows = await conn.execute_fetchall(
         _CLOCK_SQL + "WHERE i.finished_at IS NULL ORDER BY i.taken_in_at, i.id"
     )
+    # Stored instants are ISO text in UTC; parsed directly, as this reads every open item.
+    parse = datetime.fromisoformat
     return [
         ItemClock(
-            item_id=row[0],
-            state=row[1],
-            customer_class=row[2],
-            customer_kind=row[3],
-            taken_in_at=from_iso(row[4]),  # type: ignore[arg-type]
-            sent_up_at=from_iso(row[5]),
-            upstream_confirmed_at=from_iso(row[6]),
-            back_at=from_iso(row[7]),
-            answered_at=from_iso(row[8]),
-            explained_at=from_iso(row[9]),
-            spare_settled_at=from_iso(row[10]),
-            finished_at=from_iso(row[11]),
+            row[0],
+            row[1],
+            row[2],
+            row[3],
+            parse(row[4]),
+            *(parse(text) if text else None for text in row[5:12]),
         )
         for row in rows
     ]
