@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
+from typing import NamedTuple
 
 from bot import policy, recorded_events, repairs
 from bot.calendar import ServiceCalendar
@@ -443,8 +444,7 @@ async def board(
     return BoardPage(lines, total, cursor, tuple(loan for loan in loans if loan.item_finished))
 
 
-@dataclass(frozen=True)
-class DueStage:
+class DueStage(NamedTuple):
     promise: Promise
     stage: str  # warn or due
     at: datetime

@@ -12,8 +12,8 @@ says what is due and when (a promise is identified by (rule, item id)).
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -110,6 +110,24 @@ class Setup:
     explain_ask: timedelta
     agent_ask: timedelta
     day_start: time
+    # Intake day -> the UTC instants of its day-N promises; items share their intake days.
+    marks: dict[date, tuple[datetime, datetime, datetime, datetime]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def day_marks(self, intake_day: date) -> tuple[datetime, datetime, datetime, datetime]:
+        """(end of the explain day, its question, end of the report day, the agent question)."""
+        found = self.marks.get(intake_day)
+        if found is None:
+            tz, combine = self.tz, datetime.combine
+            found = (
+                combine(intake_day + self.explain_end, MIDNIGHT, tzinfo=tz).astimezone(UTC),
+                combine(intake_day + self.explain_ask, self.day_start, tzinfo=tz).astimezone(UTC),
+                combine(intake_day + self.report_end, MIDNIGHT, tzinfo=tz).astimezone(UTC),
+                combine(intake_day + self.agent_ask, self.day_start, tzinfo=tz).astimezone(UTC),
+            )
+            self.marks[intake_day] = found
+        return found
 
     @classmethod
     def of(cls, config: Config) -> Setup:
@@ -161,7 +179,9 @@ def item_promises(
     ended = item.finished_at if item.state in FINAL_STATES else None
     agent = item.customer_class == "agent"
     county = agent and item.customer_kind == "county"
-    intake_day = item.taken_in_at.astimezone(tz).date()
+    explain_end, explain_ask, report_end, agent_ask = s.day_marks(
+        item.taken_in_at.astimezone(tz).date()
+    )
     promises: list[Promise] = []
     if not agent:  # agents' items follow RMA-AGENT instead
         due = item.taken_in_at + s.takeback
@@ -205,9 +225,9 @@ def item_promises(
         Promise(
             RMA_10DAY,
             item.item_id,
-            combine(intake_day + s.explain_end, MIDNIGHT, tzinfo=tz).astimezone(UTC),
+            explain_end,
             Action.RECORD_EVENT,
-            warn_at=combine(intake_day + s.explain_ask, s.day_start, tzinfo=tz).astimezone(UTC),
+            warn_at=explain_ask,
             warn_action=Action.ASK_EXPLANATION,
             auto_event=RMA_10DAY,
             notify=("receiver", "managers", "customer"),
@@ -218,7 +238,7 @@ def item_promises(
         Promise(
             RMA_20DAY,
             item.item_id,
-            combine(intake_day + s.report_end, MIDNIGHT, tzinfo=tz).astimezone(UTC),
+            report_end,
             Action.RECORD_EVENT,
             auto_event=RMA_20DAY,
             notify=("receiver", "managers"),
@@ -230,7 +250,7 @@ def item_promises(
             Promise(
                 RMA_AGENT,
                 item.item_id,
-                combine(intake_day + s.agent_ask, s.day_start, tzinfo=tz).astimezone(UTC),
+                agent_ask,
                 Action.ASK_AGENT_REASON,
                 notify=("receiver", "agent"),
                 met_at=explained_or_ended,
