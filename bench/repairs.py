@@ -23,11 +23,11 @@ from datetime import UTC, datetime, timedelta
 from bot import repair_service as desk
 from bot.config import load_config
 from bot.dispatch_models import NewCustomer, to_iso
+from bot.repair_models import NewItem
 from bot.services import Services
 from storage import customers, people
 from storage import repairs as store
 from storage.db import Database
-from storage.repairs import NewItem
 
 OPEN_ITEMS = 5000
 FINISHED_ITEMS = 2000

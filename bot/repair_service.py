@@ -16,6 +16,7 @@ from typing import NamedTuple
 from bot import policy, recorded_events, repairs
 from bot.calendar import ServiceCalendar
 from bot.config import ITEM_KINDS
+from bot.repair_models import PACKAGING, Item, NewItem
 from bot.repair_timers import (
     Action,
     ComplaintClock,
@@ -31,7 +32,6 @@ from bot.repair_timers import (
 from bot.services import Services
 from storage import complaints, customers, people, spares
 from storage import repairs as store
-from storage.repairs import Item, NewItem
 
 MAX_TEXT = 1000
 MIN_REASON = 2
@@ -72,8 +72,8 @@ def check_new_item(item: NewItem, today: date) -> NewItem:
     """The item with its text tidied, or RepairError for what is missing (RMA-REGISTER)."""
     product = _text(item.product, "repairs.error.product_required")
     fault = _text(item.fault, "repairs.error.fault_required")
-    if item.packaging not in store.PACKAGING:
-        raise RepairError("repairs.error.packaging", choices=", ".join(store.PACKAGING))
+    if item.packaging not in PACKAGING:
+        raise RepairError("repairs.error.packaging", choices=", ".join(PACKAGING))
     if item.item_kind not in ITEM_KINDS:
         raise RepairError("repairs.error.item_kind", choices=", ".join(ITEM_KINDS))
     if item.purchase_date is not None and item.purchase_date > today:

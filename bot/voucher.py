@@ -18,7 +18,7 @@ from fpdf import FPDF
 
 from bot.config import Config
 from bot.i18n import t
-from storage.repairs import Item
+from bot.repair_models import Item
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")

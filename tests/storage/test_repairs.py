@@ -11,12 +11,12 @@ from bot import repair_service as desk
 from bot import repairs
 from bot.config import Config
 from bot.dispatch_models import NewCustomer
+from bot.repair_models import NewItem
 from bot.repair_service import RepairError
 from bot.services import Services
 from storage import complaints, customers, people
 from storage import repairs as store
 from storage.db import Database
-from storage.repairs import NewItem
 
 NOW = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in Chengdu, a Tuesday
 
@@ -380,3 +380,29 @@ async def test_customer_view_by_token(services: Services) -> None:
     assert view is not None and view.voucher_no == item.voucher_no and not view.back
     assert view.expected_back == date(2026, 12, 9)
     assert await desk.customer_view(services, "no-such-token") is None
+
+
+async def test_vouchers_stay_unique_when_registered_at_once(services: Services) -> None:
+    tax = await customer(services, "税务局")
+    items = await asyncio.gather(
+        *(desk.register_item(services, new_item(tax), None) for _ in range(12))
+    )
+    numbers = sorted(item.voucher_no for item in items)
+    assert numbers == [f"FX-20261201-{n:04d}" for n in range(1, 13)]
+    advance(services, days=1)
+    assert (
+        await desk.register_item(services, new_item(tax), None)
+    ).voucher_no == "FX-20261202-0001"
+
+
+async def test_the_board_reads_open_items_by_index(services: Services) -> None:
+    async with services.db.read() as conn:
+        first = await conn.execute_fetchall(
+            "EXPLAIN QUERY PLAN " + store.open_page_sql(False), (20,)
+        )
+        later = await conn.execute_fetchall(
+            "EXPLAIN QUERY PLAN " + store.open_page_sql(True), ("", "", 0, 20)
+        )
+    plan = [*first, *later]
+    detail = " ".join(str(row[-1]) for row in plan)
+    assert "repair_items_open" in detail and "TEMP B-TREE" not in detail

@@ -9,8 +9,8 @@ import pytest
 
 from bot import policy, repairs, warranty
 from bot.i18n import catalog
+from bot.repair_models import PACKAGING
 from bot.repair_timers import Action
-from storage.repairs import PACKAGING
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -44,3 +44,27 @@ def produced_keys() -> set[str]:
 def test_every_produced_key_is_in_the_catalog(language: str) -> None:
     missing = produced_keys() - set(catalog(language))
     assert not missing
+
+
+REPAIR_MODULES = (
+    "bot/repairs.py",
+    "bot/repair_timers.py",
+    "bot/policy.py",
+    "bot/warranty.py",
+    "bot/repair_models.py",
+    "bot/repair_service.py",
+    "bot/voucher.py",
+    "storage/repairs.py",
+    "storage/spares.py",
+    "storage/complaints.py",
+)
+PURE = REPAIR_MODULES[:5]
+
+
+@pytest.mark.parametrize("path", REPAIR_MODULES)
+def test_the_repair_core_is_channel_neutral(path: str) -> None:
+    text = (ROOT / path).read_text(encoding="utf-8")
+    assert not re.search(r"^\s*(from|import) telegram", text, re.MULTILINE)
+    if path in PURE:  # pure rules: no database, no clock of their own
+        assert not re.search(r"^\s*(from|import) (storage|aiosqlite|sqlite3)", text, re.MULTILINE)
+        assert "datetime.now(" not in text and "date.today(" not in text

@@ -9,8 +9,8 @@ import pytest
 from pypdf import PdfReader
 
 from bot.config import parse_config
+from bot.repair_models import Item
 from bot.voucher import cjk_font_path, deep_link, render_voucher
-from storage.repairs import Item
 
 CONFIG = parse_config({"station": {"name": "成都服务站"}})
 
