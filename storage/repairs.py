@@ -351,7 +351,7 @@ def open_page_sql(after: bool) -> str:
     """The board's page query; the index repair_items_open serves both filter and order."""
     where = "WHERE i.finished_at IS NULL "
     if after:
-        where += "AND (i.taken_in_at > ? OR (i.taken_in_at = ? AND i.id > ?)) "
+        where += "AND (i.taken_in_at, i.id) > (?, ?) "  # a row value: the index range starts there
     return _ITEM_SQL + where + "ORDER BY i.taken_in_at, i.id LIMIT ?"
 
 
@@ -359,7 +359,7 @@ async def open_page(
     conn: aiosqlite.Connection, after: tuple[str, int] | None, limit: int
 ) -> list[BoardRow]:
     """Open items oldest first, a page after the keyset (taken_in_at, id) of the last row."""
-    params: list[object] = [] if after is None else [after[0], after[0], after[1]]
+    params: list[object] = [] if after is None else [after[0], after[1]]
     rows = await conn.execute_fetchall(open_page_sql(after is not None), (*params, limit))
     items = [_item(row) for row in rows]
     loans: dict[int, int] = {}

@@ -401,8 +401,9 @@ async def test_the_board_reads_open_items_by_index(services: Services) -> None:
             "EXPLAIN QUERY PLAN " + store.open_page_sql(False), (20,)
         )
         later = await conn.execute_fetchall(
-            "EXPLAIN QUERY PLAN " + store.open_page_sql(True), ("", "", 0, 20)
+            "EXPLAIN QUERY PLAN " + store.open_page_sql(True), ("", 0, 20)
         )
     plan = [*first, *later]
     detail = " ".join(str(row[-1]) for row in plan)
     assert "repair_items_open" in detail and "TEMP B-TREE" not in detail
+    assert "taken_in_at>" in " ".join(str(row[-1]) for row in later)  # later pages seek
