@@ -30,7 +30,7 @@ from bot.repair_timers import (
     next_promise,
 )
 from bot.services import Services
-from storage import complaints, customers, people, spares
+from storage import complaints, customers, people, spares, tickets
 from storage import repairs as store
 
 MAX_TEXT = 1000
@@ -103,6 +103,8 @@ async def register_item(services: Services, item: NewItem, by: int | None) -> It
         customer = await customers.by_id(conn, item.customer_id)
         if customer is None:
             raise RepairError("repairs.error.customer_unknown", id=item.customer_id)
+        if item.ticket_id is not None and await tickets.state_of(conn, item.ticket_id) is None:
+            raise RepairError("repairs.error.ticket_unknown", id=item.ticket_id)
         county = customer.customer_class == "agent" and customer.kind == "county"
         voucher = None
         if not county:  # RMA-VOUCHER: county companies need none
@@ -223,6 +225,36 @@ async def record_explanation(
         updated = await store.get(conn, item_id)
     assert updated is not None
     return Explained(updated, explanation, item.explained_at is None)
+
+
+AUTO_RULES = ("RMA-10DAY", "RMA-20DAY")
+
+
+async def record_promise_event(
+    services: Services, item_id: int, rule: str
+) -> recorded_events.Recorded | None:
+    """RMA-10DAY / RMA-20DAY at their deadline: recorded by the bot against the person who
+    took the item in, once (the source key is the rule and the item); None when an
+    explanation came in time or the item is finished."""
+    if rule not in AUTO_RULES:
+        raise ValueError(f"{rule} is not recorded automatically")
+    async with services.db.read() as conn:
+        item = await _open_item(conn, item_id)
+        receiver = await people.by_id(conn, item.taken_in_by) if item.taken_in_by else None
+    if item.explained_at is not None or repairs.is_final(item.state):
+        return None
+    if receiver is None or receiver.role != "technician":
+        raise RepairError("repairs.error.receiver_not_technician", id=item_id)
+    label = item.voucher_no or f"#{item.id}"
+    return await recorded_events.record(
+        services,
+        receiver.name,
+        rule,
+        None,
+        f"{label} {item.product}",
+        None,
+        source_key=f"{rule}:repair:{item_id}",
+    )
 
 
 async def add_spare(
@@ -376,7 +408,7 @@ async def decide_complaint(
             decided.technician_name,
             COMPLAINT_RULE,
             None,
-            f"complaint {complaint_id}: {decided.result_note}",
+            f"CMP #{complaint_id}: {decided.result_note}",
             by,
             source_key=f"complaint:{complaint_id}",
         )

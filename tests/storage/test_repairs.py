@@ -407,3 +407,34 @@ async def test_the_board_reads_open_items_by_index(services: Services) -> None:
     detail = " ".join(str(row[-1]) for row in plan)
     assert "repair_items_open" in detail and "TEMP B-TREE" not in detail
     assert "taken_in_at>" in " ".join(str(row[-1]) for row in later)  # later pages seek
+
+
+async def test_unexplained_items_record_their_rule_once(services: Services) -> None:
+    tax = await customer(services, "税务局", "other")
+    tech = await person(services, "张伟")
+    office = await person(services, "王芳", "dispatcher")
+    item = await desk.register_item(services, new_item(tax), tech)
+    explained = await desk.register_item(services, new_item(tax), tech)
+    by_office = await desk.register_item(services, new_item(tax), office)
+    await desk.record_explanation(services, explained.id, "等配件", date(2026, 12, 20), True, tech)
+    advance(services, days=11)
+    first = await desk.record_promise_event(services, item.id, "RMA-10DAY")
+    again = await desk.record_promise_event(services, item.id, "RMA-10DAY")
+    assert first is not None and again is not None and first.event.id == again.event.id
+    assert first.event.rule == "RMA-10DAY" and first.event.technician == "张伟"
+    assert await desk.record_promise_event(services, explained.id, "RMA-10DAY") is None
+    with pytest.raises(RepairError) as info:
+        await desk.record_promise_event(services, by_office.id, "RMA-10DAY")
+    assert info.value.key == "repairs.error.receiver_not_technician"
+    with pytest.raises(ValueError):
+        await desk.record_promise_event(services, item.id, "RMA-LOST")
+    async with services.db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT count(*) FROM events WHERE rule = 'RMA-10DAY'")
+    assert rows[0][0] == 1
+
+
+async def test_register_refuses_an_unknown_ticket(services: Services) -> None:
+    tax = await customer(services, "税务局")
+    with pytest.raises(RepairError) as info:
+        await desk.register_item(services, new_item(tax, ticket_id=404), None)
+    assert info.value.key == "repairs.error.ticket_unknown"
