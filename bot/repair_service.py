@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
-from bot import policy, recorded_events, repairs
+from bot import payroll, policy, recorded_events, repairs, warranty
 from bot.calendar import ServiceCalendar
 from bot.config import ITEM_KINDS
 from bot.repair_models import PACKAGING, Item, NewItem
@@ -255,6 +255,58 @@ async def record_promise_event(
         None,
         source_key=f"{rule}:repair:{item_id}",
     )
+
+
+async def record_loss(
+    services: Services, item_id: int, amount_fen: int, all_staff: bool, by: int | None
+) -> recorded_events.Recorded:
+    """RMA-LOST for a lost item: against the person who took it in, or (when that cannot be
+    settled) split among all station staff; once per item (the source key)."""
+    async with services.db.read() as conn:
+        item = await _open_item(conn, item_id)
+        receiver = await people.by_id(conn, item.taken_in_by) if item.taken_in_by else None
+    if item.state != repairs.State.LOST:
+        raise RepairError("repairs.error.not_lost", id=item_id, state=item.state)
+    if not all_staff and (receiver is None or receiver.role != "technician"):
+        raise RepairError("repairs.error.receiver_not_technician", id=item_id)
+    label = item.voucher_no or f"#{item.id}"
+    return await recorded_events.record(
+        services,
+        payroll.ALL_STAFF if all_staff else receiver.name,  # type: ignore[union-attr]
+        "RMA-LOST",
+        amount_fen,
+        f"{label} {item.product}",
+        by,
+        source_key=f"RMA-LOST:repair:{item_id}",
+    )
+
+
+def warranty_of(services: Services, item: Item) -> warranty.Verdict:
+    """WTY-CHECK for an item: from its purchase date, or the override recorded with a note."""
+    override = (
+        warranty.Override(item.warranty_in, item.warranty_note)
+        if item.warranty_in is not None
+        else None
+    )
+    return warranty.check(
+        warranty.Facts(purchase_date=item.purchase_date),
+        services.local_now().date(),
+        services.config.warranty_months,
+        override,
+    )
+
+
+async def override_warranty(
+    services: Services, item_id: int, in_warranty: bool, note: str, by: int | None
+) -> warranty.Verdict:
+    """A technician's verdict on the warranty, with the note saying why."""
+    note = _text(note, "repairs.error.reason_required", MIN_REASON)
+    async with services.db.transaction() as conn:
+        await _open_item(conn, item_id)
+        await store.set_warranty(conn, item_id, in_warranty, note)
+        item = await store.get(conn, item_id)
+    assert item is not None
+    return warranty_of(services, item)
 
 
 async def add_spare(

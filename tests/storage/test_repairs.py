@@ -438,3 +438,34 @@ async def test_register_refuses_an_unknown_ticket(services: Services) -> None:
     with pytest.raises(RepairError) as info:
         await desk.register_item(services, new_item(tax, ticket_id=404), None)
     assert info.value.key == "repairs.error.ticket_unknown"
+
+
+async def test_a_lost_item_is_paid_once(services: Services) -> None:
+    tax = await customer(services, "税务局")
+    tech = await person(services, "张伟")
+    await person(services, "王芳", "dispatcher")
+    item = await desk.register_item(services, new_item(tax), tech)
+    with pytest.raises(RepairError) as info:
+        await desk.record_loss(services, item.id, 30000, False, None)
+    assert info.value.key == "repairs.error.not_lost"
+    await desk.move_item(services, item.id, "lose", "manager", None, repairs.Step(note="找不到"))
+    first = await desk.record_loss(services, item.id, 30000, False, None)
+    again = await desk.record_loss(services, item.id, 30000, False, None)
+    assert first.event.id == again.event.id and first.event.technician == "张伟"
+    assert first.event.amount_fen == 30000
+    other = await desk.register_item(services, new_item(tax), tech)
+    await desk.move_item(services, other.id, "lose", "manager", None, repairs.Step(note="找不到"))
+    shared = await desk.record_loss(services, other.id, 10001, True, None)
+    assert sorted(fen for _, _, fen in shared.shares) == [5000, 5001]
+
+
+async def test_warranty_verdict_and_override(services: Services) -> None:
+    tax = await customer(services, "税务局")
+    item = await desk.register_item(services, new_item(tax, purchase_date=date(2026, 3, 1)), None)
+    verdict = desk.warranty_of(services, item)
+    assert verdict.in_warranty and verdict.reason == "in_period"
+    overridden = await desk.override_warranty(services, item.id, False, "外壳摔裂，人为损坏", None)
+    assert not overridden.in_warranty and overridden.overridden
+    assert overridden.note == "外壳摔裂，人为损坏" and overridden.charges.parts_paid
+    with pytest.raises(RepairError):
+        await desk.override_warranty(services, item.id, True, " ", None)
