@@ -14,7 +14,7 @@ from bot.dispatch_models import NewCustomer
 from bot.repair_models import NewItem
 from bot.repair_service import RepairError
 from bot.services import Services
-from storage import complaints, customers, people
+from storage import complaints, customers, people, spares
 from storage import repairs as store
 from storage.db import Database
 
@@ -469,3 +469,31 @@ async def test_warranty_verdict_and_override(services: Services) -> None:
     assert overridden.note == "外壳摔裂，人为损坏" and overridden.charges.parts_paid
     with pytest.raises(RepairError):
         await desk.override_warranty(services, item.id, True, " ", None)
+
+
+async def test_spare_list_and_complaint_counts(services: Services) -> None:
+    tax = await customer(services, "税务局")
+    tech = await person(services, "张伟")
+    item = await desk.register_item(services, new_item(tax), tech)
+    first = await desk.add_spare(services, "备用机 A")
+    await desk.add_spare(services, "备用显示器", "monitor")
+    with pytest.raises(RepairError):
+        await desk.add_spare(services, "备用烤箱", "toaster")
+    await desk.lend_spare(services, first, item.id, "receipt", tech)
+    async with services.db.read() as conn:
+        listed = {s.name: s.lent_to for s in await spares.listing(conn)}
+    assert listed == {"备用机 A": "税务局", "备用显示器": None}
+    for upheld in (True, True, False):
+        complaint = await desk.register_complaint(services, tax, "态度差", "conduct", tech, None)
+        await desk.acknowledge_complaint(services, complaint, None)
+        await desk.verify_complaint(services, complaint, "核实", None)
+        await desk.decide_complaint(services, complaint, upheld, "结论", None)
+    async with services.db.read() as conn:
+        counts = await complaints.upheld_counts(
+            conn, NOW - timedelta(days=1), NOW + timedelta(days=1)
+        )
+        later = await complaints.upheld_counts(
+            conn, NOW + timedelta(days=1), NOW + timedelta(days=2)
+        )
+        still_open = await complaints.open_complaints(conn)
+    assert counts == {"张伟": 2} and later == {} and still_open == []
