@@ -133,6 +133,53 @@ class PrivacyConfig:
     purge_time: time = time(3, 30)
 
 
+ITEM_KINDS = (
+    "monitor",
+    "keyboard",
+    "mouse",
+    "case",
+    "speaker",
+    "other_peripheral",
+    "machine",
+    "part",
+)
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """The POL windows in days after the sale ([policy]); 0 means no such window."""
+
+    refund_days_county: int = 10
+    refund_days_local: int = 3
+    refund_days_other: int = 0  # others: no refund in principle
+    exchange_days_county: int = 20
+    exchange_days_local: int = 10
+    exchange_days_other: int = 0  # others: no fixed window, wear deducted by time used
+    swap_days_county: int = 30
+    swap_days_local: int = 20
+    swap_days_other: int = 30
+    sale_fault_days: int = 7  # POL-7DAY (三包 2.2)
+    opened_no_return: tuple[str, ...] = ("monitor", "keyboard", "mouse", "case", "speaker")
+
+
+@dataclass(frozen=True)
+class RepairConfig:
+    """The repair desk's promises and voucher ([repairs])."""
+
+    home_region: str = "四川"
+    turnaround_inside_days: tuple[int, int] = (7, 8)  # the FAQ: within Sichuan
+    turnaround_outside_days: tuple[int, int] = (10, 15)  # outside Sichuan
+    send_check_day: int = 3  # RMA-SEND: the afternoon of this day after sending
+    send_check_time: time = time(14, 0)
+    explain_day: int = 10  # RMA-10DAY
+    report_day: int = 20  # RMA-20DAY
+    agent_day: int = 10  # RMA-AGENT
+    voucher_prefix: str = "FX"
+    board_page_size: int = 20
+    complaint_ack_hours: float = 24  # CMP-REGISTER: acknowledged within this
+    complaint_verify_days: int = 3  # verified within this many working days
+
+
 @dataclass(frozen=True)
 class Config:
     token: str = ""
@@ -172,6 +219,8 @@ class Config:
     card_edit_interval_s: float = 3
     evidence: EvidenceConfig = field(default_factory=EvidenceConfig)
     privacy: PrivacyConfig = field(default_factory=PrivacyConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
+    repairs: RepairConfig = field(default_factory=RepairConfig)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -483,6 +532,60 @@ def parse_config(
             keep_track_days=prv.integer("keep_track_days", 90, minimum=1),
             purge_time=prv.clock("purge_time", time(3, 30)),
         ),
+        policy=_policy(root.table("policy"), file),
+        repairs=_repairs(root.table("repairs"), file),
+    )
+
+
+def _policy(pol: _Reader, file: str) -> PolicyConfig:
+    """[policy]: the POL windows (RULES.md section 8)."""
+    days = {
+        name: pol.integer(name, getattr(PolicyConfig, name))
+        for name in PolicyConfig.__dataclass_fields__
+        if name.endswith("_days") or "_days_" in name
+    }
+    opened = pol.get("opened_no_return", list(PolicyConfig.opened_no_return))
+    if not isinstance(opened, list) or any(kind not in ITEM_KINDS for kind in opened):
+        raise ConfigError(
+            "policy.opened_no_return", f"must list some of {', '.join(ITEM_KINDS)}", file
+        )
+    return PolicyConfig(**days, opened_no_return=tuple(opened))
+
+
+def _day_range(rep: _Reader, key: str, default: tuple[int, int], file: str) -> tuple[int, int]:
+    value = rep.get(key, list(default))
+    if (
+        not isinstance(value, list)
+        or len(value) != 2
+        or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)
+        or not 1 <= value[0] <= value[1]
+    ):
+        raise ConfigError(f"repairs.{key}", "must be [fewest, most] days, e.g. [7, 8]", file)
+    return (value[0], value[1])
+
+
+def _repairs(rep: _Reader, file: str) -> RepairConfig:
+    """[repairs]: turnaround, RMA-SEND, RMA-10DAY/20DAY, RMA-AGENT and the voucher."""
+    explain_day = rep.integer("explain_day", 10, minimum=1)
+    report_day = rep.integer("report_day", 20, minimum=1)
+    if report_day <= explain_day:
+        raise ConfigError("repairs.report_day", "must be later than repairs.explain_day", file)
+    prefix = rep.string("voucher_prefix", "FX")
+    if not prefix.isascii() or not prefix.isalnum() or len(prefix) > 8:
+        raise ConfigError("repairs.voucher_prefix", "must be 1-8 letters or digits", file)
+    return RepairConfig(
+        home_region=rep.string("home_region", "四川"),
+        turnaround_inside_days=_day_range(rep, "turnaround_inside_days", (7, 8), file),
+        turnaround_outside_days=_day_range(rep, "turnaround_outside_days", (10, 15), file),
+        send_check_day=rep.integer("send_check_day", 3, minimum=1),
+        send_check_time=rep.clock("send_check_time", time(14, 0)),
+        explain_day=explain_day,
+        report_day=report_day,
+        agent_day=rep.integer("agent_day", 10, minimum=1),
+        voucher_prefix=prefix,
+        board_page_size=rep.integer("board_page_size", 20, minimum=1),
+        complaint_ack_hours=rep.number("complaint_ack_hours", 24, positive=True),
+        complaint_verify_days=rep.integer("complaint_verify_days", 3, minimum=1),
     )
 
 
