@@ -318,3 +318,13 @@ async def chat_migrated(update: Update, context: FieldContext) -> None:
 
 def language_names() -> str:
     return ", ".join(LANGUAGES)
+
+
+def who(context: FieldContext) -> str:
+    """The acting person as the audit log names them."""
+    actor = context.actor
+    if actor is None:
+        return "system"
+    if actor.person is not None:
+        return f"{actor.person.name} ({actor.telegram_id})"
+    return f"{actor.telegram_id}"

@@ -21,6 +21,7 @@ from bot.i18n import t
 from bot.services import forms as form_engine
 from bot.services import recorded_events, report_worker, statements
 from handlers import forms, paging
+from handlers.common import who
 from handlers.context import FieldContext
 from handlers.errors import stale_button
 from storage import audit, contests, ledger, people
@@ -44,16 +45,6 @@ def _month_arg(context: FieldContext) -> str | None:
     if not context.args:
         return statements.month_of(context.services.now(), context.services.config.tz)
     return statements.parse_month(context.args[0])
-
-
-def who(context: FieldContext) -> str:
-    """The acting person as the audit log names them."""
-    actor = context.actor
-    if actor is None:
-        return "system"
-    if actor.person is not None:
-        return f"{actor.person.name} ({actor.telegram_id})"
-    return f"{actor.telegram_id}"
 
 
 async def _show_progress(bot: object, chat_ids: list[int]) -> None:

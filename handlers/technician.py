@@ -16,8 +16,9 @@ from bot.i18n import t
 from bot.services import forms as form_engine
 from bot.services import recorded_events, statements
 from handlers import forms, paging
+from handlers.common import who
 from handlers.context import FieldContext
-from storage import ledger
+from storage import audit, ledger
 
 
 def _reason(text: str) -> str:
@@ -104,6 +105,9 @@ async def me_file_button(update: Update, context: FieldContext) -> None:
         filename=name,
         caption=t(context.lang, "me.file_caption", month=month, lines=len(own.lines)),
     )
+    services = context.services
+    async with services.db.transaction() as conn:  # every statement file sent is audited
+        await audit.record(conn, who(context), "statement", f"{month} {own.technician}: {name}")
 
 
 def statement_csv(own: TechnicianStatement, language: str | None = None) -> bytes:

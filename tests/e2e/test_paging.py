@@ -147,6 +147,8 @@ async def test_me_with_300_slips_pages_through_every_line(harness: BotHarness) -
         csv.reader(io.StringIO(h.emu.get_file_bytes(document["file_id"]).decode("utf-8-sig")))
     )
     assert len(rows) == len(own.lines) + 1
+    # A statement file sent is written to the audit log.
+    assert await h.count("SELECT count(*) FROM audit_log WHERE action = 'statement'") == 1
 
 
 async def test_queue_with_500_open_tickets_in_pages_of_ten(harness: BotHarness) -> None:
