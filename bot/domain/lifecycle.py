@@ -89,11 +89,12 @@ class IllegalTransition(Exception):
     """An event that the ticket's current state does not allow."""
 
     i18n_key = "lifecycle.illegal"
+    subject = "a ticket"  # what the state machine moves, for the log message
 
     def __init__(self, state: str, event: str, reason: str = "") -> None:
         self.state = state
         self.event = event
-        message = f"a ticket in state {state!r} cannot take event {event!r}"
+        message = f"{self.subject} in state {state!r} cannot take event {event!r}"
         super().__init__(f"{message}: {reason}" if reason else message)
 
     def i18n_values(self) -> dict[str, str]:
@@ -130,10 +131,15 @@ def apply(state: str, event: str, role: str) -> str:
 
 def events_for(state: str, role: str) -> tuple[str, ...]:
     """The events this role may send in this state, in table order (for buttons)."""
+    return events_in(TRANSITIONS, state, role)
+
+
+def events_in(table: Mapping[tuple[str, str], object], state: str, role: str) -> tuple[str, ...]:
+    """The events of a transition table (rules with `roles`) this role may send in a state."""
     return tuple(
         str(event)
-        for (source, event), rule in TRANSITIONS.items()
-        if source == state and role in rule.roles
+        for (source, event), rule in table.items()
+        if source == state and role in rule.roles  # type: ignore[attr-defined]
     )
 
 

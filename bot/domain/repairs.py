@@ -7,6 +7,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from bot.domain import lifecycle
+
 
 class State(StrEnum):
     RECEIVED = "received"  # taken in and registered (RMA-VOUCHER)
@@ -157,37 +159,17 @@ def _table() -> dict[tuple[State, Event], Rule]:
 TRANSITIONS: Mapping[tuple[State, Event], Rule] = _table()
 
 
-class IllegalTransition(Exception):
+class IllegalTransition(lifecycle.IllegalTransition):
     """An event that the item's current state does not allow."""
 
     i18n_key = "repairs.illegal"
-
-    def __init__(self, state: str, event: str, reason: str = "") -> None:
-        self.state = state
-        self.event = event
-        message = f"a repair item in state {state!r} cannot take event {event!r}"
-        super().__init__(f"{message}: {reason}" if reason else message)
-
-    def i18n_values(self) -> dict[str, str]:
-        """The placeholders for the message template."""
-        return {"state": self.state, "event": self.event}
+    subject = "a repair item"
 
 
-class RoleNotAllowed(IllegalTransition):
+class RoleNotAllowed(IllegalTransition, lifecycle.RoleNotAllowed):
     """A legal event sent by a role that may not send it."""
 
     i18n_key = "repairs.forbidden"
-
-    def __init__(self, state: str, event: str, role: str, allowed: frozenset[str]) -> None:
-        self.role = role
-        self.allowed = allowed
-        super().__init__(
-            state, event, f"role {role!r} may not; allowed: {', '.join(sorted(allowed))}"
-        )
-
-    def i18n_values(self) -> dict[str, str]:
-        """The placeholders for the message template."""
-        return {**super().i18n_values(), "role": self.role}
 
 
 class GuardFailed(IllegalTransition):
@@ -215,11 +197,7 @@ def apply(state: str, event: str, role: str, step: Step | None = None) -> str:
 
 def events_for(state: str, role: str) -> tuple[str, ...]:
     """The events this role may send in this state, in table order (for buttons)."""
-    return tuple(
-        str(event)
-        for (source, event), rule in TRANSITIONS.items()
-        if source == state and role in rule.roles
-    )
+    return lifecycle.events_in(TRANSITIONS, state, role)
 
 
 def is_final(state: str) -> bool:
