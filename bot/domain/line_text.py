@@ -83,6 +83,7 @@ class NoteRenderer:
         self._titles: dict[str, str] = {}
         self._visits: dict[int, tuple[Slip, str]] = {}  # id -> (the slip kept alive, text)
         self._dates: dict[date, str] = {}
+        self._refs: dict[str, str] = {}  # reference kind -> its catalog template ("" if none)
         self._separator = t(self.language, "line.separator")
         self._title_separator = t(self.language, "line.title_separator")
         self._part_separator = t(self.language, "line.part_separator")
@@ -199,8 +200,15 @@ class NoteRenderer:
         return f"{line.rule} {payroll.format_yuan(shown)} {self.note(line)}"
 
     def ref(self, line: StatementLine) -> str:
-        """The line's reference in the reader's language."""
-        return ref_text(line.ref, self.language)
+        """The line's reference in the reader's language (ref_text, one lookup per kind)."""
+        ref = line.ref
+        kind, _, number = ref.partition(" ")
+        template = self._refs.get(kind)
+        if template is None:
+            key = f"line.ref_{kind}"
+            known = key in catalog(DEFAULT_LANGUAGE)
+            template = self._refs[kind] = catalog(self.language)[key] if known else ""
+        return template.format(id=number) if template and number.isdigit() else ref
 
 
 def note_text(line: StatementLine, language: str | None = None) -> str:

@@ -51,9 +51,28 @@ HEADER_ROW = 6  # the tables' header row (1-based) on every sheet, repeated on e
 
 def _note_height(note: str) -> float | None:
     """The row height a wrapped note needs, or None when it fits on one line."""
-    cells = sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in note)
-    lines = math.ceil(cells / NOTE_CELLS) + note.count("\n")
+    lines = math.ceil(display_cells(note) / NOTE_CELLS) + note.count("\n")
     return xlsx.LINE_HEIGHT * lines if lines > 1 else None
+
+
+class _CellWidths(dict[str, int]):
+    """Each character's monospace cells (East Asian wide and full-width: 2), worked out on first
+    sight and then looked up at C speed (a month's workbook has a quarter of a million notes)."""
+
+    def __missing__(self, character: str) -> int:
+        cells = 2 if unicodedata.east_asian_width(character) in ("W", "F") else 1
+        self[character] = cells
+        return cells
+
+
+_CELLS = _CellWidths()
+
+
+def display_cells(text: str) -> int:
+    """Monospace cells the text takes: East Asian wide characters two, others one."""
+    if text.isascii():
+        return len(text)
+    return sum(map(_CELLS.__getitem__, text))
 
 
 def _summary_cells(label: str, data: SummaryRow) -> list[xlsx.Cell]:

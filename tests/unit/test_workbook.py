@@ -6,16 +6,19 @@ import asyncio
 import html
 import re
 import time
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
 import openpyxl
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from bot.domain.models import MonthStatement, StatementLine, TechnicianStatement
 from bot.services import report_worker
 from bot.services.reports import BRIEF_ROWS, format_summary_brief, station_totals
-from bot.services.workbook import LINE_KEYS, build_workbook_file
+from bot.services.workbook import LINE_KEYS, build_workbook_file, display_cells
 
 LIMIT = 4096
 
@@ -194,3 +197,9 @@ async def test_one_job_at_a_time_progress_while_waiting_and_timeouts_kill() -> N
     with pytest.raises(report_worker.ReportJobError, match="took over"):
         await report_worker.run_job(Nap(30), timeout_s=0.5)
     assert time.perf_counter() - started < 20
+
+
+@given(st.text(max_size=80))
+def test_display_cells_counts_wide_characters_twice(text: str) -> None:
+    expected = sum(2 if unicodedata.east_asian_width(c) in ("W", "F") else 1 for c in text)
+    assert display_cells(text) == expected
