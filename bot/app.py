@@ -7,10 +7,11 @@ import logging
 import signal
 from dataclasses import replace
 
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.config import Config
 from bot.context import FieldContext, context_types
+from bot.outbox_telegram import WORKER_KEY, PacedRateLimiter, TelegramDelivery, limits_of
 from bot.polling import poll
 from bot.services import Services
 from bot.transport import AiohttpRequest
@@ -43,6 +44,18 @@ def setup_logging(token: str, level: int = logging.INFO) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
+class FieldApplication(Application):
+    """PTB's Application whose start and stop also run the outbox's delivery worker."""
+
+    async def start(self) -> None:
+        await super().start()
+        self.bot_data[WORKER_KEY].start()
+
+    async def stop(self) -> None:
+        await self.bot_data[WORKER_KEY].close()
+        await super().stop()
+
+
 def build_application(services: Services) -> Application:
     """The real telegram Application for these services (no Updater: we own polling)."""
     from handlers import register  # handlers import bot/, never the other way at import time
@@ -61,17 +74,11 @@ def build_application(services: Services) -> Application:
         .post_init(_post_init)
     )
     if config.rate_limiter:
-        builder = builder.rate_limiter(
-            AIORateLimiter(
-                overall_max_rate=config.overall_per_second,
-                overall_time_period=1,
-                group_max_rate=config.group_per_minute,
-                group_time_period=60,
-                max_retries=3,
-            )
-        )
+        builder = builder.rate_limiter(PacedRateLimiter(limits_of(config)))
+    builder = builder.application_class(FieldApplication)
     app = builder.build()
     app.bot_data["services"] = services
+    app.bot_data[WORKER_KEY] = TelegramDelivery(app, services)
     register(app)
     return app
 

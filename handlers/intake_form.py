@@ -20,7 +20,6 @@ from bot.i18n import t
 from bot.models import CUSTOMER_CLASSES
 from bot.parsing import require_id
 from handlers.dispatch_common import actor_person_id, answer_refusal
-from handlers.group_card import refresh_ticket_card
 from storage import customers, people
 
 FORM_KEY = "dispatch_new"
@@ -153,8 +152,7 @@ async def _quick(update: Update, context: FieldContext, text: str) -> None:
 
 
 async def _announce(update: Update, context: FieldContext, ticket_id: int, chat_id: int) -> None:
-    """The card goes to the group; a form run elsewhere is told where."""
-    await refresh_ticket_card(context.application, ticket_id)
+    """The card went to the outbox with the ticket; a form run elsewhere is told where."""
     async with context.services.db.read() as conn:
         group = await people.bound_chat(conn, "dispatch")
     if chat_id != group:
