@@ -116,11 +116,19 @@ def ticket_card(ticket_id: int) -> Notice:
     )
 
 
+def by_language(**choices: str) -> dict[str, Any]:
+    """A parameter given per language (zh_CN=..., en=...), chosen at delivery."""
+    return {"$l": {key.replace("_", "-"): value for key, value in choices.items()}}
+
+
 def localize(language: str, value: Any) -> Any:
+    """A parameter in this language (tr(...) and by_language(...) values are resolved)."""
     if isinstance(value, dict) and "$t" in value:
-        return t(
-            language, value["$t"], **{k: localize(language, v) for k, v in value["$p"].items()}
-        )
+        params = {k: localize(language, v) for k, v in value["$p"].items()}
+        return t(language, value["$t"], **params)
+    if isinstance(value, dict) and "$l" in value:
+        choices = value["$l"]
+        return choices.get(language, next(iter(choices.values()), ""))
     return value
 
 

@@ -266,9 +266,13 @@ class TelegramDelivery:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), POLL_S)
 
-    async def idle(self) -> bool:
-        """Nothing queued or being sent in this process (tests wait for this)."""
-        return not self.taken and not any(not w.done() for w in self.workers.values())
+    async def drained(self) -> bool:
+        """Nothing left to send now: every unsent row is an edit waiting for its interval."""
+        if self.taken:
+            return False
+        async with self.services.db.lookup() as conn:
+            rows = await outbox.unsent(conn, notices.TELEGRAM, limit=50)
+        return all(row.target is not None and row.target in self.later for row in rows)
 
     # --- fetching -----------------------------------------------------------------------------
 

@@ -9,9 +9,8 @@ from pathlib import Path
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ParseMode
-from telegram.error import TelegramError
 
-from bot import access, payroll, recorded_events, reports, statements
+from bot import access, notices, payroll, recorded_events, reports, statements
 from bot.config import TravelRules, yuan_to_fen
 from bot.context import FieldContext
 from bot.i18n import t
@@ -270,38 +269,26 @@ async def _record_and_notify(
 async def _notify_technician(
     context: FieldContext, telegram_id: int, event: RecordedEvent, value: str
 ) -> None:
-    async with context.services.db.read() as conn:
+    """The technician recorded against hears of it through the outbox, with the contest button
+    for a deduction (in their own language)."""
+    async with context.services.db.lookup() as conn:
         person = await people.by_telegram_id(conn, telegram_id)
-    language = (person.language if person else None) or context.services.config.language
     info = payroll.EVENT_RULES[event.rule]
     key = "events.notice_reward" if info.kind == payroll.REWARD else "events.notice_deduction"
-    keyboard = None
+    buttons: tuple[tuple[notices.Button, ...], ...] = ()
     if info.kind != payroll.REWARD:
-        keyboard = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        t(language, "events.contest_button"), callback_data=f"contest:{event.id}"
-                    )
-                ]
-            ]
-        )
-    try:
-        await context.bot.send_message(
-            telegram_id,
-            t(
-                language,
-                key,
-                rule=event.rule,
-                title=_rule_title(event.rule, language),
-                amount=value,
-                note=event.note or "—",
-                id=event.id,
-            ),
-            reply_markup=keyboard,
-        )
-    except TelegramError as exc:
-        log.warning("could not tell technician %s about event %s: %s", telegram_id, event.id, exc)
+        buttons = ((notices.Button(notices.tr("events.contest_button"), f"contest:{event.id}"),),)
+    values = {
+        "rule": event.rule,
+        "title": notices.by_language(zh_CN=info.title_zh, en=info.title_en),
+        "amount": value,
+        "note": event.note or "—",
+        "id": event.id,
+    }
+    who = notices.person(person.id) if person is not None else notices.chat(telegram_id)
+    await notices.post_soon(
+        context.services.db, notices.Notice(who, parts=((key, values),), buttons=buttons)
+    )
 
 
 async def _technician_keyboard(context: FieldContext, kind: str) -> InlineKeyboardMarkup | None:

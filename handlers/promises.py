@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import logging
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
+import aiosqlite
+from telegram import ForceReply, Update
 from telegram.ext import Application, CallbackQueryHandler
 
-from bot import cards, dispatching, lifecycle, payroll, promises, recorded_events
+from bot import cards, dispatching, lifecycle, notices, payroll, promises, recorded_events
 from bot.context import FieldContext
 from bot.dispatch_models import SLA_TAKEBACK
 from bot.i18n import t
@@ -22,7 +22,7 @@ from handlers import forms, manager
 from handlers.common import add_command
 from handlers.dispatch_common import actor_person_id, actor_role, answer_refusal, ticket_id_arg
 from handlers.group_card import refresh_ticket_card
-from handlers.promise_buttons import ANSWER, action_button
+from handlers.promise_buttons import ANSWER
 from storage import deadlines, ledger, people
 
 log = logging.getLogger(__name__)
@@ -54,27 +54,33 @@ def register(app: Application) -> None:
 
 
 async def send_takeback_notice(context: FieldContext, ticket_id: int, technician: str) -> None:
-    """The take-back notice in the dispatch group, with the Record-answer button."""
+    """The take-back notice in the dispatch group, with the Record-answer button (outbox)."""
     services = context.services
-    language = services.config.language
     async with services.db.read() as conn:
-        group = await people.bound_chat(conn, "dispatch")
         timer = await deadlines.get(conn, SLA_TAKEBACK, ticket_id)
-    if group is None:
-        return
-    text = t(
-        language,
-        "promises.takeback.notice",
-        ticket=ticket_id,
-        name=technician,
-        hours=f"{services.config.sla.takeback_hours:g}",
-        due=cards.when(timer.due_at if timer else None, services.config.tz),
+    notice = notices.Notice(
+        notices.group(),
+        parts=(
+            (
+                "promises.takeback.notice",
+                {
+                    "ticket": ticket_id,
+                    "name": technician,
+                    "hours": f"{services.config.sla.takeback_hours:g}",
+                    "due": cards.when(timer.due_at if timer else None, services.config.tz),
+                },
+            ),
+        ),
+        buttons=(
+            (
+                notices.Button(
+                    notices.tr(f"promises.button.{ANSWER}", id=ticket_id),
+                    f"tk:{ANSWER}:{ticket_id}",
+                ),
+            ),
+        ),
     )
-    keyboard = InlineKeyboardMarkup([[action_button(language, ANSWER, ticket_id, id=ticket_id)]])
-    try:
-        await context.bot.send_message(group, text, reply_markup=keyboard)
-    except TelegramError as exc:
-        log.warning("take-back notice for ticket %s not sent: %s", ticket_id, exc)
+    await notices.post_soon(services.db, notice)
 
 
 # --- answers to the customer (SLA-TAKEBACK) ----------------------------------------------------
@@ -159,9 +165,9 @@ async def _move(
         id=ticket_id,
         name=view.customer_name,
         who=_who(context),
-        event=t(language, f"lifecycle.event.{event}"),
+        event=notices.tr(f"lifecycle.event.{event}"),
         state=cards.state_label(view.state, language),
-        note=t(language, "promises.move.note", note=clean) if clean else "",
+        note=notices.tr("promises.move.note", note=clean) if clean else "",
     )
     await refresh_ticket_card(context.application, ticket_id)
     return True
@@ -215,53 +221,50 @@ async def form_text(update: Update, context: FieldContext) -> bool:
 # --- ALW-FORFEIT-UNREPORTED --------------------------------------------------------------------
 
 
-async def notify_unreported(app: Application, alert: DueAlert) -> None:
-    """Ask every manager to confirm or dismiss the forfeit for a visit left open."""
+async def notify_unreported(app: Application, alert: DueAlert, conn: aiosqlite.Connection) -> None:
+    """Ask every manager (and admin) to confirm or dismiss the forfeit for a visit left open;
+    queued in the transaction that claimed the timer."""
     services: Services = app.bot_data["services"]
     visit = await promises.open_visit(services, alert.ref_id)
     if visit is None:
         return
-    async with services.db.read() as conn:
-        managers = await people.with_role(conn, Role.MANAGER)
-    recipients = {p.telegram_id: p.language for p in managers if p.telegram_id is not None}
-    for admin in services.config.admins:
-        recipients.setdefault(admin, None)
+    managers = await people.with_role(conn, Role.MANAGER)
+    recipients = [notices.person(p.id) for p in managers if p.telegram_id is not None]
+    known = {p.telegram_id for p in managers}
+    recipients += [notices.chat(admin) for admin in services.config.admins if admin not in known]
     amount = payroll.format_yuan(services.config.rules.deductions.unreported_unfinished_fen)
-    for chat_id, language in recipients.items():
-        lang = language or services.config.language
-        ticket = (
-            t(lang, "promises.unreported.ticket", id=visit.ticket_id)
-            if visit.ticket_id
-            else t(lang, "promises.unreported.no_ticket")
-        )
-        text = t(
-            lang,
-            "promises.unreported.ask",
-            technician=visit.technician,
-            ticket=ticket,
-            customer=visit.customer,
-            since=cards.when(visit.check_in_at, services.config.tz),
-            hours=f"{services.config.sla.unreported_hours:g}",
-            amount=amount,
-        )
-        keyboard = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        t(lang, "promises.unreported.confirm", visit=visit.visit_id),
-                        callback_data=f"unrep:ok:{visit.visit_id}",
-                    ),
-                    InlineKeyboardButton(
-                        t(lang, "promises.unreported.dismiss", visit=visit.visit_id),
-                        callback_data=f"unrep:no:{visit.visit_id}",
-                    ),
-                ]
-            ]
-        )
-        try:
-            await app.bot.send_message(chat_id, text, reply_markup=keyboard)
-        except TelegramError as exc:
-            log.warning("unreported-visit question to %s not sent: %s", chat_id, exc)
+    ticket = (
+        notices.tr("promises.unreported.ticket", id=visit.ticket_id)
+        if visit.ticket_id
+        else notices.tr("promises.unreported.no_ticket")
+    )
+    values = {
+        "technician": visit.technician,
+        "ticket": ticket,
+        "customer": visit.customer,
+        "since": cards.when(visit.check_in_at, services.config.tz),
+        "hours": f"{services.config.sla.unreported_hours:g}",
+        "amount": amount,
+    }
+    buttons = (
+        (
+            notices.Button(
+                notices.tr("promises.unreported.confirm", visit=visit.visit_id),
+                f"unrep:ok:{visit.visit_id}",
+            ),
+            notices.Button(
+                notices.tr("promises.unreported.dismiss", visit=visit.visit_id),
+                f"unrep:no:{visit.visit_id}",
+            ),
+        ),
+    )
+    await notices.post(
+        conn,
+        *(
+            notices.Notice(who, parts=(("promises.unreported.ask", values),), buttons=buttons)
+            for who in recipients
+        ),
+    )
 
 
 async def unreported_button(update: Update, context: FieldContext) -> None:
@@ -320,15 +323,12 @@ async def _reply(update: Update, context: FieldContext, text: str) -> None:
 async def _tell_group_unless_here(
     update: Update, context: FieldContext, key: str, **values: object
 ) -> None:
-    """Tell the dispatch group, unless the step was taken in the group itself."""
-    async with context.services.db.read() as conn:
+    """Tell the dispatch group (through the outbox), unless the step was taken in the group."""
+    async with context.services.db.lookup() as conn:
         group = await people.bound_chat(conn, "dispatch")
     if group is None or update.effective_chat.id == group:
         return
-    try:
-        await context.bot.send_message(group, t(context.services.config.language, key, **values))
-    except TelegramError as exc:
-        log.warning("dispatch group message %s not sent: %s", key, exc)
+    await notices.post_soon(context.services.db, notices.text(notices.group(), key, **values))
 
 
 async def _refuse(update: Update, context: FieldContext, exc: Exception) -> None:

@@ -9,9 +9,8 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import TelegramError
 
-from bot import payroll, visit_service
+from bot import notices, payroll, visit_service
 from bot.context import FieldContext
 from bot.i18n import t
 from bot.models import Role
@@ -152,19 +151,16 @@ async def late_told_button(update: Update, context: FieldContext) -> None:
 
 
 async def _tell_customer_late(context: FieldContext, customer_id: int, new_time: datetime) -> bool:
-    """The bot tells a linked customer the new arrival time; False when it could not."""
-    customer_chat = await linked_customer_chat(context, customer_id)
-    if not customer_chat:
+    """A linked customer is told the new arrival time (through the outbox); False when the
+    customer has no chat of their own."""
+    if not await linked_customer_chat(context, customer_id):
         return False
-    language = context.services.config.language
-    try:
-        await context.bot.send_message(
-            customer_chat,
-            t(language, "visit.customer_late_notice", time=local_time(context, new_time)),
-        )
-    except TelegramError as exc:
-        log.warning("could not tell customer %s about a late arrival: %s", customer_id, exc)
-        return False
+    notice = notices.text(
+        notices.customer(customer_id),
+        "visit.customer_late_notice",
+        time=local_time(context, new_time),
+    )
+    await notices.post_soon(context.services.db, notice)
     return True
 
 
