@@ -113,14 +113,12 @@ class PacedRateLimiter(BaseRateLimiter[None]):
     ) -> Any:
         chat_id = data.get("chat_id")
         paced = isinstance(chat_id, int) and endpoint.startswith(PACED_PREFIXES)
-        # A direct answer in a private chat goes at once (Telegram tolerates short bursts
-        # there); notices to private chats, and everything into groups, keep to the windows.
-        if paced and not is_group(chat_id) and not from_outbox.get():
-            paced = False
+        # A direct answer in a private chat keeps only to the overall window (Telegram
+        # tolerates short bursts there); notices, and everything into groups, keep to all.
+        per_chat = paced and (is_group(chat_id) or from_outbox.get())
         tries = 0
         while True:
-            if paced:
-                await self.limiter.acquire(chat_id)
+            started = await self.limiter.acquire(chat_id, per_chat) if paced else 0.0
             try:
                 return await callback(*args, **kwargs)
             except RetryAfter as exc:
@@ -132,6 +130,9 @@ class PacedRateLimiter(BaseRateLimiter[None]):
                     raise
                 if not paced:
                     await asyncio.sleep(wait)
+            finally:
+                if paced:
+                    self.limiter.settle(chat_id, started, per_chat)
 
 
 def add_renderer(app: Application, kind: str, renderer: Renderer) -> None:

@@ -10,8 +10,8 @@ send waits until the oldest one has left the window; a 429's retry_after holds t
 from __future__ import annotations
 
 import asyncio
+import bisect
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -22,18 +22,30 @@ class RollingWindow:
     def __init__(self, limit: int, window: float) -> None:
         self.limit = limit
         self.window = window
-        self.times: deque[float] = deque()
+        self.times: list[float] = []  # sorted
 
     def wait(self, now: float) -> float:
         """Seconds until one more send fits (0 when it fits now)."""
-        while self.times and self.times[0] <= now - self.window:
-            self.times.popleft()
+        cut = bisect.bisect_right(self.times, now - self.window)
+        if cut:
+            del self.times[:cut]
         if len(self.times) < self.limit:
             return 0.0
         return self.times[0] + self.window - now
 
     def record(self, now: float) -> None:
-        self.times.append(now)
+        bisect.insort(self.times, now)
+
+    def settle(self, started: float, finished: float) -> None:
+        """A send counted at `started` was answered at `finished`: count it from then.
+
+        The server counts a message when it arrives, after we counted it; counting from the
+        answer keeps our window from ending before the server's does.
+        """
+        index = bisect.bisect_left(self.times, started)
+        if index < len(self.times) and self.times[index] == started:
+            del self.times[index]
+            bisect.insort(self.times, finished)
 
 
 @dataclass(frozen=True)
@@ -72,26 +84,33 @@ class Limiter:
             self.chats[chat_id] = window
         return window
 
-    def delay(self, chat_id: int) -> float:
+    def delay(self, chat_id: int, per_chat: bool = True) -> float:
         """How long a send into this chat would have to wait now."""
         now = self.clock()
-        return max(
-            self.overall.wait(now),
-            self._window(chat_id).wait(now),
-            self.held.get(chat_id, now) - now,
-            0.0,
-        )
+        waits = [self.overall.wait(now), self.held.get(chat_id, now) - now, 0.0]
+        if per_chat:
+            waits.append(self._window(chat_id).wait(now))
+        return max(waits)
 
-    async def acquire(self, chat_id: int) -> None:
-        """Wait until a send into this chat fits every window, and count it."""
+    async def acquire(self, chat_id: int, per_chat: bool = True) -> float:
+        """Wait until a send into this chat fits every window, and count it (without per_chat,
+        only the overall window and a 429's hold apply); returns the time it was counted at."""
         while True:
-            wait = self.delay(chat_id)
+            wait = self.delay(chat_id, per_chat)
             if wait <= 0:
                 now = self.clock()
                 self.overall.record(now)
-                self._window(chat_id).record(now)
-                return
+                if per_chat:
+                    self._window(chat_id).record(now)
+                return now
             await self.sleep(wait)
+
+    def settle(self, chat_id: int, started: float, per_chat: bool = True) -> None:
+        """The send counted at `started` has been answered: count it from now instead."""
+        now = self.clock()
+        self.overall.settle(started, now)
+        if per_chat:
+            self._window(chat_id).settle(started, now)
 
     def hold(self, chat_id: int, seconds: float) -> None:
         """Telegram said retry after `seconds`: nothing into this chat before then."""
