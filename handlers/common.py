@@ -15,7 +15,7 @@ from telegram import (
 from telegram.error import TelegramError
 from telegram.ext import Application, CommandHandler
 
-from bot import access, registration
+from bot import access, notices, registration
 from bot.context import FieldContext
 from bot.i18n import LANGUAGES, normalize_language, t
 from bot.models import Role
@@ -288,17 +288,15 @@ async def bind_button(update: Update, context: FieldContext) -> None:
         moved = await people.bound_chat(conn, "dispatch") == old
         if moved:  # nobody moved it meanwhile: this confirmation is still about the truth
             await people.bind_chat(conn, "dispatch", chat.id, actor.telegram_id)
+            # The old group hears of it through the outbox, with the change.
+            await notices.post(
+                conn, notices.text(notices.chat(old), "bindgroup.moved_away", title=chat.title)
+            )
     if not moved:
         await query.answer(t(actor.language, "bindgroup.expired"), show_alert=True)
         return
     await query.answer()
     await query.edit_message_text(t(actor.language, "bindgroup.done", title=chat.title))
-    try:
-        await context.bot.send_message(
-            old, t(context.services.config.language, "bindgroup.moved_away", title=chat.title)
-        )
-    except TelegramError as exc:
-        log.warning("could not tell the old dispatch group it was left: %s", exc)
 
 
 async def chat_migrated(update: Update, context: FieldContext) -> None:
