@@ -280,6 +280,7 @@ class TelegramDelivery:
     async def pump(self) -> None:
         async with self.services.db.lookup() as conn:
             rows = await outbox.unsent(conn, notices.TELEGRAM)
+        ready: list[Delivery] = []
         for row in rows:
             if row.id in self.taken or (row.target and row.target in self.later):
                 continue
@@ -291,7 +292,18 @@ class TelegramDelivery:
                 self._retry_later(row.target, wait)
                 continue
             self.taken.add(row.id)
-            self._lane(delivery.chat_id).put_nowait(delivery)
+            ready.append(delivery)
+        if not ready:
+            return
+        # Claimed together, committed before anything is sent (a crash after this sends the
+        # rows again at the next start: never lost).
+        async with self.services.db.transaction() as conn:
+            claimed = await outbox.claim_many(conn, [d.row.id for d in ready])
+        for delivery in ready:
+            if delivery.row.id in claimed:
+                self._lane(delivery.chat_id).put_nowait(delivery)
+            else:
+                self.taken.discard(delivery.row.id)
 
     def _edit_wait(self, row: OutboxRow) -> float:
         """A card edit waits until card_edit_interval_s after the card's last delivery."""
@@ -356,11 +368,8 @@ class TelegramDelivery:
     # --- sending ------------------------------------------------------------------------------
 
     async def deliver(self, delivery: Delivery) -> None:
-        """Claim, send (retrying 429s and network errors), mark."""
+        """Send a claimed row (retrying 429s and network errors), then mark it sent."""
         row = delivery.row
-        async with self.services.db.transaction() as conn:
-            if not await outbox.claim(conn, row.id):
-                return
         renderers: dict[str, Renderer] = self.app.bot_data.get(RENDERERS_KEY, {})
         renderer = send_text if row.kind == notices.TEXT else renderers.get(row.kind)
         if renderer is None:

@@ -14,7 +14,8 @@ from bot.i18n import t
 from bot.outbox_telegram import Delivery, Gone, Sent, add_renderer
 from bot.services import Services
 from handlers.promise_buttons import ticket_buttons
-from storage import tickets
+from storage import outbox, tickets
+from storage.db import current_transaction
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,14 @@ async def refresh_ticket_card(app: Application, ticket_id: int) -> None:
     """Queue the ticket's card for the group (in the transaction in progress, if any); a card
     edit still waiting in the outbox is replaced, so only the latest state goes out."""
     services: Services = app.bot_data["services"]
-    await notices.post_soon(services.db, notices.ticket_card(ticket_id))
+    notice = notices.ticket_card(ticket_id)
+    if current_transaction.get() is None:
+        # The change is committed; a card row still waiting will render it when sent, so
+        # there is nothing to write (this keeps a busy ticket from costing a write per step).
+        async with services.db.lookup() as conn:
+            if await outbox.has_pending(conn, notices.TELEGRAM, notice.target or ""):
+                return
+    await notices.post_soon(services.db, notice)
 
 
 async def render_card(app: Application, delivery: Delivery) -> Sent:

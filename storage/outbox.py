@@ -118,11 +118,29 @@ async def unsent(conn: aiosqlite.Connection, channel: str, limit: int = 500) -> 
 
 async def claim(conn: aiosqlite.Connection, row_id: int) -> bool:
     """Take a row for sending; False if it was sent or given up meanwhile."""
+    return row_id in await claim_many(conn, [row_id])
+
+
+async def claim_many(conn: aiosqlite.Connection, row_ids: list[int]) -> set[int]:
+    """Take rows for sending in one statement; the ids taken (not sent or given up meanwhile)."""
+    if not row_ids:
+        return set()
+    marks = ", ".join("?" * len(row_ids))
     ran = await conn.execute(
-        "UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id = ? AND state IN (?, ?)",
-        (SENDING, row_id, PENDING, SENDING),
+        f"UPDATE outbox SET state = ?, attempts = attempts + 1 WHERE id IN ({marks}) "
+        "AND state IN (?, ?) RETURNING id",
+        (SENDING, *row_ids, PENDING, SENDING),
     )
-    return ran.rowcount == 1
+    return {row[0] for row in await ran.fetchall()}
+
+
+async def has_pending(conn: aiosqlite.Connection, channel: str, target: str) -> bool:
+    """A row for this target waits unclaimed (it will show whatever is current when sent)."""
+    ran = await conn.execute(
+        "SELECT 1 FROM outbox WHERE target = ? AND state = ? AND channel = ? LIMIT 1",
+        (target, PENDING, channel),
+    )
+    return await ran.fetchone() is not None
 
 
 async def mark_sent(
