@@ -46,6 +46,7 @@ PACED_PREFIXES = ("send", "edit", "copy", "forward")  # calls that put something
 # Set while the worker sends: a 429 then goes back to it instead of being retried in place.
 from_outbox: contextvars.ContextVar[bool] = contextvars.ContextVar("from_outbox", default=False)
 MAX_TEXT = 4096  # Telegram's limit on one message's text
+MAX_ATTEMPTS = 5  # claims of a row whose rendering keeps failing before it is given up
 POLL_S = 1.0  # safety net: rows written outside a transaction of ours are found this often
 BACKOFF_S = (0.5, 1, 2, 5, 10, 30)  # after network errors, then 30 s each time
 NOT_MODIFIED = "message is not modified"
@@ -279,10 +280,15 @@ class TelegramDelivery:
 
     async def pump(self) -> None:
         async with self.services.db.lookup() as conn:
-            rows = await outbox.unsent(conn, notices.TELEGRAM)
+            keys = await outbox.unsent_keys(conn, notices.TELEGRAM)
+            rows = [
+                await outbox.get(conn, row_id)
+                for row_id, target in keys
+                if row_id not in self.taken and not (target and target in self.later)
+            ]
         ready: list[Delivery] = []
         for row in rows:
-            if row.id in self.taken or (row.target and row.target in self.later):
+            if row is None:
                 continue
             delivery = await self._resolve(row)
             if delivery is None:
@@ -292,6 +298,8 @@ class TelegramDelivery:
                 self._retry_later(row.target, wait)
                 continue
             self.taken.add(row.id)
+            if row.target:  # a change from now on waits for the interval (this row may miss it)
+                self.last_edit[row.target] = time.monotonic()
             ready.append(delivery)
         if not ready:
             return
@@ -401,6 +409,11 @@ class TelegramDelivery:
                 log.warning("outbox row %s: %s; retrying in %ss", row.id, exc, delay)
                 await asyncio.sleep(delay)
                 continue
+            except Exception as exc:  # a fault of ours: a later pump tries again, a few times
+                if row.attempts + 1 >= MAX_ATTEMPTS:
+                    await self._give_up(row, f"{type(exc).__name__}: {exc}")
+                    return
+                raise
             finally:
                 from_outbox.reset(token)
             break

@@ -116,6 +116,17 @@ async def unsent(conn: aiosqlite.Connection, channel: str, limit: int = 500) -> 
     return [_row(row) for row in rows]
 
 
+async def unsent_keys(
+    conn: aiosqlite.Connection, channel: str, limit: int = 500
+) -> list[tuple[int, str | None]]:
+    """(id, target) of the rows not yet delivered, in order: cheap to poll often."""
+    rows = await conn.execute_fetchall(
+        "SELECT id, target FROM outbox WHERE channel = ? AND state IN (?, ?) ORDER BY id LIMIT ?",
+        (channel, PENDING, SENDING, limit),
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
 async def claim(conn: aiosqlite.Connection, row_id: int) -> bool:
     """Take a row for sending; False if it was sent or given up meanwhile."""
     return row_id in await claim_many(conn, [row_id])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -101,3 +102,32 @@ def test_settle_counts_a_send_from_its_answer() -> None:
     window.settle(0.0, 2.0)
     assert window.wait(9.0) == 3.0  # the server saw it at about 2.0, so the window ends at 12
     assert window.wait(12.0) == 0.0
+
+
+def test_limits_come_from_config_with_telegrams_defaults() -> None:
+    from bot.config import parse_config
+    from bot.outbox_telegram import limits_of
+    from tests.conftest import example_data
+
+    limits = limits_of(parse_config(example_data(), env={}))
+    assert (limits.overall, limits.overall_window) == (30, 1.0)
+    assert (limits.group, limits.group_window) == (20, 60.0)
+    assert (limits.private, limits.private_window) == (1, 1.0)
+    data = example_data()
+    data["telegram"]["private_per_second"] = 0.5  # one every two seconds
+    assert limits_of(parse_config(data, env={})).private_window == 2.0
+
+
+@pytest.mark.parametrize(
+    ("key", "value"),
+    [("group_window_s", 0), ("private_per_second", -1), ("overall_per_second", "fast")],
+)
+def test_bad_limits_are_refused_naming_the_key(key: str, value: object) -> None:
+    from bot.config import ConfigError, parse_config
+    from tests.conftest import example_data
+
+    data = example_data()
+    data["telegram"][key] = value
+    with pytest.raises(ConfigError) as info:
+        parse_config(data, env={})
+    assert str(info.value).startswith(f"config.toml: telegram.{key}: ")
