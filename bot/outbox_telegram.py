@@ -232,6 +232,7 @@ class TelegramDelivery:
         self.lanes: dict[int, asyncio.Queue[Delivery]] = {}
         self.workers: dict[int, asyncio.Task[None]] = {}
         self.taken: set[int] = set()  # row ids queued or being sent by this process
+        self.unrendered: dict[str, int] = {}  # target -> claimed rows not yet rendered
         self.last_edit: dict[str, float] = {}  # target -> monotonic time of its last delivery
         self.later: dict[str, asyncio.TimerHandle] = {}
         self.stop = asyncio.Event()
@@ -309,9 +310,23 @@ class TelegramDelivery:
             claimed = await outbox.claim_many(conn, [d.row.id for d in ready])
         for delivery in ready:
             if delivery.row.id in claimed:
+                target = delivery.row.target
+                if target:
+                    self.unrendered[target] = self.unrendered.get(target, 0) + 1
                 self._lane(delivery.chat_id).put_nowait(delivery)
             else:
                 self.taken.discard(delivery.row.id)
+
+    def will_render(self, target: str) -> bool:
+        """A claimed row for this target has not been rendered yet: it will show whatever is
+        committed now, so a change committed before this call needs no row of its own."""
+        return self.unrendered.get(target, 0) > 0
+
+    def _rendering(self, row: OutboxRow) -> None:
+        if row.target and row.target in self.unrendered:
+            self.unrendered[row.target] -= 1
+            if not self.unrendered[row.target]:
+                del self.unrendered[row.target]
 
     def _edit_wait(self, row: OutboxRow) -> float:
         """A card edit waits until card_edit_interval_s after the card's last delivery."""
@@ -378,6 +393,7 @@ class TelegramDelivery:
     async def deliver(self, delivery: Delivery) -> None:
         """Send a claimed row (retrying 429s and network errors), then mark it sent."""
         row = delivery.row
+        self._rendering(row)
         renderers: dict[str, Renderer] = self.app.bot_data.get(RENDERERS_KEY, {})
         renderer = send_text if row.kind == notices.TEXT else renderers.get(row.kind)
         if renderer is None:

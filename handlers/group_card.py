@@ -11,7 +11,7 @@ from telegram.ext import Application
 
 from bot import cards, dispatching, notices
 from bot.i18n import t
-from bot.outbox_telegram import Delivery, Gone, Sent, add_renderer
+from bot.outbox_telegram import Delivery, Gone, Sent, add_renderer, worker
 from bot.services import Services
 from handlers.promise_buttons import ticket_buttons
 from storage import outbox, tickets
@@ -45,11 +45,16 @@ async def refresh_ticket_card(app: Application, ticket_id: int) -> None:
     edit still waiting in the outbox is replaced, so only the latest state goes out."""
     services: Services = app.bot_data["services"]
     notice = notices.ticket_card(ticket_id)
+    target = notice.target or ""
     if current_transaction.get() is None:
-        # The change is committed; a card row still waiting will render it when sent, so
-        # there is nothing to write (this keeps a busy ticket from costing a write per step).
+        # The change is committed; a card row still waiting (or claimed and not yet rendered)
+        # will show it when sent, so there is nothing to write: a busy ticket does not cost a
+        # write per step.
+        delivery = worker(app)
+        if delivery is not None and delivery.will_render(target):
+            return
         async with services.db.lookup() as conn:
-            if await outbox.has_pending(conn, notices.TELEGRAM, notice.target or ""):
+            if await outbox.has_pending(conn, notices.TELEGRAM, target):
                 return
     await notices.post_soon(services.db, notice)
 
