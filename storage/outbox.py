@@ -177,22 +177,3 @@ async def get(conn: aiosqlite.Connection, row_id: int) -> OutboxRow | None:
     ran = await conn.execute("SELECT * FROM outbox WHERE id = ?", (row_id,))
     row = await ran.fetchone()
     return _row(row) if row is not None else None
-
-
-async def last_sent(conn: aiosqlite.Connection, target: str) -> OutboxRow | None:
-    """The newest delivered row for a target (the message a later edit changes)."""
-    ran = await conn.execute(
-        "SELECT * FROM outbox WHERE target = ? AND state = ? AND message_id IS NOT NULL "
-        "ORDER BY id DESC LIMIT 1",
-        (target, SENT),
-    )
-    row = await ran.fetchone()
-    return _row(row) if row is not None else None
-
-
-async def count_unsent(conn: aiosqlite.Connection, channel: str) -> int:
-    ran = await conn.execute(
-        "SELECT count(*) FROM outbox WHERE channel = ? AND state IN (?, ?)",
-        (channel, PENDING, SENDING),
-    )
-    return int((await ran.fetchone())[0])

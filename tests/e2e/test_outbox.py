@@ -114,6 +114,50 @@ async def test_a_429_holds_the_group_back_and_the_notice_still_arrives_once(
             await h.stop()
 
 
+async def test_network_errors_are_retried_and_the_card_arrives_once(harness: BotHarness) -> None:
+    h, emu = harness, harness.emu
+    await h.seed(DISPATCHER, "王调度", Role.DISPATCHER)
+    await h.bind_group(GROUP)
+    await dispatching.create_customer(
+        h.services, NewCustomer(name="蓝海网吧", customer_class="industry")
+    )
+    original = emu._send_message
+    failures = []
+
+    async def flaky(params, files):  # noqa: ANN001, ANN202
+        if str(params.get("chat_id")) == str(GROUP) and len(failures) < 2:
+            failures.append(params)
+            raise ApiError(502, "Bad Gateway")
+        return await original(params, files)
+
+    emu._methods["sendmessage"] = ("sendMessage", flaky)
+    emu.send_text(DISPATCHER, "/new 蓝海网吧 | 电脑无法开机 | 硬件 重大 品牌 工具")
+    await wait_until(lambda: cards_in_group(emu) == {1}, timeout=10)
+    await h.idle(timeout=10)
+    assert len(failures) == 2
+    assert len([m for m in emu.messages_to(GROUP) if "#1" in (m.get("text") or "")]) == 1
+    assert await h.count("SELECT count(*) FROM outbox WHERE state = 'sent'") >= 1
+    assert await h.count("SELECT count(*) FROM outbox WHERE state != 'sent'") == 0
+
+
+async def test_a_blocked_recipient_fails_the_row_and_the_others_go_on(harness: BotHarness) -> None:
+    from bot import notices
+
+    h, emu = harness, harness.emu
+    await h.seed(DISPATCHER, "王调度", Role.DISPATCHER)
+    await h.bind_group(GROUP)
+    emu.block(DISPATCHER)
+    await notices.post_soon(
+        h.db,
+        notices.text(notices.person(1), "dispatch.queue.empty"),  # the dispatcher, blocked
+        notices.text(notices.group(), "dispatch.queue.empty"),
+    )
+    await h.delivered()
+    assert await h.count("SELECT count(*) FROM outbox WHERE state = 'failed'") == 1
+    assert await h.count("SELECT count(*) FROM outbox WHERE state = 'sent'") == 1
+    assert len(emu.messages_to(GROUP)) == 1
+
+
 # --- exactly once across a SIGKILL ------------------------------------------------------------
 
 
