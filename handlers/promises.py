@@ -21,7 +21,6 @@ from bot.timers import DueAlert
 from handlers import forms, manager
 from handlers.common import add_command
 from handlers.dispatch_common import actor_person_id, actor_role, answer_refusal, ticket_id_arg
-from handlers.group_card import refresh_ticket_card
 from handlers.promise_buttons import ANSWER
 from storage import deadlines, ledger, people
 
@@ -101,25 +100,38 @@ async def answer_command(update: Update, context: FieldContext) -> None:
 
 async def _record_answer(update: Update, context: FieldContext, ticket_id: int, text: str) -> bool:
     """True when the answer was recorded (a refusal was explained otherwise)."""
+    here = await _group_is_here(update, context)
+    who = _who(context)
+
+    def tell(view: dispatching.TicketView) -> list[notices.Notice]:
+        if here:
+            return []
+        answer = " ".join(text.split())
+        return [
+            notices.text(
+                notices.group(),
+                "promises.answer.group",
+                id=ticket_id,
+                name=view.customer_name,
+                who=who,
+                answer=answer,
+            )
+        ]
+
     try:
         result = await promises.record_answer(
-            context.services, ticket_id, text, actor_person_id(context), actor_role(context)
+            context.services,
+            ticket_id,
+            text,
+            actor_person_id(context),
+            actor_role(context),
+            tell=tell,
         )
     except REFUSALS as exc:
         await _refuse(update, context, exc)
         return False
     key = "promises.answer.done" if result.met else "promises.answer.again"
     await _reply(update, context, t(context.lang, key, id=ticket_id))
-    await _tell_group_unless_here(
-        update,
-        context,
-        "promises.answer.group",
-        id=ticket_id,
-        name=result.ticket.customer_name,
-        who=_who(context),
-        answer=" ".join(text.split()),
-    )
-    await refresh_ticket_card(context.application, ticket_id)
     return True
 
 
@@ -142,9 +154,36 @@ async def move_command(update: Update, context: FieldContext) -> None:
 async def _move(
     update: Update, context: FieldContext, ticket_id: int, event: str, note: str
 ) -> bool:
+    here = await _group_is_here(update, context)
+    who = _who(context)
+    language = context.services.config.language
+    clean = " ".join(note.split())
+
+    def tell(view: dispatching.TicketView) -> list[notices.Notice]:
+        if here:
+            return []
+        return [
+            notices.text(
+                notices.group(),
+                "promises.move.group",
+                id=ticket_id,
+                name=view.customer_name,
+                who=who,
+                event=notices.tr(f"lifecycle.event.{event}"),
+                state=cards.state_label(view.state, language),
+                note=notices.tr("promises.move.note", note=clean) if clean else "",
+            )
+        ]
+
     try:
         view = await promises.move(
-            context.services, ticket_id, event, actor_person_id(context), actor_role(context), note
+            context.services,
+            ticket_id,
+            event,
+            actor_person_id(context),
+            actor_role(context),
+            note,
+            tell=tell,
         )
     except REFUSALS as exc:
         await _refuse(update, context, exc)
@@ -156,20 +195,6 @@ async def _move(
         context,
         t(context.lang, "promises.move.done", id=ticket_id, event=label, state=state),
     )
-    language = context.services.config.language
-    clean = " ".join(note.split())
-    await _tell_group_unless_here(
-        update,
-        context,
-        "promises.move.group",
-        id=ticket_id,
-        name=view.customer_name,
-        who=_who(context),
-        event=notices.tr(f"lifecycle.event.{event}"),
-        state=cards.state_label(view.state, language),
-        note=notices.tr("promises.move.note", note=clean) if clean else "",
-    )
-    await refresh_ticket_card(context.application, ticket_id)
     return True
 
 
@@ -320,15 +345,11 @@ async def _reply(update: Update, context: FieldContext, text: str) -> None:
     await context.bot.send_message(update.effective_chat.id, text)
 
 
-async def _tell_group_unless_here(
-    update: Update, context: FieldContext, key: str, **values: object
-) -> None:
-    """Tell the dispatch group (through the outbox), unless the step was taken in the group."""
+async def _group_is_here(update: Update, context: FieldContext) -> bool:
+    """The step is taken in the dispatch group itself (which then needs no notice of it)."""
     async with context.services.db.lookup() as conn:
         group = await people.bound_chat(conn, "dispatch")
-    if group is None or update.effective_chat.id == group:
-        return
-    await notices.post_soon(context.services.db, notices.text(notices.group(), key, **values))
+    return group is not None and update.effective_chat.id == group
 
 
 async def _refuse(update: Update, context: FieldContext, exc: Exception) -> None:

@@ -142,3 +142,39 @@ def test_parameters_are_translated_at_delivery() -> None:
     choice = notices.by_language(zh_CN="迟到", en="late")
     assert notices.localize("en", choice) == "late"
     assert notices.localize("zh-CN", choice) == "迟到"
+
+
+async def test_a_ticket_change_queues_its_notices_with_it_and_a_refusal_none(
+    config, db: Database
+) -> None:
+    from dataclasses import replace
+
+    from bot import dispatching, promises
+    from bot.dispatch_models import NewCustomer, NewTicket
+    from bot.services import Services
+
+    services = Services(config=replace(config), db=db)
+    customer = await dispatching.create_customer(
+        services, NewCustomer(name="税务局", customer_class="industry")
+    )
+    ticket = await dispatching.open_ticket(
+        services,
+        NewTicket(
+            customer_id=customer, fault="蓝屏", hardware=True, major=False, brand=False, tool=False
+        ),
+        None,
+    )
+    (card,) = await unsent(db)  # the card was queued by the transaction that opened the ticket
+    assert card.kind == notices.TICKET_CARD and card.body["ref"] == {"ticket": ticket}
+
+    def tell(view):  # noqa: ANN001, ANN202
+        return [notices.text(notices.group(), "promises.move.note", note=view.customer_name)]
+
+    with pytest.raises(dispatching.DispatchError):
+        await promises.move(services, ticket, "assign", None, "dispatcher", tell=tell)
+    assert [r.id for r in await unsent(db)] == [card.id]  # refused: nothing more queued
+    await promises.move(services, ticket, "resolve_by_phone", None, "dispatcher", tell=tell)
+    rows = await unsent(db)
+    # The group's notice joins the queue; the card edit coalesces into the waiting card row.
+    assert [r.kind for r in rows] == [notices.TICKET_CARD, notices.TEXT]
+    assert notices.render_text(rows[1].body, "zh-CN").endswith("税务局")
