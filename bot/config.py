@@ -144,6 +144,7 @@ class Config:
     group_per_minute: int = 20
     group_window_s: float = 60
     private_per_second: float = 1
+    outbox_keep_days: int = 30
     poll_timeout_s: int = 30
     db_path: str = "fieldbot.db"
     busy_timeout_ms: int = 5000
@@ -402,6 +403,7 @@ def parse_config(
         group_per_minute=tg.integer("group_per_minute", 20, minimum=1),
         group_window_s=tg.number("group_window_s", 60, positive=True),
         private_per_second=tg.number("private_per_second", 1, positive=True),
+        outbox_keep_days=tg.integer("outbox_keep_days", 30, minimum=1),
         poll_timeout_s=tg.integer("poll_timeout_s", 30),
         db_path=db.string("path", "fieldbot.db"),
         busy_timeout_ms=db.integer("busy_timeout_ms", 5000),

@@ -22,6 +22,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telegram import (
@@ -260,6 +261,10 @@ class TelegramDelivery:
     async def run(self) -> None:
         """Fetch unsent rows whenever a commit queued some (and every POLL_S anyway)."""
         ready = self.services.db.outbox_ready
+        try:
+            await self.prune()
+        except Exception:
+            log.exception("outbox: could not remove old rows")
         while not self.stop.is_set():
             ready.clear()
             try:
@@ -268,6 +273,13 @@ class TelegramDelivery:
                 log.exception("outbox: could not read pending notices")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(ready.wait(), POLL_S)
+
+    async def prune(self) -> int:
+        """Forget rows delivered more than telegram.outbox_keep_days ago (at each start)."""
+        keep = timedelta(days=self.services.config.outbox_keep_days)
+        before = (datetime.now(UTC) - keep).isoformat(timespec="seconds")
+        async with self.services.db.transaction() as conn:
+            return await outbox.prune(conn, before)
 
     async def drained(self) -> bool:
         """Nothing left to send now: every unsent row is an edit waiting for its interval."""

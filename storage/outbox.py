@@ -177,3 +177,11 @@ async def get(conn: aiosqlite.Connection, row_id: int) -> OutboxRow | None:
     ran = await conn.execute("SELECT * FROM outbox WHERE id = ?", (row_id,))
     row = await ran.fetchone()
     return _row(row) if row is not None else None
+
+
+async def prune(conn: aiosqlite.Connection, before_iso: str) -> int:
+    """Remove rows delivered or given up before this moment; how many."""
+    ran = await conn.execute(
+        "DELETE FROM outbox WHERE state IN (?, ?) AND sent_at < ?", (SENT, FAILED, before_iso)
+    )
+    return ran.rowcount

@@ -178,3 +178,16 @@ async def test_a_ticket_change_queues_its_notices_with_it_and_a_refusal_none(
     # The group's notice joins the queue; the card edit coalesces into the waiting card row.
     assert [r.kind for r in rows] == [notices.TICKET_CARD, notices.TEXT]
     assert notices.render_text(rows[1].body, "zh-CN").endswith("税务局")
+
+
+async def test_prune_forgets_old_delivered_rows_only(db: Database) -> None:
+    async with db.transaction() as conn:
+        await notices.post(conn, notices.text(notices.chat(1), "dispatch.queue.empty"))
+        await notices.post(conn, notices.text(notices.chat(2), "dispatch.queue.empty"))
+    first, second = await unsent(db)
+    async with db.transaction() as conn:
+        await outbox.mark_sent(conn, first.id, 1, 5)
+        await conn.execute("UPDATE outbox SET sent_at = '2020-01-01T00:00:00+00:00'")
+    async with db.transaction() as conn:
+        assert await outbox.prune(conn, "2021-01-01T00:00:00+00:00") == 1
+    assert [r.id for r in await unsent(db)] == [second.id]  # unsent rows are never pruned
