@@ -9,8 +9,9 @@ A 429 holds the chat back for Telegram's retry_after and the row is tried again;
 are retried with backoff; a refusal that will not change (blocked, chat gone) marks the row
 failed with the error. A row still claimed at start-up was being sent when the process died: it
 is sent again. Telegram has no idempotency key, so a crash in the few milliseconds between
-Telegram accepting a message and the mark committing can show that one message twice (an edit
-twice is harmless: the second is "not modified"); nothing is ever lost.
+Telegram accepting a message and the mark committing, or a send that timed out after Telegram
+had accepted it, can show that one message twice (an edit twice is harmless: the second is
+"not modified"); nothing is ever lost.
 """
 
 from __future__ import annotations
