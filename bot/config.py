@@ -189,6 +189,9 @@ class Config:
     rate_limiter: bool = True
     overall_per_second: float = 30
     group_per_minute: int = 20
+    group_window_s: float = 60
+    private_per_second: float = 1
+    outbox_keep_days: int = 30
     poll_timeout_s: int = 30
     db_path: str = "fieldbot.db"
     busy_timeout_ms: int = 5000
@@ -447,6 +450,9 @@ def parse_config(
         rate_limiter=tg.boolean("rate_limiter", True),
         overall_per_second=tg.number("overall_per_second", 30, positive=True),
         group_per_minute=tg.integer("group_per_minute", 20, minimum=1),
+        group_window_s=tg.number("group_window_s", 60, positive=True),
+        private_per_second=tg.number("private_per_second", 1, positive=True),
+        outbox_keep_days=tg.integer("outbox_keep_days", 30, minimum=1),
         poll_timeout_s=tg.integer("poll_timeout_s", 30),
         db_path=db.string("path", "fieldbot.db"),
         busy_timeout_ms=db.integer("busy_timeout_ms", 5000),

@@ -7,12 +7,13 @@ import logging
 import signal
 from dataclasses import replace
 
-from telegram.ext import AIORateLimiter, Application, ApplicationBuilder, Defaults
+from telegram.ext import Application, ApplicationBuilder, Defaults
 
 from bot.config import Config
 from bot.services import Services
 from handlers.context import FieldContext, context_types
 from handlers.outbound import FieldBot
+from handlers.outbox_telegram import WORKER_KEY, PacedRateLimiter, TelegramDelivery, limits_of
 from handlers.polling import poll
 from handlers.transport import AiohttpRequest
 from storage.db import Database
@@ -44,20 +45,25 @@ def setup_logging(token: str, level: int = logging.INFO) -> None:
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
+class FieldApplication(Application):
+    """PTB's Application whose start and stop also run the outbox's delivery worker."""
+
+    async def start(self) -> None:
+        await super().start()
+        self.bot_data[WORKER_KEY].start()
+
+    async def stop(self) -> None:
+        await self.bot_data[WORKER_KEY].close()
+        await super().stop()
+
+
 def build_application(services: Services) -> Application:
     """The real telegram Application for these services (no Updater: we own polling)."""
     from handlers import register  # handlers import bot/, never the other way at import time
 
     config = services.config
-    limiter = None
-    if config.rate_limiter:
-        limiter = AIORateLimiter(
-            overall_max_rate=config.overall_per_second,
-            overall_time_period=1,
-            group_max_rate=config.group_per_minute,
-            group_time_period=60,
-            max_retries=3,
-        )
+    # Telegram's rolling windows (per group, per private chat, overall), shared with the outbox.
+    limiter = PacedRateLimiter(limits_of(config)) if config.rate_limiter else None
     # Every send and edit goes through FieldBot, which makes it fit Telegram's limits.
     bot = FieldBot(
         token=config.token,
@@ -75,8 +81,10 @@ def build_application(services: Services) -> Application:
         .context_types(context_types())
         .post_init(_post_init)
     )
+    builder = builder.application_class(FieldApplication)
     app = builder.build()
     app.bot_data["services"] = services
+    app.bot_data[WORKER_KEY] = TelegramDelivery(app, services)
     register(app)
     return app
 

@@ -19,7 +19,7 @@ from bot.domain import access
 from bot.domain.models import Role
 from bot.domain.parsing import parse_chat_id
 from bot.i18n import LANGUAGES, normalize_language, t
-from bot.services import registration
+from bot.services import notices, registration
 from handlers.context import FieldContext
 from storage import customers, people
 
@@ -289,17 +289,15 @@ async def bind_button(update: Update, context: FieldContext) -> None:
         moved = await people.bound_chat(conn, "dispatch") == old
         if moved:  # nobody moved it meanwhile: this confirmation is still about the truth
             await people.bind_chat(conn, "dispatch", chat.id, actor.telegram_id)
+            # The old group hears of it through the outbox, with the change.
+            await notices.post(
+                conn, notices.text(notices.chat(old), "bindgroup.moved_away", title=chat.title)
+            )
     if not moved:
         await query.answer(t(actor.language, "bindgroup.expired"), show_alert=True)
         return
     await query.answer()
     await query.edit_message_text(t(actor.language, "bindgroup.done", title=chat.title))
-    try:
-        await context.bot.send_message(
-            old, t(context.services.config.language, "bindgroup.moved_away", title=chat.title)
-        )
-    except TelegramError as exc:
-        log.warning("could not tell the old dispatch group it was left: %s", exc)
 
 
 async def chat_migrated(update: Update, context: FieldContext) -> None:

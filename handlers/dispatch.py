@@ -5,20 +5,20 @@ from __future__ import annotations
 import logging
 
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
+from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler
 
 from bot.domain import cards, lifecycle
 from bot.domain.dispatch_models import DISPATCH_ACCEPT, SLA_ARRIVE
 from bot.domain.parsing import parse_int, require_id
 from bot.i18n import t
-from bot.services import dispatching, timers
+from bot.services import dispatching, notices, timers
 from bot.services import forms as form_engine
-from handlers import dispatch_alerts, forms, intake_form, paging
+from handlers import dispatch_alerts, forms, group_card, intake_form, paging
 from handlers.common import add_command
 from handlers.context import FieldContext
 from handlers.dispatch_common import actor_person_id, actor_role, answer_refusal, ticket_id_arg
-from handlers.group_card import refresh_ticket_card
+from handlers.outbox_telegram import Delivery, Gone, Sent, add_renderer
 from handlers.visits import visit_keyboard
 from storage import customers, deadlines, tickets
 
@@ -55,6 +55,9 @@ def register(app: Application) -> None:
     forms.add_text_consumer(intake_form.form_text)
     forms.add_text_consumer(decline_reason_text)
     timers.register(app, dispatch_alerts.notify)
+    group_card.register(app)
+    add_renderer(app, notices.DISPATCH_OFFER, render_offer)
+    add_renderer(app, notices.CLOSE_OFFER, render_close_offer)
 
 
 # --- the queue -------------------------------------------------------------------------------
@@ -220,7 +223,6 @@ async def _toggle_pin(update: Update, context: FieldContext, ticket_id: int) -> 
         await update.callback_query.answer(text)
     else:
         await update.effective_message.reply_text(text)
-    await refresh_ticket_card(context.application, ticket_id)
 
 
 # --- assignment ------------------------------------------------------------------------------
@@ -300,18 +302,19 @@ async def assign_button(update: Update, context: FieldContext) -> None:
     await query.edit_message_text(
         t(context.lang, "dispatch.assign.done", id=ticket_id, name=view.technician_name)
     )
-    await _send_dispatch_card(context, view)
-    await refresh_ticket_card(context.application, ticket_id)
+    # The offer to the technician and the group card were queued with the assignment.
 
 
-async def _send_dispatch_card(context: FieldContext, view: dispatching.TicketView) -> None:
-    """The technician's private card: map pin, then the card with Accept / Decline."""
-    if view.technician_telegram_id is None:
-        return
-    services = context.services
-    language = view.technician_language or services.config.language
-    facts = await dispatching.card_facts(services, view.id)
-    assert facts is not None
+async def render_offer(app: Application, delivery: Delivery) -> Sent:
+    """The outbox's dispatch_offer: the technician's private card (map pin, then the card with
+    Accept / Decline); where it went is recorded so the answer can edit it."""
+    services = app.bot_data["services"]
+    ticket_id = int(delivery.row.body["ref"]["ticket"])
+    language = delivery.language
+    facts = await dispatching.card_facts(services, ticket_id)
+    if facts is None:
+        raise Gone(f"ticket {ticket_id} not found")
+    view = facts.ticket
     async with services.db.read() as conn:
         accept = await deadlines.get(conn, DISPATCH_ACCEPT, view.id)
     text = cards.render_dispatch_card(facts, facts.respond_due, services.config.tz, language)
@@ -333,16 +336,33 @@ async def _send_dispatch_card(context: FieldContext, view: dispatching.TicketVie
             ]
         ]
     )
-    chat = view.technician_telegram_id
-    try:
-        if view.site is not None:
-            await context.bot.send_location(chat, latitude=view.site[0], longitude=view.site[1])
-        message = await context.bot.send_message(chat, text, reply_markup=keyboard)
-    except TelegramError as exc:
-        log.warning("dispatch card for ticket %s not delivered: %s", view.id, exc)
-        return
-    async with services.db.transaction() as conn:
+    chat = delivery.chat_id
+    if view.site is not None and "pin" not in delivery.done:
+        await app.bot.send_location(chat, latitude=view.site[0], longitude=view.site[1])
+        delivery.done.add("pin")  # a retry of the card after a 429 does not repeat the pin
+    message = await app.bot.send_message(chat, text, reply_markup=keyboard)
+
+    async def remember(conn: object) -> None:
         await tickets.set_assign_message(conn, view.id, chat, message.message_id)
+
+    return message, remember
+
+
+async def render_close_offer(app: Application, delivery: Delivery) -> Sent:
+    """The outbox's close_offer: the card's buttons come off and a reply says why."""
+    message_id = int(delivery.row.body["ref"]["message"])
+    chat = delivery.chat_id
+    try:
+        await app.bot.edit_message_reply_markup(chat_id=chat, message_id=message_id)
+    except BadRequest as exc:  # already without buttons, or gone: the reply still explains
+        log.info("dispatch card %s in %s not closed: %s", message_id, chat, exc)
+    message = await app.bot.send_message(
+        chat,
+        notices.render_text(delivery.row.body, delivery.language),
+        reply_to_message_id=message_id,
+        allow_sending_without_reply=True,
+    )
+    return message, None
 
 
 # --- the technician's answer -----------------------------------------------------------------
@@ -375,7 +395,6 @@ async def answer_button(update: Update, context: FieldContext) -> None:
     await timers.schedule_ref(context.application, SLA_ARRIVE, ticket_id)
     text = (query.message.text or "") + "\n" + t(context.lang, "dispatch.accept.stamp")
     await query.edit_message_text(text, reply_markup=arrived_keyboard(ticket_id, context.lang))
-    await refresh_ticket_card(context.application, ticket_id)
 
 
 async def _ask_decline_reason(
@@ -417,27 +436,13 @@ async def decline_reason_text(update: Update, context: FieldContext) -> bool:
     reason = message.text.strip()
     session.close()  # closed in the transaction that records the decline
     try:
-        view = await dispatching.decline(context.services, ticket_id, person_id, reason)
+        await dispatching.decline(context.services, ticket_id, person_id, reason)
     except REFUSALS as exc:
         if isinstance(exc, dispatching.DispatchError) and exc.key.endswith("reason_empty"):
             session.restore(form)  # asked again: the form stays
         await answer_refusal(update, context, exc)
         return True
     await message.reply_text(t(context.lang, "dispatch.decline.done", id=ticket_id))
-    if view.assign_chat_id and view.assign_message_id:
-        await dispatch_alerts.close_dispatch_card(
-            context.application,
-            view,
-            t(context.lang, "dispatch.decline.stamp", reason=reason),
-        )
-    await dispatch_alerts.tell_group(
-        context.application,
-        "dispatch.decline.group",
-        id=ticket_id,
-        name=(context.actor.person.name if context.actor.person else ""),
-        reason=reason,
-    )
-    await refresh_ticket_card(context.application, ticket_id)
     return True
 
 

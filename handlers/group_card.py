@@ -1,27 +1,24 @@
-"""The one card per ticket in the dispatch group: sent once, then edited in place, coalesced."""
+"""The one card per ticket in the dispatch group: sent once through the outbox, then edited in
+place; edits waiting in the outbox are coalesced (bot.services.notices, handlers.outbox_telegram)."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
-from telegram.error import BadRequest, TelegramError
+from telegram.error import BadRequest
 from telegram.ext import Application
 
 from bot.domain import cards
 from bot.i18n import t
-from bot.services import Services, dispatching
+from bot.services import Services, dispatching, notices
+from handlers.outbox_telegram import Delivery, Gone, Sent, add_renderer, worker
 from handlers.promise_buttons import ticket_buttons
-from storage import people, tickets
+from storage import outbox, tickets
+from storage.db import current_transaction
 
 log = logging.getLogger(__name__)
 
-LAST_EDIT_KEY = "ticket_card_last_edit"  # bot_data: ticket id -> monotonic time of last edit
-LOCKS_KEY = "ticket_card_locks"
-PENDING_KEY = "ticket_card_pending"
-JOB_PREFIX = "ticket-card"
 NOT_MODIFIED = "message is not modified"
 
 
@@ -43,70 +40,53 @@ def card_keyboard(ticket: dispatching.TicketView, language: str) -> InlineKeyboa
     return InlineKeyboardMarkup(rows) if rows else None
 
 
-def _lock(app: Application, ticket_id: int) -> asyncio.Lock:
-    locks: dict[int, asyncio.Lock] = app.bot_data.setdefault(LOCKS_KEY, {})
-    return locks.setdefault(ticket_id, asyncio.Lock())
-
-
-def _pending(app: Application) -> set[int]:
-    """Tickets whose coalesced edit is scheduled and has not started yet."""
-    return app.bot_data.setdefault(PENDING_KEY, set())
-
-
 async def refresh_ticket_card(app: Application, ticket_id: int) -> None:
-    """Post the ticket's card, or edit it in place at most once per card_edit_interval_s."""
-    if ticket_id in _pending(app):
-        return  # the scheduled edit reads the database when it runs: it shows this change too
+    """Queue the ticket's card for the group (in the transaction in progress, if any); a card
+    edit still waiting in the outbox is replaced, so only the latest state goes out."""
     services: Services = app.bot_data["services"]
-    async with _lock(app, ticket_id):
+    notice = notices.ticket_card(ticket_id)
+    target = notice.target or ""
+    if current_transaction.get() is None:
+        # The change is committed; a card row still waiting (or claimed and not yet rendered)
+        # will show it when sent, so there is nothing to write: a busy ticket does not cost a
+        # write per step.
+        delivery = worker(app)
+        if delivery is not None and delivery.will_render(target):
+            return
         async with services.db.lookup() as conn:
-            view = await tickets.ticket_for_visit(conn, ticket_id)
-        if view is None:
-            return
-        if view.group_message_id is None:
-            await _render(app, ticket_id)
-            return
-        last: dict[int, float] = app.bot_data.setdefault(LAST_EDIT_KEY, {})
-        wait = services.config.card_edit_interval_s - (time.monotonic() - last.get(ticket_id, 0))
-        if wait <= 0 or app.job_queue is None:
-            await _render(app, ticket_id)
-            return
-        if ticket_id not in _pending(app):
-            _pending(app).add(ticket_id)
-            name = f"{JOB_PREFIX}:{ticket_id}"
-            app.job_queue.run_once(_delayed_edit, when=wait, data=ticket_id, name=name)
+            if await outbox.has_pending(conn, notices.TELEGRAM, target):
+                return
+    await notices.post_soon(services.db, notice)
 
 
-async def _delayed_edit(context) -> None:  # noqa: ANN001 - PTB job callback
-    """The coalesced edit: render whatever the database says now."""
-    # Changes from here on schedule another edit: this one may have read before them.
-    _pending(context.application).discard(context.job.data)
-    async with _lock(context.application, context.job.data):
-        await _render(context.application, context.job.data)
-
-
-async def _render(app: Application, ticket_id: int) -> None:
+async def render_card(app: Application, delivery: Delivery) -> Sent:
+    """The outbox's ticket_card: post the card once, then edit it in place (latest state)."""
     services: Services = app.bot_data["services"]
-    async with services.db.lookup() as conn:
-        group = await people.bound_chat(conn, "dispatch")
+    ticket_id = int(delivery.row.body["ref"]["ticket"])
     facts = await dispatching.card_facts(services, ticket_id)
-    if group is None or facts is None:
-        return
-    language = services.config.language
+    if facts is None:
+        raise Gone(f"ticket {ticket_id} not found")
+    language = delivery.language
     text = cards.render_ticket_card(facts, services.now(), services.config.tz, language)
     keyboard = card_keyboard(facts.ticket, language)
+    group = delivery.chat_id
+    if facts.ticket.group_message_id is None:
+        message = await app.bot.send_message(group, text, reply_markup=keyboard)
+
+        async def remember(conn: object) -> None:
+            await tickets.set_group_message(conn, ticket_id, message.message_id)
+
+        return message, remember
     try:
-        if facts.ticket.group_message_id is None:
-            message = await app.bot.send_message(group, text, reply_markup=keyboard)
-            async with services.db.transaction() as conn:
-                await tickets.set_group_message(conn, ticket_id, message.message_id)
-        else:
-            await app.bot.edit_message_text(
-                text, chat_id=group, message_id=facts.ticket.group_message_id, reply_markup=keyboard
-            )
+        await app.bot.edit_message_text(
+            text, chat_id=group, message_id=facts.ticket.group_message_id, reply_markup=keyboard
+        )
     except BadRequest as exc:
         if NOT_MODIFIED not in str(exc).lower():
-            log.warning("ticket card %s not updated: %s", ticket_id, exc)
-    except TelegramError as exc:
-        log.warning("ticket card %s not updated: %s", ticket_id, exc)
-    app.bot_data.setdefault(LAST_EDIT_KEY, {})[ticket_id] = time.monotonic()
+            raise
+    return None, None
+
+
+def register(app: Application) -> None:
+    """Teach the outbox worker to render ticket cards."""
+    add_renderer(app, notices.TICKET_CARD, render_card)

@@ -23,7 +23,6 @@ from bot.services import forms as form_engine
 from handlers import forms
 from handlers.context import FieldContext
 from handlers.dispatch_common import actor_person_id, answer_refusal
-from handlers.group_card import refresh_ticket_card
 from storage import customers, people
 
 FORM_KIND = "new"
@@ -176,8 +175,7 @@ async def _quick(update: Update, context: FieldContext, text: str) -> None:
 
 
 async def _announce(update: Update, context: FieldContext, ticket_id: int, chat_id: int) -> None:
-    """The card goes to the group; a form run elsewhere is told where."""
-    await refresh_ticket_card(context.application, ticket_id)
+    """The card went to the outbox with the ticket; a form run elsewhere is told where."""
     async with context.services.db.read() as conn:
         group = await people.bound_chat(conn, "dispatch")
     if chat_id != group:

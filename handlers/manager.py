@@ -19,7 +19,7 @@ from bot.domain.models import RecordedEvent, Role
 from bot.domain.parsing import MAX_AMOUNT_FEN, BadArgument, parse_id, require_id
 from bot.i18n import t
 from bot.services import forms as form_engine
-from bot.services import recorded_events, report_worker, statements
+from bot.services import notices, recorded_events, report_worker, statements
 from handlers import forms, paging
 from handlers.common import who
 from handlers.context import FieldContext
@@ -345,38 +345,29 @@ async def _record_and_notify(
 async def _notify_technician(
     context: FieldContext, telegram_id: int, event: RecordedEvent, value: str
 ) -> None:
-    async with context.services.db.read() as conn:
+    """The technician recorded against hears of it through the outbox, with the contest button
+    for a deduction (in their own language)."""
+    async with context.services.db.lookup() as conn:
         person = await people.by_telegram_id(conn, telegram_id)
-    language = (person.language if person else None) or context.services.config.language
     info = payroll.EVENT_RULES[event.rule]
     key = "events.notice_reward" if info.kind == payroll.REWARD else "events.notice_deduction"
-    keyboard = None
+    buttons: tuple[tuple[notices.Button, ...], ...] = ()
     if info.kind != payroll.REWARD:
-        keyboard = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        t(language, "events.contest_button"), callback_data=f"contest:{event.id}"
-                    )
-                ]
-            ]
-        )
-    try:
-        await context.bot.send_message(
-            telegram_id,
-            t(
-                language,
-                key,
-                rule=event.rule,
-                title=_rule_title(event.rule, language),
-                amount=value,
-                note=_event_note(event, language),
-                id=event.id,
-            ),
-            reply_markup=keyboard,
-        )
-    except TelegramError as exc:
-        log.warning("could not tell technician %s about event %s: %s", telegram_id, event.id, exc)
+        buttons = ((notices.Button(notices.tr("events.contest_button"), f"contest:{event.id}"),),)
+    values = {
+        "rule": event.rule,
+        "title": notices.by_language(
+            zh_CN=_rule_title(event.rule, "zh-CN"), en=_rule_title(event.rule, "en")
+        ),
+        "amount": value,
+        # the bot's coded notes (an automatic late, a share) read in the recipient's language
+        "note": notices.by_language(zh_CN=_event_note(event, "zh-CN"), en=_event_note(event, "en")),
+        "id": event.id,
+    }
+    who = notices.person(person.id) if person is not None else notices.chat(telegram_id)
+    await notices.post_soon(
+        context.services.db, notices.Notice(who, parts=((key, values),), buttons=buttons)
+    )
 
 
 def _event_note(event: RecordedEvent, language: str, empty: str = "—") -> str:

@@ -26,10 +26,10 @@ from contextlib import suppress
 from typing import Any
 
 from telegram import Update
-from telegram.error import NetworkError, RetryAfter, TelegramError, TimedOut
+from telegram.error import NetworkError, RetryAfter, TimedOut
 from telegram.ext import Application
 
-from bot.i18n import t
+from bot.services import notices
 from handlers.delivery import Attempt, current_attempt
 from storage import dead_letters, inbox
 from storage.db import Database, current_update_id
@@ -116,18 +116,18 @@ async def dead_letter(
     app: Application, db: Database, update_id: int, payload: str, error: str, attempts: int
 ) -> None:
     """Give up on an update: keep it with its error, count it handled, tell the admins."""
+    services = app.bot_data.get("services")
     async with db.transaction() as conn:
         new = await dead_letters.add(conn, update_id, payload, error, attempts)
+        if new and services is not None:  # the admins hear of it through the outbox, once
+            await notices.post(
+                conn,
+                *(
+                    notices.text(notices.chat(admin), "deadletter.notice", update_id=update_id)
+                    for admin in services.config.admins
+                ),
+            )
     log.error("update %s dead-lettered after %d tries", update_id, attempts)
-    services = app.bot_data.get("services")
-    if services is None or not new:
-        return
-    text = t(services.config.language, "deadletter.notice", update_id=update_id)
-    for admin in services.config.admins:
-        try:
-            await app.bot.send_message(admin, text)
-        except TelegramError as exc:
-            log.warning("could not tell admin %s about dead letter %s: %s", admin, update_id, exc)
 
 
 class ChatLanes:

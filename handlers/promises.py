@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import logging
 
-from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
+import aiosqlite
+from telegram import ForceReply, Update
 from telegram.ext import Application, CallbackQueryHandler
 
 from bot.domain import cards, lifecycle, payroll
@@ -15,15 +15,14 @@ from bot.domain.dispatch_models import SLA_TAKEBACK
 from bot.domain.models import Role
 from bot.domain.parsing import parse_id
 from bot.i18n import t
-from bot.services import Services, dispatching, promises, recorded_events
+from bot.services import Services, dispatching, notices, promises, recorded_events
 from bot.services import forms as form_engine
 from bot.services.timers import DueAlert
 from handlers import forms, manager
 from handlers.common import add_command
 from handlers.context import FieldContext
 from handlers.dispatch_common import actor_person_id, actor_role, answer_refusal, ticket_id_arg
-from handlers.group_card import refresh_ticket_card
-from handlers.promise_buttons import ANSWER, action_button
+from handlers.promise_buttons import ANSWER
 from storage import deadlines, ledger, people
 
 log = logging.getLogger(__name__)
@@ -56,27 +55,33 @@ def register(app: Application) -> None:
 
 
 async def send_takeback_notice(context: FieldContext, ticket_id: int, technician: str) -> None:
-    """The take-back notice in the dispatch group, with the Record-answer button."""
+    """The take-back notice in the dispatch group, with the Record-answer button (outbox)."""
     services = context.services
-    language = services.config.language
     async with services.db.read() as conn:
-        group = await people.bound_chat(conn, "dispatch")
         timer = await deadlines.get(conn, SLA_TAKEBACK, ticket_id)
-    if group is None:
-        return
-    text = t(
-        language,
-        "promises.takeback.notice",
-        ticket=ticket_id,
-        name=technician,
-        hours=f"{services.config.sla.takeback_hours:g}",
-        due=cards.when(timer.due_at if timer else None, services.config.tz),
+    notice = notices.Notice(
+        notices.group(),
+        parts=(
+            (
+                "promises.takeback.notice",
+                {
+                    "ticket": ticket_id,
+                    "name": technician,
+                    "hours": f"{services.config.sla.takeback_hours:g}",
+                    "due": cards.when(timer.due_at if timer else None, services.config.tz),
+                },
+            ),
+        ),
+        buttons=(
+            (
+                notices.Button(
+                    notices.tr(f"promises.button.{ANSWER}", id=ticket_id),
+                    f"tk:{ANSWER}:{ticket_id}",
+                ),
+            ),
+        ),
     )
-    keyboard = InlineKeyboardMarkup([[action_button(language, ANSWER, ticket_id, id=ticket_id)]])
-    try:
-        await context.bot.send_message(group, text, reply_markup=keyboard)
-    except TelegramError as exc:
-        log.warning("take-back notice for ticket %s not sent: %s", ticket_id, exc)
+    await notices.post_soon(services.db, notice)
 
 
 # --- answers to the customer (SLA-TAKEBACK) ----------------------------------------------------
@@ -97,25 +102,38 @@ async def answer_command(update: Update, context: FieldContext) -> None:
 
 async def _record_answer(update: Update, context: FieldContext, ticket_id: int, text: str) -> bool:
     """True when the answer was recorded (a refusal was explained otherwise)."""
+    here = await _group_is_here(update, context)
+    who = _who(context)
+
+    def tell(view: dispatching.TicketView) -> list[notices.Notice]:
+        if here:
+            return []
+        answer = " ".join(text.split())
+        return [
+            notices.text(
+                notices.group(),
+                "promises.answer.group",
+                id=ticket_id,
+                name=view.customer_name,
+                who=who,
+                answer=answer,
+            )
+        ]
+
     try:
         result = await promises.record_answer(
-            context.services, ticket_id, text, actor_person_id(context), actor_role(context)
+            context.services,
+            ticket_id,
+            text,
+            actor_person_id(context),
+            actor_role(context),
+            tell=tell,
         )
     except REFUSALS as exc:
         await _refuse(update, context, exc)
         return False
     key = "promises.answer.done" if result.met else "promises.answer.again"
     await _reply(update, context, t(context.lang, key, id=ticket_id))
-    await _tell_group_unless_here(
-        update,
-        context,
-        "promises.answer.group",
-        id=ticket_id,
-        name=result.ticket.customer_name,
-        who=_who(context),
-        answer=" ".join(text.split()),
-    )
-    await refresh_ticket_card(context.application, ticket_id)
     return True
 
 
@@ -138,9 +156,36 @@ async def move_command(update: Update, context: FieldContext) -> None:
 async def _move(
     update: Update, context: FieldContext, ticket_id: int, event: str, note: str
 ) -> bool:
+    here = await _group_is_here(update, context)
+    who = _who(context)
+    language = context.services.config.language
+    clean = " ".join(note.split())
+
+    def tell(view: dispatching.TicketView) -> list[notices.Notice]:
+        if here:
+            return []
+        return [
+            notices.text(
+                notices.group(),
+                "promises.move.group",
+                id=ticket_id,
+                name=view.customer_name,
+                who=who,
+                event=notices.tr(f"lifecycle.event.{event}"),
+                state=cards.state_label(view.state, language),
+                note=notices.tr("promises.move.note", note=clean) if clean else "",
+            )
+        ]
+
     try:
         view = await promises.move(
-            context.services, ticket_id, event, actor_person_id(context), actor_role(context), note
+            context.services,
+            ticket_id,
+            event,
+            actor_person_id(context),
+            actor_role(context),
+            note,
+            tell=tell,
         )
     except REFUSALS as exc:
         await _refuse(update, context, exc)
@@ -152,20 +197,6 @@ async def _move(
         context,
         t(context.lang, "promises.move.done", id=ticket_id, event=label, state=state),
     )
-    language = context.services.config.language
-    clean = " ".join(note.split())
-    await _tell_group_unless_here(
-        update,
-        context,
-        "promises.move.group",
-        id=ticket_id,
-        name=view.customer_name,
-        who=_who(context),
-        event=t(language, f"lifecycle.event.{event}"),
-        state=cards.state_label(view.state, language),
-        note=t(language, "promises.move.note", note=clean) if clean else "",
-    )
-    await refresh_ticket_card(context.application, ticket_id)
     return True
 
 
@@ -222,53 +253,50 @@ async def form_text(update: Update, context: FieldContext) -> bool:
 # --- ALW-FORFEIT-UNREPORTED --------------------------------------------------------------------
 
 
-async def notify_unreported(app: Application, alert: DueAlert) -> None:
-    """Ask every manager to confirm or dismiss the forfeit for a visit left open."""
+async def notify_unreported(app: Application, alert: DueAlert, conn: aiosqlite.Connection) -> None:
+    """Ask every manager (and admin) to confirm or dismiss the forfeit for a visit left open;
+    queued in the transaction that claimed the timer."""
     services: Services = app.bot_data["services"]
     visit = await promises.open_visit(services, alert.ref_id)
     if visit is None:
         return
-    async with services.db.read() as conn:
-        managers = await people.with_role(conn, Role.MANAGER)
-    recipients = {p.telegram_id: p.language for p in managers if p.telegram_id is not None}
-    for admin in services.config.admins:
-        recipients.setdefault(admin, None)
+    managers = await people.with_role(conn, Role.MANAGER)
+    recipients = [notices.person(p.id) for p in managers if p.telegram_id is not None]
+    known = {p.telegram_id for p in managers}
+    recipients += [notices.chat(admin) for admin in services.config.admins if admin not in known]
     amount = payroll.format_yuan(services.config.rules.deductions.unreported_unfinished_fen)
-    for chat_id, language in recipients.items():
-        lang = language or services.config.language
-        ticket = (
-            t(lang, "promises.unreported.ticket", id=visit.ticket_id)
-            if visit.ticket_id
-            else t(lang, "promises.unreported.no_ticket")
-        )
-        text = t(
-            lang,
-            "promises.unreported.ask",
-            technician=visit.technician,
-            ticket=ticket,
-            customer=visit.customer,
-            since=cards.when(visit.check_in_at, services.config.tz),
-            hours=f"{services.config.sla.unreported_hours:g}",
-            amount=amount,
-        )
-        keyboard = InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        t(lang, "promises.unreported.confirm", visit=visit.visit_id),
-                        callback_data=f"unrep:ok:{visit.visit_id}",
-                    ),
-                    InlineKeyboardButton(
-                        t(lang, "promises.unreported.dismiss", visit=visit.visit_id),
-                        callback_data=f"unrep:no:{visit.visit_id}",
-                    ),
-                ]
-            ]
-        )
-        try:
-            await app.bot.send_message(chat_id, text, reply_markup=keyboard)
-        except TelegramError as exc:
-            log.warning("unreported-visit question to %s not sent: %s", chat_id, exc)
+    ticket = (
+        notices.tr("promises.unreported.ticket", id=visit.ticket_id)
+        if visit.ticket_id
+        else notices.tr("promises.unreported.no_ticket")
+    )
+    values = {
+        "technician": visit.technician,
+        "ticket": ticket,
+        "customer": visit.customer,
+        "since": cards.when(visit.check_in_at, services.config.tz),
+        "hours": f"{services.config.sla.unreported_hours:g}",
+        "amount": amount,
+    }
+    buttons = (
+        (
+            notices.Button(
+                notices.tr("promises.unreported.confirm", visit=visit.visit_id),
+                f"unrep:ok:{visit.visit_id}",
+            ),
+            notices.Button(
+                notices.tr("promises.unreported.dismiss", visit=visit.visit_id),
+                f"unrep:no:{visit.visit_id}",
+            ),
+        ),
+    )
+    await notices.post(
+        conn,
+        *(
+            notices.Notice(who, parts=(("promises.unreported.ask", values),), buttons=buttons)
+            for who in recipients
+        ),
+    )
 
 
 async def unreported_button(update: Update, context: FieldContext) -> None:
@@ -324,18 +352,11 @@ async def _reply(update: Update, context: FieldContext, text: str) -> None:
     await context.bot.send_message(update.effective_chat.id, text)
 
 
-async def _tell_group_unless_here(
-    update: Update, context: FieldContext, key: str, **values: object
-) -> None:
-    """Tell the dispatch group, unless the step was taken in the group itself."""
-    async with context.services.db.read() as conn:
+async def _group_is_here(update: Update, context: FieldContext) -> bool:
+    """The step is taken in the dispatch group itself (which then needs no notice of it)."""
+    async with context.services.db.lookup() as conn:
         group = await people.bound_chat(conn, "dispatch")
-    if group is None or update.effective_chat.id == group:
-        return
-    try:
-        await context.bot.send_message(group, t(context.services.config.language, key, **values))
-    except TelegramError as exc:
-        log.warning("dispatch group message %s not sent: %s", key, exc)
+    return group is not None and update.effective_chat.id == group
 
 
 async def _refuse(update: Update, context: FieldContext, exc: Exception) -> None:

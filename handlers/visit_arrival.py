@@ -9,14 +9,13 @@ from telegram import (
     ReplyKeyboardRemove,
     Update,
 )
-from telegram.error import TelegramError
 
 from bot.domain import payroll
 from bot.domain.models import Role
 from bot.domain.parsing import parse_id, parse_int
 from bot.domain.visits import LocationReport
 from bot.i18n import t
-from bot.services import visit_service
+from bot.services import notices, visit_service
 from handlers import forms
 from handlers.context import FieldContext
 from handlers.errors import stale_button
@@ -159,19 +158,16 @@ async def late_told_button(update: Update, context: FieldContext) -> None:
 
 
 async def _tell_customer_late(context: FieldContext, customer_id: int, new_time: datetime) -> bool:
-    """The bot tells a linked customer the new arrival time; False when it could not."""
-    customer_chat = await linked_customer_chat(context, customer_id)
-    if not customer_chat:
+    """A linked customer is told the new arrival time (through the outbox); False when the
+    customer has no chat of their own."""
+    if not await linked_customer_chat(context, customer_id):
         return False
-    language = context.services.config.language
-    try:
-        await context.bot.send_message(
-            customer_chat,
-            t(language, "visit.customer_late_notice", time=local_time(context, new_time)),
-        )
-    except TelegramError as exc:
-        log.warning("could not tell customer %s about a late arrival: %s", customer_id, exc)
-        return False
+    notice = notices.text(
+        notices.customer(customer_id),
+        "visit.customer_late_notice",
+        time=local_time(context, new_time),
+    )
+    await notices.post_soon(context.services.db, notice)
     return True
 
 

@@ -13,7 +13,6 @@ from telegram import (
     ReplyKeyboardMarkup,
     Update,
 )
-from telegram.error import TelegramError
 
 from bot.config import yuan_to_fen
 from bot.domain import evidence
@@ -21,7 +20,7 @@ from bot.domain.models import Role
 from bot.domain.visits import LocationReport
 from bot.i18n import t
 from bot.services import forms as form_engine
-from bot.services import visit_service
+from bot.services import notices, visit_service
 from handlers.context import FieldContext
 from storage import people
 from storage.db import current_update_id
@@ -162,30 +161,20 @@ def local_time(context: FieldContext, moment: datetime | None) -> str:
 
 
 async def tell_group(context: FieldContext, key: str, **values: object) -> None:
-    """An alert in the dispatch group (in the station's default language)."""
-    async with context.services.db.lookup() as conn:
-        group = await people.bound_chat(conn, "dispatch")
-    if group is None:
-        return
-    try:
-        await context.bot.send_message(group, t(context.services.config.language, key, **values))
-    except TelegramError as exc:
-        log.warning("could not alert the dispatch group: %s", exc)
+    """An alert in the dispatch group (through the outbox, in the station's language)."""
+    await notices.post_soon(context.services.db, notices.text(notices.group(), key, **values))
 
 
 async def tell_managers(context: FieldContext, key: str, **values: object) -> None:
+    """Every manager, and each admin, through the outbox in their own language."""
     async with context.services.db.lookup() as conn:
         managers = await people.with_role(conn, Role.MANAGER)
-    recipients = {p.telegram_id: p.language for p in managers if p.telegram_id is not None}
-    for admin in context.services.config.admins:
-        recipients.setdefault(admin, None)
-    for chat_id, language in recipients.items():
-        try:
-            await context.bot.send_message(
-                chat_id, t(language or context.services.config.language, key, **values)
-            )
-        except TelegramError as exc:
-            log.warning("could not alert manager %s: %s", chat_id, exc)
+    known = {p.telegram_id for p in managers}
+    recipients = [notices.person(p.id) for p in managers if p.telegram_id is not None]
+    recipients += [notices.chat(a) for a in context.services.config.admins if a not in known]
+    await notices.post_soon(
+        context.services.db, *(notices.text(who, key, **values) for who in recipients)
+    )
 
 
 async def linked_customer_chat(context: FieldContext, customer_id: int) -> int | None:

@@ -13,7 +13,7 @@ from telegram import (
 from bot.domain import evidence
 from bot.domain.parsing import parse_id
 from bot.i18n import t
-from bot.services import visit_service
+from bot.services import notices, visit_service
 from handlers import forms
 from handlers.context import FieldContext
 from handlers.visit_common import (
@@ -244,7 +244,11 @@ async def _tell_technician_missing(
             slip=slip.id,
             missing="、".join(t(language, f"visit.field_{m}") for m in missing),
         )
-    await context.bot.send_message(chat_id or tech.telegram_id, text)
+    if chat_id is not None:  # the technician's own chat: a direct answer
+        await context.bot.send_message(chat_id, text)
+        return
+    # Told from the customer's chat: a notice to another person goes through the outbox.
+    await notices.post_soon(context.services.db, notices.Notice(notices.person(tech.id), text=text))
 
 
 # --- the customer in their own chat (deep link) -----------------------------------------------

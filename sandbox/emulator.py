@@ -25,6 +25,7 @@ JsonDict = dict[str, Any]
 Handler = Callable[[JsonDict, dict[str, "UploadedFile"]], Awaitable[Any]]
 
 GROUP_MESSAGES_PER_MINUTE = 20
+OVERALL_MESSAGES_PER_SECOND = 30
 MAX_TEXT_LENGTH = 4096
 MAX_CAPTION_LENGTH = 1024
 CALLBACK_DATA_MAX_BYTES = 64
@@ -736,12 +737,28 @@ class BotApiEmulator:
         enforce_group_limit: bool = False,
         first_update_id: int = 1000,
         clock: Callable[[], float] | None = None,
+        strict_limits: bool = False,
+        group_limit: int = GROUP_MESSAGES_PER_MINUTE,
+        group_window_s: float = 60.0,
+        overall_per_second: int = OVERALL_MESSAGES_PER_SECOND,
     ) -> None:
-        """Configure the emulator; call ``start()`` (or use ``async with``) to serve HTTP."""
+        """Configure the emulator; call ``start()`` (or use ``async with``) to serve HTTP.
+
+        ``enforce_group_limit`` answers a 21st message into a group within a rolling minute
+        with 429 and retry_after. ``strict_limits`` enforces Telegram's limits as a whole:
+        edits count against the group's window too, and at most ``overall_per_second``
+        messages go out per rolling second over all chats (``group_limit`` and
+        ``group_window_s`` scale the group rule, e.g. for a fast test).
+        """
         self.token = token
         self.bot_username = bot_username
         self.privacy_mode = privacy_mode
-        self.enforce_group_limit = enforce_group_limit
+        self.enforce_group_limit = enforce_group_limit or strict_limits
+        self.strict_limits = strict_limits
+        self.group_limit = group_limit
+        self.group_window_s = group_window_s
+        self.overall_per_second = overall_per_second
+        self._overall_sends: deque[float] = deque()
         self.first_update_id = first_update_id
         self.clock: Callable[[], float] = clock or time.time
         bot_id_part = token.split(":", 1)[0]
@@ -1621,23 +1638,36 @@ class BotApiEmulator:
         return chat
 
     def _check_rate(self, chat: JsonDict) -> None:
-        """Enforce the 20 messages/minute group limit when enabled."""
+        """Enforce the group limit (rolling window) when enabled, and in strict mode the
+        overall limit; a refusal is a 429 with retry_after."""
+        now = self.clock()
+        if self.strict_limits:
+            overall = self._overall_sends
+            while overall and overall[0] <= now - 1:
+                overall.popleft()
+            if len(overall) >= self.overall_per_second:
+                self._too_many(overall[0] + 1 - now)
         if not self.enforce_group_limit or chat["type"] == "private":
             return
-        now = self.clock()
         window = self._group_sends.setdefault(chat["id"], deque())
-        while window and window[0] <= now - 60:
+        while window and window[0] <= now - self.group_window_s:
             window.popleft()
-        if len(window) >= GROUP_MESSAGES_PER_MINUTE:
-            retry_after = max(1, math.ceil(window[0] + 60 - now))
-            raise ApiError(
-                429,
-                f"Too Many Requests: retry after {retry_after}",
-                {"retry_after": retry_after},
-            )
+        if len(window) >= self.group_limit:
+            self._too_many(window[0] + self.group_window_s - now)
+
+    @staticmethod
+    def _too_many(wait: float) -> None:
+        retry_after = max(1, math.ceil(wait))
+        raise ApiError(
+            429,
+            f"Too Many Requests: retry after {retry_after}",
+            {"retry_after": retry_after},
+        )
 
     def _count_send(self, chat: JsonDict) -> None:
-        """Remember a successful send for the group rate limiter."""
+        """Remember a successful send (or, in strict mode, an edit) for the rate limits."""
+        if self.strict_limits:
+            self._overall_sends.append(self.clock())
         if chat["type"] != "private":
             self._group_sends.setdefault(chat["id"], deque()).append(self.clock())
 
@@ -1744,6 +1774,9 @@ class BotApiEmulator:
             raise _bad_request("message to edit not found")
         if msg.get("from", {}).get("id") != self.bot_id:
             raise _bad_request("message can't be edited")
+        if self.strict_limits:  # an edit costs as much as a message
+            self._check_rate(chat)
+            self._count_send(chat)
         return msg
 
     @staticmethod

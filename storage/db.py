@@ -22,6 +22,14 @@ from storage.writer_lock import WriterLock
 current_update_id: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "current_update_id", default=None
 )
+# The transaction open in this task, so notices can join it (bot.services.notices.post_soon).
+current_transaction: contextvars.ContextVar[DirectConnection | None] = contextvars.ContextVar(
+    "current_transaction", default=None
+)
+# Set by storage.outbox when a transaction queued a notice; its commit wakes the delivery worker.
+outbox_written: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    "outbox_written", default=False
+)
 
 
 class UpdateWork(Protocol):
@@ -108,6 +116,7 @@ class Database:
         self._marks_lock = asyncio.Lock()
         self._mark_writers: set[asyncio.Future[None]] = set()
         self._update_work: dict[int, list[UpdateWork]] = {}
+        self.outbox_ready = asyncio.Event()  # a committed transaction queued a notice
 
     @classmethod
     async def open(cls, path: str | Path, busy_timeout_ms: int = 5000) -> Database:
@@ -177,6 +186,8 @@ class Database:
         """One atomic unit of work; also marks the current update handled when it commits."""
         async with self._lock.hold():
             await self.conn.begin()
+            open_token = current_transaction.set(self.conn)
+            written_token = outbox_written.set(False)
             try:
                 yield self.conn
                 update_id = current_update_id.get()
@@ -190,9 +201,14 @@ class Database:
                     item.committed()
                 if update_id is not None:
                     self.recorded.add(update_id)
+                if outbox_written.get():
+                    self.outbox_ready.set()
             except BaseException:
                 await self.conn.execute("ROLLBACK")
                 raise
+            finally:
+                outbox_written.reset(written_token)
+                current_transaction.reset(open_token)
 
     def join_update(self, update_id: int, work: UpdateWork) -> None:
         """Commit work with this update (see UpdateWork)."""

@@ -24,7 +24,7 @@ from bot.domain.dispatch_models import (
 from bot.domain.geo import geodesic_m
 from bot.domain.intake import IntakeError, normalize_fault
 from bot.domain.models import CUSTOMER_CLASSES
-from bot.services import Services, timers
+from bot.services import Services, notices, timers
 from storage import customers, deadlines, people, tickets
 
 M_PER_KM = 1000
@@ -130,6 +130,7 @@ async def open_ticket(
         await timers.create_deadline(services, conn, SLA_RESPOND, ticket_id, respond_due)
         arrive = arrive_due(services, now, new.appointment_end)
         await timers.create_deadline(services, conn, SLA_ARRIVE, ticket_id, arrive)
+        await notices.post(conn, notices.ticket_card(ticket_id))
     return ticket_id
 
 
@@ -301,6 +302,15 @@ async def assign(
         await tickets.set_assignee(conn, ticket_id, technician_id)
         await timers.create_deadline(services, conn, DISPATCH_ACCEPT, ticket_id, due)
         view = await tickets.ticket_for_visit(conn, ticket_id)
+        await notices.post(
+            conn,
+            notices.Notice(
+                notices.person(technician_id),
+                kind=notices.DISPATCH_OFFER,
+                ref={"ticket": ticket_id},
+            ),
+            notices.ticket_card(ticket_id),
+        )
     assert view is not None
     return view
 
@@ -327,6 +337,7 @@ async def accept(services: Services, ticket_id: int, person_id: int) -> TicketVi
             due = arrive_due(services, view.created_at, view.appointment_end)
             await timers.create_deadline(services, conn, SLA_ARRIVE, ticket_id, due)
         view = await tickets.ticket_for_visit(conn, ticket_id)
+        await notices.post(conn, notices.ticket_card(ticket_id))
     assert view is not None
     return view
 
@@ -336,7 +347,7 @@ async def decline(services: Services, ticket_id: int, person_id: int, reason: st
     if not reason.strip():
         raise DispatchError("dispatch.decline.reason_empty")
     async with services.db.transaction() as conn:
-        await _own_assigned(conn, ticket_id, person_id)
+        offered = await _own_assigned(conn, ticket_id, person_id)
         await tickets.transition(
             conn,
             ticket_id,
@@ -347,8 +358,34 @@ async def decline(services: Services, ticket_id: int, person_id: int, reason: st
             at=services.now(),
         )
         view = await tickets.ticket_for_visit(conn, ticket_id)
+        who = await people.by_id(conn, person_id)
+        told = [
+            notices.text(
+                notices.group(),
+                "dispatch.decline.group",
+                id=ticket_id,
+                name=who.name if who else "",
+                reason=reason.strip(),
+            ),
+            notices.ticket_card(ticket_id),
+        ]
+        message_id = (view.assign_message_id if view else None) or offered.assign_message_id
+        if message_id:
+            stamp = ("dispatch.decline.stamp", {"reason": reason.strip()})
+            told.insert(0, close_offer(person_id, message_id, stamp))
+        await notices.post(conn, *told)
     assert view is not None
     return view
+
+
+def close_offer(person_id: int, message_id: int, stamp: tuple[str, dict]) -> notices.Notice:
+    """Take the buttons off a technician's dispatch card and answer it with why."""
+    return notices.Notice(
+        notices.person(person_id),
+        parts=(stamp,),
+        kind=notices.CLOSE_OFFER,
+        ref={"message": message_id},
+    )
 
 
 async def pin(services: Services, ticket_id: int) -> bool:
@@ -360,6 +397,7 @@ async def pin(services: Services, ticket_id: int) -> bool:
         if view.state not in tickets.QUEUE_STATES:
             raise DispatchError("dispatch.pin.not_queued", id=ticket_id)
         await tickets.set_pinned(conn, ticket_id, not view.pinned)
+        await notices.post(conn, notices.ticket_card(ticket_id))
     return not view.pinned
 
 

@@ -4,6 +4,7 @@ lifecycle table), and the managers' decision on a visit left open (ALW-FORFEIT-U
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -12,7 +13,7 @@ import aiosqlite
 from bot.domain import lifecycle
 from bot.domain.dispatch_models import SLA_TAKEBACK, VISIT_UNREPORTED, TicketView
 from bot.i18n import t
-from bot.services import Services, recorded_events
+from bot.services import Services, notices, recorded_events
 from bot.services.dispatching import DispatchError
 from storage import deadlines, people, tickets
 from storage import promises as store
@@ -60,8 +61,17 @@ async def _ticket_for(
     return view
 
 
+# What others are told of a change, given the ticket after it (queued with the change).
+Tell = Callable[[TicketView], Sequence[notices.Notice]]
+
+
 async def record_answer(
-    services: Services, ticket_id: int, text: str, person_id: int | None, role: str
+    services: Services,
+    ticket_id: int,
+    text: str,
+    person_id: int | None,
+    role: str,
+    tell: Tell | None = None,
 ) -> AnswerResult:
     """Record what the customer was told (what will happen, by when): meets SLA-TAKEBACK."""
     answer = _check_text(text, MIN_ANSWER_CHARS, "promises.answer.too_short")
@@ -71,6 +81,8 @@ async def record_answer(
             raise DispatchError("promises.answer.not_taken_back", id=ticket_id, state=view.state)
         await store.add_answer(conn, ticket_id, answer, person_id, services.now())
         met = await deadlines.complete(conn, SLA_TAKEBACK, ticket_id)
+        told = tell(view) if tell is not None else ()
+        await notices.post(conn, *told, notices.ticket_card(ticket_id))
     return AnswerResult(view, met)
 
 
@@ -81,8 +93,10 @@ async def move(
     person_id: int | None,
     role: str,
     note: str = "",
+    tell: Tell | None = None,
 ) -> TicketView:
-    """Send one chat event to a ticket (the lifecycle table decides); the ticket after it."""
+    """Send one chat event to a ticket (the lifecycle table decides); the ticket after it.
+    The card edit and tell's notices are queued in the same transaction."""
     if event not in CHAT_EVENTS:
         raise DispatchError("promises.move.unknown")
     if event in NEEDS_REASON:
@@ -93,7 +107,9 @@ async def move(
         await _ticket_for(conn, ticket_id, person_id, role)
         await tickets.transition(conn, ticket_id, event, role, person_id, note, at=services.now())
         view = await tickets.ticket_for_visit(conn, ticket_id)
-    assert view is not None
+        assert view is not None
+        told = tell(view) if tell is not None else ()
+        await notices.post(conn, *told, notices.ticket_card(ticket_id))
     return view
 
 

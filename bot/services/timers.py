@@ -4,9 +4,10 @@ One PTB job is armed for the earliest pending moment (an indexed query), re-arme
 run and moved sooner when a new row is due earlier; start-up costs one query, not a job per row.
 
 A row is created inside the transaction that makes the promise; a job only executes what the
-row says. Claiming a warning or a breach and acting on it (a dispatch timeout returns the ticket
-to the queue) commit together, before anything is sent, so a restart never repeats a message.
-Sending is left to a notifier the Telegram front end registers (no Telegram types here).
+row says. Claiming a warning or a breach, acting on it (a dispatch timeout returns the ticket
+to the queue) and queueing its notices in the outbox commit together, so a restart neither
+repeats nor loses a message. What is said is left to a notifier the front end registers (it
+writes notices, bot.services.notices; no Telegram types here).
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ class DueAlert:
     returned_from: int | None = None  # DISPATCH-ACCEPT: the technician who did not answer
 
 
-Notifier = Callable[[Any, DueAlert], Awaitable[None]]
+# notifier(app, alert, conn): queue the alert's notices in the claiming transaction.
+Notifier = Callable[[Any, DueAlert, aiosqlite.Connection], Awaitable[None]]
 
 
 async def create_deadline(
@@ -108,8 +110,12 @@ async def _still_open(conn: aiosqlite.Connection, visit_id: int) -> bool:
     return visit is not None and visit.state == "open"
 
 
-async def claim_due(services: Services) -> list[DueAlert]:
-    """Claim every warning and breach due now, in one transaction (only due rows are read)."""
+async def claim_due(
+    services: Services,
+    tell: Callable[[DueAlert, aiosqlite.Connection], Awaitable[None]] | None = None,
+) -> list[DueAlert]:
+    """Claim every warning and breach due now, in one transaction (only due rows are read),
+    with tell's notices written in it."""
     now = services.now()
     alerts: list[DueAlert] = []
     async with services.db.transaction() as conn:
@@ -119,23 +125,26 @@ async def claim_due(services: Services) -> list[DueAlert]:
             alert = await _act(conn, row, now)
             if alert is not None:
                 alerts.append(alert)
+                if tell is not None:
+                    await tell(alert, conn)
     return alerts
 
 
 async def run_due(app: Any) -> list[DueAlert]:
-    """Claim what is due and hand each alert to the registered notifier; returns the alerts."""
+    """Claim what is due and queue each alert's notices with the claim; returns the alerts."""
     services: Services = app.bot_data["services"]
-    alerts = await claim_due(services)
     notifier: Notifier | None = app.bot_data.get(NOTIFIER_KEY)
-    for alert in alerts:
+
+    async def tell(alert: DueAlert, conn: aiosqlite.Connection) -> None:
         if notifier is None:
             log.warning("deadline %s %s for %s: no notifier", alert.kind, alert.phase, alert.ref_id)
-            continue
+            return
         try:
-            await notifier(app, alert)
-        except Exception:
-            log.exception("could not send %s %s for %s", alert.kind, alert.phase, alert.ref_id)
-    return alerts
+            await notifier(app, alert, conn)
+        except Exception:  # the claim stands; a broken notice must not hold back the others
+            log.exception("could not queue %s %s for %s", alert.kind, alert.phase, alert.ref_id)
+
+    return await claim_due(services, tell)
 
 
 async def _job(context: Any) -> None:

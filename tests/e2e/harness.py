@@ -113,6 +113,20 @@ class BotHarness:
             if loop.time() > deadline:
                 raise TimeoutError(f"update {newest} not handled")
             await asyncio.sleep(0.01)
+        await self.delivered(max(0.5, deadline - loop.time()))
+
+    async def delivered(self, timeout: float = 5.0) -> None:
+        """Wait until the outbox has sent everything it can send now."""
+        from handlers.outbox_telegram import worker
+
+        assert self.app is not None
+        delivery = worker(self.app)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while delivery is not None and not await delivery.drained():
+            if loop.time() > deadline:
+                raise TimeoutError("outbox not drained")
+            await asyncio.sleep(0.01)
 
     async def handled(self, update: dict[str, Any] | None, timeout: float = 5.0) -> None:
         """Wait until the bot has completely handled this update."""
@@ -123,6 +137,7 @@ class BotHarness:
             if loop.time() > deadline:
                 raise TimeoutError(f"update {update['update_id']} not handled")
             await asyncio.sleep(0.005)
+        await self.delivered(max(0.5, deadline - loop.time()))
 
     async def _done(self, update_id: int) -> bool:
         """Handled by this run, or (for updates queued before it started) by an earlier one."""
@@ -134,6 +149,7 @@ class BotHarness:
     async def say(self, user_id: int, text: str, chat_id: int | None = None, **kw: Any) -> dict:
         """Send text as a user and return the bot's first answer in that chat."""
         chat = chat_id if chat_id is not None else user_id
+        await self.delivered()  # a user answers what has reached them
         mark = self.emu.mark()
         update = self.emu.send_text(user_id, text, chat_id=chat_id, **kw)
         assert update is not None, f"privacy mode hid {text!r} from the bot"
@@ -141,6 +157,7 @@ class BotHarness:
 
     async def press(self, user_id: int, chat_id: int, label: str) -> dict:
         """Press a button and return the first bot call that follows it (answer, send or edit)."""
+        await self.delivered()  # the button must have reached the user
         mark = self.emu.mark()
         update = self.emu.press_button(user_id, chat_id, label)
         await self.handled(update)

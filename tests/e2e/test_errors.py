@@ -53,7 +53,7 @@ async def test_outgoing_rate_limiter_follows_config(harness: BotHarness) -> None
     app = build_application(services)
     limiter = app.bot.rate_limiter
     assert limiter is not None
-    assert limiter._group_max_rate == 7 and limiter._group_time_period == 60
+    assert limiter.limiter.limits.group == 7 and limiter.limiter.limits.group_window == 60
     harness.emu.user(MANAGER, "李经理")
     async with app:
         started = time.monotonic()
