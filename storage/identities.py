@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import NamedTuple
 
 import aiosqlite
 
@@ -12,8 +12,7 @@ from storage.db import utcnow_iso
 TELEGRAM = "telegram"
 
 
-@dataclass(frozen=True)
-class Identity:
+class Identity(NamedTuple):
     channel: str
     external_id: str
     person: Person | None  # an active person, or None
@@ -22,8 +21,7 @@ class Identity:
 
 
 _RESOLVE = (
-    "SELECT i.channel, i.external_id, i.customer_id, p.id AS person_id, p.name, p.role,"
-    " p.telegram_id, p.language, p.active, c.language AS customer_language"
+    "SELECT i.customer_id, c.language, p.id, p.name, p.role, p.telegram_id, p.language"
     " FROM identities i"
     " LEFT JOIN people p ON p.id = i.person_id AND p.active = 1"
     " LEFT JOIN customers c ON c.id = i.customer_id"
@@ -36,24 +34,12 @@ async def resolve(conn: aiosqlite.Connection, channel: str, external_id: str) ->
     rows = await conn.execute_fetchall(_RESOLVE, (channel, external_id))
     if not rows:
         return None
-    row = rows[0]
+    # Positional: this runs for every update on the loop's thread.
+    customer_id, customer_language, person_id, name, role, telegram_id, language = rows[0]
     person = None
-    if row["person_id"] is not None:
-        person = Person(
-            id=row["person_id"],
-            name=row["name"],
-            role=Role(row["role"]),
-            telegram_id=row["telegram_id"],
-            language=row["language"],
-            active=bool(row["active"]),
-        )
-    return Identity(
-        channel=row["channel"],
-        external_id=row["external_id"],
-        person=person,
-        customer_id=row["customer_id"],
-        customer_language=row["customer_language"],
-    )
+    if person_id is not None:
+        person = Person(person_id, name, Role(role), telegram_id, language, True)
+    return Identity(channel, external_id, person, customer_id, customer_language)
 
 
 async def external_ids(conn: aiosqlite.Connection, channel: str, person_id: int) -> list[str]:

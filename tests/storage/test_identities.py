@@ -108,3 +108,14 @@ async def test_forgetting_a_customer_moves_or_drops_its_chat(db: Database) -> No
         await privacy.forget_customer(conn, "蓝海二店", NOW)
     async with db.lookup() as conn:
         assert await store.resolve(conn, "telegram", "700") is None
+
+
+async def test_the_gate_lookup_is_keyed(db: Database) -> None:
+    """Every table of the per-update lookup is reached by a key, none scanned."""
+    async with db.lookup() as conn:
+        plan = await conn.execute_fetchall(
+            "EXPLAIN QUERY PLAN " + store._RESOLVE, ("telegram", "1")
+        )
+    steps = [row[3] for row in plan]
+    assert len(steps) == 3 and all(step.startswith("SEARCH") for step in steps), steps
+    assert "(channel=? AND external_id=?)" in steps[0]
