@@ -64,3 +64,9 @@ async def unlink(services: Services, channel: str, external_id: str | int) -> bo
                 "UPDATE customers SET telegram_id = NULL WHERE telegram_id = ?", (int(external),)
             )
         return await store.unlink(conn, channel, external)
+
+
+async def external_ids(services: Services, channel: str, person_id: int) -> list[str]:
+    """Where to reach a person on a channel (their ids there)."""
+    async with services.db.lookup() as conn:
+        return await store.external_ids(conn, channel, person_id)
