@@ -109,4 +109,3 @@ async def sync_telegram_customer(conn: aiosqlite.Connection, telegram_id: int) -
         "SELECT MIN(id) FROM customers WHERE telegram_id = ?", (telegram_id,)
     )
     await link_customer(conn, TELEGRAM, str(telegram_id), rows[0][0] if rows else None)
-

@@ -10,6 +10,6 @@ handlers and sandbox out of this package.
 To hold another front end (WeCom, say) to the same contract, give it the same small surface
 as FakeChannel — `hire` / `enroll` (a sender id per person), `person_id`, `act`, `sent` /
 `replies_to` — backed by that adapter's own identity channel and reply rendering, and return
-it from the `channel` fixture in conftest.py (or parametrize that fixture over both); every
-test in this package then runs against it unchanged.
+it as `Station.channel` from the `station` fixture in conftest.py (or parametrize that fixture
+over both front ends); every test in this package then runs against it unchanged.
 """

@@ -28,7 +28,12 @@ async def open_ticket(station: Station, name: str, **facts: bool) -> int:
         tool=facts.get("tool", False),
     )
     ticket_id = await station.channel.act(
-        DISPATCHER, "new", dispatching.open_ticket, station.services, new, station.dispatcher,
+        DISPATCHER,
+        "new",
+        dispatching.open_ticket,
+        station.services,
+        new,
+        station.dispatcher,
         customer,
     )
     assert ticket_id is not None, station.channel.sent
@@ -74,8 +79,14 @@ async def test_assign_accept_and_decline(station: Station) -> None:
     channel, services = station.channel, station.services
     ticket_id = await open_ticket(station, "蓝海网吧")
     view = await channel.act(
-        DISPATCHER, "assign", dispatching.assign, services, ticket_id, station.tech,
-        station.dispatcher, "dispatcher",
+        DISPATCHER,
+        "assign",
+        dispatching.assign,
+        services,
+        ticket_id,
+        station.tech,
+        station.dispatcher,
+        "dispatcher",
     )
     assert view is not None and view.state == "assigned" and view.assigned_to == station.tech
     rows = await dispatching.queue_rows(services, await dispatching.queue_ranked(services))
@@ -87,13 +98,17 @@ async def test_assign_accept_and_decline(station: Station) -> None:
 
     # Only the technician it is assigned to may answer.
     tech2 = await channel.person_id(OTHER_TECH)
-    assert await channel.act(
-        OTHER_TECH, "dispatch", dispatching.accept, services, ticket_id, tech2
-    ) is None
+    assert (
+        await channel.act(OTHER_TECH, "dispatch", dispatching.accept, services, ticket_id, tech2)
+        is None
+    )
     assert channel.replies_to(OTHER_TECH) == ["dispatch.answer.not_yours"]
-    assert await channel.act(
-        TECH, "dispatch", dispatching.decline, services, ticket_id, station.tech, " "
-    ) is None
+    assert (
+        await channel.act(
+            TECH, "dispatch", dispatching.decline, services, ticket_id, station.tech, " "
+        )
+        is None
+    )
     assert channel.replies_to(TECH) == ["dispatch.decline.reason_empty"]
     declined = await channel.act(
         TECH, "dispatch", dispatching.decline, services, ticket_id, station.tech, "太远了"
@@ -111,7 +126,13 @@ async def test_assign_accept_and_decline(station: Station) -> None:
 async def test_a_technician_may_not_assign(station: Station) -> None:
     ticket_id = await open_ticket(station, "蓝海网吧")
     result = await station.channel.act(
-        TECH, "assign", dispatching.assign, station.services, ticket_id, station.tech,
-        station.tech, "technician",
+        TECH,
+        "assign",
+        dispatching.assign,
+        station.services,
+        ticket_id,
+        station.tech,
+        station.tech,
+        "technician",
     )
     assert result is None and station.channel.replies_to(TECH) == ["access.role"]
