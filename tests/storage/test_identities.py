@@ -119,3 +119,17 @@ async def test_the_gate_lookup_is_keyed(db: Database) -> None:
     steps = [row[3] for row in plan]
     assert len(steps) == 3 and all(step.startswith("SEARCH") for step in steps), steps
     assert "(channel=? AND external_id=?)" in steps[0]
+
+
+async def test_an_id_on_one_channel_is_nobody_on_another(config, db: Database) -> None:  # noqa: ANN001
+    services = Services(config, db, clock=lambda: NOW)
+    async with db.transaction() as conn:
+        person = await people.bind_person(conn, 3001, "孙丽", Role.MANAGER, None)
+    await identities.link_person(services, "wecom", "3002", person.id)
+    assert await identities.resolve(services, "telegram", 3002) is None
+    assert await identities.resolve(services, "wecom", 3001) is None
+    assert await identities.external_ids(services, "wecom", person.id) == ["3002"]
+    both = [
+        await identities.resolve(services, c, i) for c, i in (("telegram", 3001), ("wecom", 3002))
+    ]
+    assert {found.person.id for found in both if found and found.person} == {person.id}
