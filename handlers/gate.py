@@ -7,8 +7,9 @@ from telegram.ext import ApplicationHandlerStop
 
 from bot.domain import access
 from bot.i18n import normalize_language, t
+from bot.services import identities
 from handlers.context import FieldContext
-from storage import customers, people
+from storage import people
 
 # Messages that carry no command still need a known sender; these pass for anyone.
 OPEN_ACTIONS = {"start"}
@@ -35,13 +36,11 @@ async def resolve_actor(update: Update, context: FieldContext) -> access.Actor |
     if user is None:
         return None
     services = context.services
+    found = await identities.resolve(services, identities.TELEGRAM, user.id)
+    person = found.person if found else None
     customer_id = customer_language = None
-    async with services.db.lookup() as conn:
-        person = await people.by_telegram_id(conn, user.id)
-        if person is None:
-            customer_id = await customers.id_by_telegram(conn, user.id)
-            if customer_id is not None:
-                customer_language = await customers.language_of(conn, customer_id)
+    if found is not None and person is None:
+        customer_id, customer_language = found.customer_id, found.customer_language
     language = (
         (person.language if person else None)
         or customer_language

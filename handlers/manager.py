@@ -296,11 +296,6 @@ async def _record_and_notify(
 ) -> None:
     actor = context.actor
     assert actor is not None
-    if not access.may_record(actor.roles, rule):
-        await context.bot.send_message(
-            update.effective_chat.id, t(context.lang, "events.not_allowed", rule=rule)
-        )
-        return
     try:
         result = await recorded_events.record(
             context.services,
@@ -310,6 +305,7 @@ async def _record_and_notify(
             note,
             actor.person.id if actor.person else None,
             slip_id=slip_id,
+            roles=actor.roles,  # REC-WHO
         )
     except recorded_events.EventError as exc:
         await context.bot.send_message(

@@ -7,6 +7,7 @@ from datetime import datetime
 import aiosqlite
 
 from bot.domain.models import Invite, Person, Role
+from storage import identities
 from storage.db import utcnow_iso
 
 
@@ -85,6 +86,8 @@ async def bind_person(
             (name, role.value, telegram_id, language, utcnow_iso()),
         )
         person_id = int(cur.lastrowid)
+    # The identity row goes with the column, in the same transaction.
+    await identities.link_person(conn, identities.TELEGRAM, str(telegram_id), person_id)
     person = await by_id(conn, person_id)
     assert person is not None
     return person

@@ -7,6 +7,8 @@ from typing import Any
 
 import aiosqlite
 
+from storage import identities
+
 # Raw coordinates of a visit; its distances, evidence grades and flags are kept.
 _TRACK_COLUMNS = (
     "check_in_lat",
@@ -122,11 +124,16 @@ async def forget_customer(conn: aiosqlite.Connection, name: str, at: datetime) -
     )
     ids = [row[0] for row in rows]
     for cid in ids:
+        linked = await conn.execute_fetchall(
+            "SELECT telegram_id FROM customers WHERE id = ?", (cid,)
+        )
         await conn.execute(
             "UPDATE customers SET name = ?, phone = '', address = '', lat = NULL, lon = NULL,"
             " notes = '', telegram_id = NULL, language = NULL, forgotten_at = ? WHERE id = ?",
             (FORGOTTEN_NAME.format(id=cid), at.isoformat(), cid),
         )
+        if linked and linked[0][0] is not None:
+            await identities.sync_telegram_customer(conn, linked[0][0])
         await _purge_visits(
             conn,
             "state = 'closed' AND ticket_id IN (SELECT id FROM tickets WHERE customer_id = ?)",

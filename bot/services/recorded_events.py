@@ -9,8 +9,8 @@ from enum import StrEnum
 import aiosqlite
 
 from bot.config import Config
-from bot.domain import payroll
-from bot.domain.models import RecordedEvent
+from bot.domain import access, payroll
+from bot.domain.models import RecordedEvent, Role
 from bot.services import Services, corrections
 from storage import contests, ledger, people
 from storage import promises as promise_store
@@ -34,6 +34,7 @@ class EventProblem(StrEnum):
     NOTE_REQUIRED = "events.note_required"
     ALL_STAFF_RULE = "events.all_staff_rule"
     NO_STAFF = "events.no_staff"
+    NOT_ALLOWED = "events.not_allowed"
 
 
 class EventError(Exception):
@@ -93,6 +94,7 @@ async def record(
     day: date | None = None,
     slip_id: int | None = None,
     source_key: str | None = None,
+    roles: frozenset[Role] | None = None,
 ) -> Recorded:
     """Record an event on its own day; one that falls in a closed month is carried (ADJ-CLOSED).
 
@@ -101,7 +103,10 @@ async def record(
     An event about a slip (ALW-BEYOND, a false slip) is dated on the slip's check-out day, so
     it belongs to the month that slip is settled in (SLIP-EVENT-MONTH). `technician` "*" (all
     station staff, RMA-LOST only) is split among the staff on record now, and the shares kept.
+    With `roles` (the recorder's, from a front end), REC-WHO decides whether they may record it.
     """
+    if roles is not None and not access.may_record(roles, rule):
+        raise EventError(EventProblem.NOT_ALLOWED, rule=rule)
     amount = check_amount(rule, amount_fen, services)
     info = payroll.EVENT_RULES[rule]
     if info.slip == payroll.REQUIRED and slip_id is None:

@@ -14,6 +14,7 @@ from bot.domain.geo import geodesic_m
 from bot.domain.note_codes import coded
 from bot.domain.visits import LocationReport, SiteCheck, SlipState
 from bot.services import Services, timers
+from storage import identities as identity_store
 from storage import ledger, people, tickets
 from storage import visits as visit_store
 
@@ -426,4 +427,5 @@ async def link_customer(
         )
         if cur.rowcount != 1:
             raise VisitError(VisitProblem.LINKED_ELSEWHERE)
+        await identity_store.sync_telegram_customer(conn, telegram_id)
     return slip

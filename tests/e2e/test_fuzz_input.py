@@ -10,6 +10,7 @@ import pytest
 
 from bot.domain import access
 from bot.domain.models import Role
+from storage import identities
 from storage.db import utcnow_iso
 from tests.e2e.harness import BotHarness
 
@@ -57,6 +58,7 @@ async def _cast(harness: BotHarness) -> None:
             "INSERT INTO customers (name, class, telegram_id, created_at) VALUES (?, ?, ?, ?)",
             ("蓝海网吧", "network", CUSTOMER, utcnow_iso()),
         )
+        await identities.sync_telegram_customer(conn, CUSTOMER)
 
 
 def _errors(caplog: pytest.LogCaptureFixture) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.domain.models import Role
+from storage import identities
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_visits import MANAGER, NOW, TECH, seed_ticket
 
@@ -87,6 +88,7 @@ async def test_linked_customer_gets_help_lang_and_cancel(harness: BotHarness) ->
     await seed_ticket(h)
     async with h.db.transaction() as conn:
         await conn.execute("UPDATE customers SET telegram_id = ?", (CUSTOMER,))
+        await identities.sync_telegram_customer(conn, CUSTOMER)
     h.emu.user(CUSTOMER, "王先生", language_code="zh-hans")
     reply = await h.say(CUSTOMER, "/help")
     assert "服务单链接" in reply["text"] and "/lang" in reply["text"]

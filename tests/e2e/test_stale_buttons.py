@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from storage import forms
+from storage import forms, identities
 from storage.db import utcnow_iso
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_visits import TECH, arrive, send_location, setup, show_card_button, visits
@@ -42,6 +42,7 @@ async def test_linked_customer_is_greeted_as_a_customer(harness: BotHarness) -> 
             "INSERT INTO customers (name, class, telegram_id, created_at) VALUES (?, ?, ?, ?)",
             ("王先生", "other", CUSTOMER, utcnow_iso()),
         )
+        await identities.sync_telegram_customer(conn, CUSTOMER)
     reply = await harness.say(CUSTOMER, "/start")
     assert "管理员" not in reply["text"]
     assert reply["text"].startswith("王先生，您好")
