@@ -46,6 +46,7 @@ from bench.statement import MONTH, SLIPS, fill
 from bench.visits import first_answer, peak_rss_mb, start_process, wait_polling
 from bot.config import load_config
 from sandbox.emulator import BotApiEmulator
+from storage import identities
 from storage.db import Database
 
 logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
@@ -74,6 +75,7 @@ async def seed(db_path: Path) -> None:
             " VALUES ('经理', 'manager', ?, 'zh-CN', '2026-11-01T00:00:00+00:00')",
             (MANAGER,),
         )
+        await identities.backfill_telegram_people(conn)  # the gate knows people by identity
     await db.close()
 
 

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sandbox.emulator import BotApiEmulator
+from storage import identities
 from storage.db import Database
 
 logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
@@ -176,6 +177,7 @@ async def seed(db_path: Path) -> dict[int, list[int]]:
                     (cur.lastrowid, person, now, now),
                 )
                 plan.setdefault(tech, []).append(cur.lastrowid)
+        await identities.backfill_telegram_people(conn)  # the gate knows people by identity
     await db.close()
     return plan
 

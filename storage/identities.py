@@ -109,3 +109,13 @@ async def sync_telegram_customer(conn: aiosqlite.Connection, telegram_id: int) -
         "SELECT MIN(id) FROM customers WHERE telegram_id = ?", (telegram_id,)
     )
     await link_customer(conn, TELEGRAM, str(telegram_id), rows[0][0] if rows else None)
+
+
+async def backfill_telegram_people(conn: aiosqlite.Connection) -> None:
+    """A 'telegram' identity for every person whose telegram_id was written directly (bulk
+    loads such as the benchmarks' seeds); identities already recorded stay as they are."""
+    await conn.execute(
+        "INSERT INTO identities (channel, external_id, person_id, customer_id, linked_at)"
+        " SELECT 'telegram', CAST(telegram_id AS TEXT), id, NULL, created_at FROM people"
+        " WHERE telegram_id IS NOT NULL ON CONFLICT (channel, external_id) DO NOTHING"
+    )

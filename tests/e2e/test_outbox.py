@@ -203,6 +203,10 @@ def _seed(db_path: Path) -> None:
             "VALUES ('王调度', 'dispatcher', ?, 'zh-CN', '2026-01-01T00:00:00+00:00')",
             (DISPATCHER,),
         )
+        conn.execute(  # the gate knows people by their identity on the channel
+            "INSERT INTO identities (channel, external_id, person_id, linked_at) "
+            "SELECT 'telegram', CAST(telegram_id AS TEXT), id, created_at FROM people"
+        )
         conn.execute(
             "INSERT INTO bound_chats (purpose, chat_id, bound_by, bound_at) "
             "VALUES ('dispatch', ?, 0, '2026-01-01T00:00:00+00:00')",
