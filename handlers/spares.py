@@ -192,7 +192,11 @@ async def _lend(update: Update, context: FieldContext, spare_arg: str, target: s
         LEND_FORM.kind,
         {"spare": spare_id, "item": item_id, "customer": customer_id, "step": "receipt"},
     )
-    whom = f"#{item_id}" if item_id is not None else f"c{customer_id}"
+    whom = (
+        t(lang, "desk.spare.to_item", id=item_id)
+        if item_id is not None
+        else t(lang, "desk.spare.to_customer", id=customer_id)
+    )
     await message.reply_text(
         t(lang, "desk.spare.ask_receipt", name=spare.name, target=whom),
         reply_markup=ForceReply(selective=True),

@@ -284,5 +284,5 @@ async def test_warranty_verdict_and_override(harness: BotHarness) -> None:
     assert "在保修期内" in await say_all(h, DISPATCHER, f"/warranty {item}")
     assert "只有经理和技术员" in await say_all(h, DISPATCHER, f"/warranty {item} out 外壳摔裂")
     overridden = await say_all(h, TECH, f"/warranty {item} out 外壳摔裂，人为损坏")
-    assert "不在保修期内（技术员判定）" in overridden and "外壳摔裂" in overridden
+    assert "不在保修期内。依据：技术员判定" in overridden and "外壳摔裂" in overridden
     assert "没有编号为 99 的返修品" in await say_all(h, TECH, "/warranty 99")
