@@ -40,3 +40,4 @@ def test_run_without_token_plays_the_sandbox_day(tmp_path: Path) -> None:
     assert "已借出：借用 #1" in out and "借用 #1 已归还" in out
     assert "投诉 #1 处理结果：成立" in out and "（DED-COMPLAINT）" in out
     assert "政策查询：本地公司" in out and "POL-OPENED" in out
+    assert "投诉成立 1（李娜 1）" in out  # in the month's summary
