@@ -11,6 +11,7 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.domain import cards, limits, payroll
+from bot.domain.line_text import event_note
 from bot.domain.models import Role
 from bot.domain.parsing import parse_id
 from bot.domain.repair_timers import CMP_ACK, CMP_VERIFY
@@ -164,15 +165,7 @@ async def complaints_command(update: Update, context: FieldContext) -> None:
 async def _listed(services: Services) -> list[complaints.Complaint]:
     async with services.db.read() as conn:
         found = await complaints.open_complaints(conn)
-        rows = await conn.execute_fetchall(
-            "SELECT id FROM complaints WHERE decided_at IS NOT NULL "
-            "ORDER BY decided_at DESC, id DESC LIMIT ?",
-            (max(0, LIST_LIMIT - len(found)),),
-        )
-        for row in rows:
-            decided = await complaints.get(conn, row[0])
-            if decided is not None:
-                found.append(decided)
+        found += await complaints.recently_decided(conn, max(0, LIST_LIMIT - len(found)))
     return found
 
 
@@ -408,7 +401,7 @@ async def _tell_technician(context: FieldContext, recorded: recorded_events.Reco
                 rule=event.rule,
                 title=title,
                 amount=amount,
-                note=event.note or "—",
+                note=event_note(event.note, language) or "—",
                 id=event.id,
             ),
             reply_markup=keyboard,

@@ -43,44 +43,38 @@ async def spares_listing(context: FieldContext, arg: str) -> paging.Listing | No
         loans = await spares.open_loans(conn)
     today = services.local_now().date()
     out = {loan.spare_id for loan in loans}
-    rows: list[tuple[str, object]] = [("loan", loan) for loan in loans]
-    rows += [("unit", unit) for unit in units if unit.id not in out]
+    rows: list[spares.Loan | spares.Spare] = [*loans]
+    rows += [unit for unit in units if unit.id not in out]
 
-    def line(row: tuple[str, object]) -> str:
-        kind, value = row
-        if kind == "loan":
-            loan = value  # type: spares.Loan
-            days = (today - loan.lent_at.astimezone(services.config.tz).date()).days
-            key = "desk.spares.loan_due" if loan.item_finished else "desk.spares.loan"
-            item = f"#{loan.item_id}" if loan.item_id else "—"
+    def line(row: spares.Loan | spares.Spare) -> str:
+        if isinstance(row, spares.Spare):
             return t(
                 lang,
-                key,
-                loan=loan.id,
-                spare=loan.spare_id,
-                name=loan.spare_name,
-                customer=loan.customer_name,
-                item=item,
-                days=days,
+                "desk.spares.unit",
+                id=row.id,
+                name=row.name,
+                kind=kind_label(lang, row.kind),
+                serial=row.serial or "—",
             )
-        unit = value  # type: spares.Spare
+        days = (today - row.lent_at.astimezone(services.config.tz).date()).days
         return t(
             lang,
-            "desk.spares.unit",
-            id=unit.id,
-            name=unit.name,
-            kind=kind_label(lang, unit.kind),
-            serial=unit.serial or "—",
+            "desk.spares.loan_due" if row.item_finished else "desk.spares.loan",
+            loan=row.id,
+            spare=row.spare_id,
+            name=row.spare_name,
+            customer=row.customer_name,
+            item=f"#{row.item_id}" if row.item_id else "—",
+            days=days,
         )
 
-    def buttons(row: tuple[str, object]) -> list[InlineKeyboardButton]:
-        kind, value = row
-        if kind != "loan":
+    def buttons(row: spares.Loan | spares.Spare) -> list[InlineKeyboardButton]:
+        if isinstance(row, spares.Spare):
             return []
         return [
             InlineKeyboardButton(
-                t(lang, "desk.spares.back_button", loan=value.id),  # type: ignore[attr-defined]
-                callback_data=limits.callback_data("spare", "b", value.id),  # type: ignore[attr-defined]
+                t(lang, "desk.spares.back_button", loan=row.id),
+                callback_data=limits.callback_data("spare", "b", row.id),
             )
         ]
 

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from bot.config import ITEM_KINDS
 from bot.domain import payroll, policy, repairs, warranty
 from bot.domain.calendar import ServiceCalendar
+from bot.domain.note_codes import coded
 from bot.domain.repair_models import PACKAGING, Item, NewItem
 from bot.domain.repair_timers import (
     CMP_ACK,
@@ -496,7 +497,7 @@ async def decide_complaint(
             decided.technician_name,
             COMPLAINT_RULE,
             None,
-            f"CMP #{complaint_id}: {decided.result_note}",
+            coded("complaint", decided.result_note, complaint=complaint_id),
             by,
             source_key=f"complaint:{complaint_id}",
         )

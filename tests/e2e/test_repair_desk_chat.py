@@ -103,6 +103,7 @@ async def test_spare_lent_against_a_receipt_photo_and_returned(harness: BotHarne
     # A loan waits for the receipt photo; a second loan of the same spare is refused.
     assert "收条" in await say_all(h, DISPATCHER, f"/spare lend 1 {item}")
     assert await h.count("SELECT count(*) FROM spare_loans") == 0
+    await h.restart()  # the form waits for the photo across a restart
     mark = h.emu.mark()
     await h.handled(h.emu.send_photo(DISPATCHER, PHOTO))
     assert "已借出：借用 #1" in _said(h, mark)
@@ -208,6 +209,7 @@ async def test_complaint_register_timers_result_and_one_deduction(harness: BotHa
     assert "道歉" in told["text"]
     notice = await h.emu.wait_for_message(TECH, "DED-COMPLAINT", after=mark)
     assert "申诉" in str(notice.get("reply_markup"))
+    assert "备注：投诉 #1；已向客户道歉" in notice["text"] and "CMP" not in notice["text"]
     rule_count = "SELECT count(*) FROM events WHERE rule = 'DED-COMPLAINT'"
     assert await h.count(rule_count) == 1
 
