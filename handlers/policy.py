@@ -9,7 +9,7 @@ from datetime import date
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.config import ITEM_KINDS
-from bot.domain import access, limits, policy
+from bot.domain import access, limits, policy, warranty
 from bot.domain.parsing import parse_id
 from bot.i18n import t
 from bot.services import forms as form_engine
@@ -18,6 +18,7 @@ from bot.services.repair_service import RepairError
 from handlers import forms
 from handlers.context import FieldContext
 from storage import repairs as repair_store
+from storage import tickets
 
 FORM = form_engine.define(
     form_engine.FormSpec("policy", steps=("kind", "sale", "item", "condition"))
@@ -185,13 +186,13 @@ async def policy_button(update: Update, context: FieldContext) -> None:
 # --- warranty ----------------------------------------------------------------------------------
 
 
-def render_warranty(language: str, item_id: int, verdict) -> str:  # noqa: ANN001
+def render_warranty(language: str, what: str, verdict: warranty.Verdict) -> str:
     """WTY-CHECK: in or out, why, until when, who pays (and the override's note)."""
     key = "desk.wty.in" if verdict.in_warranty else "desk.wty.out"
     text = t(
         language,
         key,
-        id=item_id,
+        what=what,
         why=t(language, f"warranty.why.{verdict.reason}"),
         ends=verdict.ends.isoformat() if verdict.ends else "—",
     )
@@ -211,6 +212,10 @@ async def warranty_command(update: Update, context: FieldContext) -> None:
     assert message is not None
     lang = context.lang
     args = list(context.args or [])
+    ticket_id = parse_id(args[0][1:]) if len(args) == 1 and args[0][:1] in ("t", "T") else None
+    if ticket_id is not None:
+        await message.reply_text(await ticket_warranty(context, ticket_id))
+        return
     item_id = parse_id(args[0]) if args else None
     if (
         item_id is None
@@ -233,13 +238,30 @@ async def warranty_command(update: Update, context: FieldContext) -> None:
         except RepairError as exc:
             await message.reply_text(t(lang, exc.key, **exc.values))
             return
-        await message.reply_text(render_warranty(lang, item_id, verdict))
+        await message.reply_text(
+            render_warranty(lang, t(lang, "desk.wty.item", id=item_id), verdict)
+        )
         return
     async with services.db.read() as conn:
         item = await repair_store.get(conn, item_id)
     if item is None:
         await message.reply_text(t(lang, "repairs.error.unknown", id=item_id))
         return
-    await message.reply_text(
-        render_warranty(lang, item_id, repair_service.warranty_of(services, item))
-    )
+    verdict = repair_service.warranty_of(services, item)
+    await message.reply_text(render_warranty(lang, t(lang, "desk.wty.item", id=item_id), verdict))
+
+
+async def ticket_warranty(context: FieldContext, ticket_id: int) -> str:
+    """WTY-CHECK for the machine of a ticket, from its purchase date or warranty end on record."""
+    services = context.services
+    lang = context.lang
+    async with services.db.read() as conn:
+        view = await tickets.ticket_for_visit(conn, ticket_id)
+    if view is None:
+        return t(lang, "repairs.error.ticket_unknown", id=ticket_id)
+    if view.purchase_date is None and view.warranty_end is None:
+        return t(lang, "desk.wty.ticket_no_machine", id=ticket_id)
+    facts = warranty.Facts(purchase_date=view.purchase_date, warranty_end=view.warranty_end)
+    today = services.local_now().date()
+    verdict = warranty.check(facts, today, services.config.warranty_months)
+    return render_warranty(lang, t(lang, "desk.wty.ticket", id=ticket_id), verdict)

@@ -288,3 +288,17 @@ async def test_warranty_verdict_and_override(harness: BotHarness) -> None:
     overridden = await say_all(h, TECH, f"/warranty {item} out 外壳摔裂，人为损坏")
     assert "不在保修期内。依据：技术员判定" in overridden and "外壳摔裂" in overridden
     assert "没有编号为 99 的返修品" in await say_all(h, TECH, "/warranty 99")
+
+    # A ticket's machine: bought 2025-06-01, so out of warranty on 2026-12-07.
+    async with h.db.transaction() as conn:
+        machine = await conn.execute(
+            "INSERT INTO machines (customer_id, purchase_date) VALUES (1, '2025-06-01')"
+        )
+        await conn.execute(
+            "INSERT INTO tickets (customer_id, fault, service_type, state, machine_id,"
+            " created_at, updated_at) VALUES (1, '开不了机', 'hardware', 'new', ?, ?, ?)",
+            (machine.lastrowid, NOW.isoformat(), NOW.isoformat()),
+        )
+    ticket = await say_all(h, DISPATCHER, "/warranty t1")
+    assert "工单 #1：❌ 不在保修期内。依据：已过保修期。保修截止日 2026-06-01" in ticket
+    assert "没有编号为 2 的工单" in await say_all(h, DISPATCHER, "/warranty t2")
