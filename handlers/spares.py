@@ -85,7 +85,7 @@ async def spares_listing(context: FieldContext, arg: str) -> paging.Listing | No
 
 
 async def spare_command(update: Update, context: FieldContext) -> None:
-    """/spare add [NAME [KIND] [SERIAL]] | /spare lend SPARE ITEM|cCUSTOMER | /spare back LOAN."""
+    """/spare add [NAME [KIND] [SERIAL]] | lend SPARE ITEM|cCUSTOMER | back LOAN | none ITEM WHY."""
     message = update.effective_message
     assert message is not None
     args = list(context.args or [])
@@ -95,6 +95,8 @@ async def spare_command(update: Update, context: FieldContext) -> None:
         await _add(update, context, args)
     elif verb == "lend" and len(args) == 2:
         await _lend(update, context, args[0], args[1])
+    elif verb == "none" and len(args) >= 2 and parse_id(args[0]) is not None:
+        await message.reply_text(await _decline(context, parse_id(args[0]), " ".join(args[1:])))  # type: ignore[arg-type]
     elif verb == "back" and len(args) == 1 and parse_id(args[0]) is not None:
         await message.reply_text(await _close_loan(context, parse_id(args[0])))  # type: ignore[arg-type]
     else:
@@ -227,6 +229,16 @@ async def receipt_photo(update: Update, context: FieldContext) -> bool:
         t(lang, "desk.spare.lent", loan=loan_id, name=loan.spare_name, customer=loan.customer_name)
     )
     return True
+
+
+async def _decline(context: FieldContext, item_id: int, reason: str) -> str:
+    """SLA-SPARE answered without a loan: why no spare is lent for the item."""
+    lang = context.lang
+    try:
+        await repair_service.decline_spare(context.services, item_id, reason, _by(context))
+    except RepairError as exc:
+        return t(lang, exc.key, **exc.values)
+    return t(lang, "desk.spare.declined", id=item_id)
 
 
 async def _close_loan(context: FieldContext, loan_id: int) -> str:

@@ -127,6 +127,16 @@ async def test_spare_lent_against_a_receipt_photo_and_returned(harness: BotHarne
     assert await h.count("SELECT count(*) FROM spare_loans WHERE returned_at IS NOT NULL") == 1
     assert "借用 #" not in await say_all(h, DISPATCHER, "/spares")
 
+    # No spare for an item: the reason meets SLA-SPARE.
+    assert "原因" in await say_all(h, DISPATCHER, f"/spare none {item} 嗯")
+    assert "不借备件的原因" in await say_all(h, DISPATCHER, f"/spare none {item} 客户有备用机")
+    assert (
+        await h.count(
+            "SELECT count(*) FROM repair_items WHERE spare_declined_reason = '客户有备用机'"
+        )
+        == 1
+    )
+
     # A spare lent to a customer with no item on record.
     assert "收条" in await say_all(h, DISPATCHER, "/spare lend 2 c1")
     mark = h.emu.mark()

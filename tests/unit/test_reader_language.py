@@ -73,7 +73,7 @@ INPUT_WORDS = {
     "dispatch.place.bad_coordinates": {"gcj"},
     "cmd.spare": {"add", "lend", "back"},
     "desk.spares.empty": {"add"},
-    "desk.spare.usage": {"add", "lend", "back"},
+    "desk.spare.usage": {"add", "lend", "back", "none"},
     "desk.pol.usage": {
         "county",
         "local",
