@@ -13,6 +13,7 @@ from telegram.ext import (
 
 from handlers import (
     common,
+    desk,
     dispatch,
     forms,
     jobs,
@@ -61,6 +62,7 @@ def register(app: Application) -> None:
     forms.add_text_consumer(manager.event_form_text)
     forms.add_text_consumer(technician.contest_reason_text)
     dispatch.register(app)
+    desk.register(app)  # before visits: it hands on photos that are not spare receipts
     visits.register(app)
     promises.register(app)
     review.register(app)

@@ -19,6 +19,7 @@ from handlers.app import build_application, with_endpoint
 from handlers.polling import poll
 from sandbox.dispatch_day import dispatch_chapter
 from sandbox.emulator import BotApiEmulator, SentCall
+from sandbox.repair_day import repair_chapter
 from sandbox.visit_day import visit_chapter
 from storage.db import Database
 
@@ -101,6 +102,7 @@ class SandboxDay:
         self, emulator: BotApiEmulator, services: Services, transcript: Transcript
     ) -> None:
         self.emu = emulator
+        self.services = services
         self.db = services.db
         self.config = services.config
         self.log = transcript
@@ -195,6 +197,7 @@ async def play_day(day: SandboxDay, out_dir: Path) -> None:
     await day.say(104, "/lang zh")
 
     await visit_chapter(day, out_dir)
+    await repair_chapter(day, out_dir)
     await month_end(day, out_dir)
 
 

@@ -160,6 +160,15 @@ async def open_complaints(conn: aiosqlite.Connection) -> list[Complaint]:
     return [_complaint(row) for row in rows]
 
 
+async def recently_decided(conn: aiosqlite.Connection, limit: int) -> list[Complaint]:
+    """The newest decided complaints, newest first (for the register after the open ones)."""
+    rows = await conn.execute_fetchall(
+        _SQL + "WHERE k.decided_at IS NOT NULL ORDER BY k.decided_at DESC, k.id DESC LIMIT ?",
+        (limit,),
+    )
+    return [_complaint(row) for row in rows]
+
+
 async def upheld_counts(
     conn: aiosqlite.Connection, since: datetime, until: datetime
 ) -> dict[str, int]:

@@ -87,8 +87,21 @@ PERMISSIONS: dict[str, Permission] = {
     "flags": Permission(MANAGEMENT, Where.PRIVATE),
     "flag": Permission(MANAGEMENT, Where.PRIVATE, in_menu=False),  # accept / penalize / page
     "audit": Permission(ADMIN_ONLY, Where.PRIVATE),
+    # repair desk: spares, complaints (CMP-REGISTER), the policy desk, the warranty verdict
+    "spares": Permission(STAFF, Where.PRIVATE_OR_DISPATCH),
+    "spare": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH),  # add, lend, back; its buttons
+    "complaint": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH),
+    "complaints": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH),
+    "cmp": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH, in_menu=False),  # register's buttons
+    "policy": Permission(STAFF, Where.PRIVATE_OR_DISPATCH),
+    "pol": Permission(STAFF, Where.PRIVATE_OR_DISPATCH, in_menu=False),  # /policy's buttons
+    "warranty": Permission(STAFF, Where.PRIVATE_OR_DISPATCH),
     "auditpage": Permission(ADMIN_ONLY, Where.PRIVATE, in_menu=False),
 }
+
+
+# WTY-CHECK: who may override the warranty verdict of an item (with a note).
+WARRANTY_OVERRIDE = MANAGEMENT | FIELD
 
 
 # REC-WHO: who may record each rule from chat (imports are the operator's and not checked).

@@ -16,8 +16,11 @@ from typing import NamedTuple
 from bot.config import ITEM_KINDS
 from bot.domain import payroll, policy, repairs, warranty
 from bot.domain.calendar import ServiceCalendar
+from bot.domain.note_codes import coded
 from bot.domain.repair_models import PACKAGING, Item, NewItem
 from bot.domain.repair_timers import (
+    CMP_ACK,
+    CMP_VERIFY,
     Action,
     ComplaintClock,
     ItemClock,
@@ -30,7 +33,7 @@ from bot.domain.repair_timers import (
     next_promise,
 )
 from bot.services import Services, recorded_events
-from storage import complaints, customers, people, spares, tickets
+from storage import complaints, customers, deadlines, people, spares, tickets
 from storage import repairs as store
 
 MAX_TEXT = 1000
@@ -343,6 +346,26 @@ async def lend_spare(
         return loan_id
 
 
+async def lend_spare_to_customer(
+    services: Services, spare_id: int, customer_id: int, receipt_file_id: str, by: int | None
+) -> int:
+    """Lend a spare to a customer with no repair item on record, against the receipt 收条."""
+    if not receipt_file_id.strip():
+        raise RepairError("repairs.error.receipt_required")
+    async with services.db.transaction() as conn:
+        if await customers.by_id(conn, customer_id) is None:
+            raise RepairError("repairs.error.customer_unknown", id=customer_id)
+        spare = await spares.get(conn, spare_id)
+        if spare is None or not spare.active:
+            raise RepairError("repairs.error.spare_unknown", id=spare_id)
+        try:
+            return await spares.lend(
+                conn, spare_id, customer_id, None, receipt_file_id, by, services.now()
+            )
+        except spares.SpareBusy:
+            raise RepairError("repairs.error.spare_busy", name=spare.name) from None
+
+
 async def decline_spare(services: Services, item_id: int, reason: str, by: int | None) -> None:
     """SLA-SPARE: why no spare is lent."""
     reason = _text(reason, "repairs.error.reason_required", MIN_REASON)
@@ -387,7 +410,7 @@ async def register_complaint(
             person = await people.by_id(conn, technician_id)
             if person is None or person.role != "technician":
                 raise RepairError("repairs.error.technician_unknown", id=technician_id)
-        return await complaints.insert(
+        complaint_id = await complaints.insert(
             conn,
             customer_id,
             content,
@@ -398,6 +421,16 @@ async def register_complaint(
             item_id,
             ticket_id,
         )
+        await _arm_complaint(services, conn, ComplaintClock(complaint_id, services.now()))
+        return complaint_id
+
+
+async def _arm_complaint(services: Services, conn, clock: ComplaintClock) -> None:  # noqa: ANN001
+    """CMP-ACK and CMP-VERIFY as deadline rows (restart-safe, each alert fired once)."""
+    now = services.now()
+    for promise in complaint_promises(clock, services.config, calendar_of(services)):
+        warn = promise.warn_at if promise.warn_at is not None and promise.warn_at > now else None
+        await deadlines.upsert(conn, promise.rule, promise.ref_id, promise.due_at, warn)
 
 
 async def _complaint(conn, complaint_id: int) -> complaints.Complaint:  # noqa: ANN001
@@ -412,6 +445,7 @@ async def acknowledge_complaint(services: Services, complaint_id: int, by: int |
         await _complaint(conn, complaint_id)
         if not await complaints.acknowledge(conn, complaint_id, by, services.now()):
             raise RepairError("repairs.error.complaint_acknowledged", id=complaint_id)
+        await deadlines.complete(conn, CMP_ACK, complaint_id)
 
 
 async def verify_complaint(
@@ -424,6 +458,7 @@ async def verify_complaint(
             raise RepairError("repairs.error.complaint_not_acknowledged", id=complaint_id)
         if not await complaints.verify(conn, complaint_id, finding, by, services.now()):
             raise RepairError("repairs.error.complaint_verified", id=complaint_id)
+        await deadlines.complete(conn, CMP_VERIFY, complaint_id)
 
 
 @dataclass(frozen=True)
@@ -449,6 +484,8 @@ async def decide_complaint(
             if found.verified_at is None:
                 raise RepairError("repairs.error.complaint_not_verified", id=complaint_id)
             await complaints.decide(conn, complaint_id, result, note, by, services.now())
+            for rule in (CMP_ACK, CMP_VERIFY):
+                await deadlines.complete(conn, rule, complaint_id)
         elif found.result != result or found.event_id is not None or not upheld:
             raise RepairError("repairs.error.complaint_decided", id=complaint_id)
         decided = await complaints.get(conn, complaint_id)
@@ -460,7 +497,7 @@ async def decide_complaint(
             decided.technician_name,
             COMPLAINT_RULE,
             None,
-            f"CMP #{complaint_id}: {decided.result_note}",
+            coded("complaint", decided.result_note, complaint=complaint_id),
             by,
             source_key=f"complaint:{complaint_id}",
         )

@@ -60,6 +60,7 @@ class TechnicianMetrics:
     rated: int
     on_time: int
     timed: int
+    complaints: int = 0  # complaints upheld against the technician, decided this month
 
     @property
     def satisfaction_rate(self) -> float | None:
@@ -86,6 +87,7 @@ class SummaryRow:
     deduction_fen: int
     reward_fen: int
     net_fen: int
+    complaints: int = 0  # upheld complaints (CMP-REGISTER) decided in the month
 
 
 Metrics = Mapping[str, TechnicianMetrics] | None
@@ -115,6 +117,7 @@ def summary_rows(statement: MonthStatement, metrics: Metrics = None) -> list[Sum
                 deduction_fen=sums["deduction"],
                 reward_fen=sums["reward"],
                 net_fen=sums["allowance"] + sums["travel"] + sums["reward"] - sums["deduction"],
+                complaints=m.complaints if m else 0,
             )
         )
     return rows
@@ -148,6 +151,7 @@ def station_totals(statement: MonthStatement, metrics: Metrics = None) -> Summar
         deduction_fen=sum(r.deduction_fen for r in rows),
         reward_fen=sum(r.reward_fen for r in rows),
         net_fen=sum(r.net_fen for r in rows),
+        complaints=sum(m.complaints for m in pooled),
     )
 
 
@@ -209,7 +213,9 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     ]
 
 
-def _station_lines(total: SummaryRow, count: int, language: str | None) -> list[str]:
+def _station_lines(
+    total: SummaryRow, count: int, language: str | None, rows: Sequence[SummaryRow] = ()
+) -> list[str]:
     """The station-totals block of the chat summary."""
 
     def pair(key_a: str, value_a: str, key_b: str, value_b: str) -> str:
@@ -237,7 +243,21 @@ def _station_lines(total: SummaryRow, count: int, language: str | None) -> list[
             format_yuan(total.reward_fen),
         ),
         f"{_t(language, 'report.short_net')} {format_yuan(total.net_fen)}",
+        _complaint_line(total, rows or [], language),
     ]
+
+
+COMPLAINT_NAMES = 5  # technicians named on the summary's complaint line, most complaints first
+
+
+def _complaint_line(total: SummaryRow, rows: Sequence[SummaryRow], language: str | None) -> str:
+    """Upheld complaints in the month: the total, and who had them (the most first)."""
+    named = sorted((r for r in rows if r.complaints), key=lambda r: (-r.complaints, r.technician))
+    names = "，".join(f"{r.technician} {r.complaints}" for r in named[:COMPLAINT_NAMES])
+    if len(named) > COMPLAINT_NAMES:
+        names += " …"
+    line = f"{_t(language, 'report.short_complaints')} {total.complaints}"
+    return f"{line}（{names}）" if names else line
 
 
 def _technician_tables(rows: list[SummaryRow], language: str | None) -> list[str]:
@@ -269,7 +289,7 @@ def format_summary_text(
     rows = summary_rows(statement, metrics)
     total = station_totals(statement, metrics)
     lines = [_t(language, "report.title", month=statement.month), ""]
-    lines += _station_lines(total, len(rows), language)
+    lines += _station_lines(total, len(rows), language, rows)
     lines.append("")
     if rows:
         lines += _technician_tables(rows, language)
@@ -294,7 +314,7 @@ def format_summary_brief(
     rows = summary_rows(statement, metrics)
     total = station_totals(statement, metrics)
     head = [_t(language, "report.title", month=statement.month), ""]
-    head += _station_lines(total, len(rows), language)
+    head += _station_lines(total, len(rows), language, rows)
     head.append("")
     if not rows:
         return html.escape("\n".join([*head, _t(language, "report.no_technicians")]), quote=False)

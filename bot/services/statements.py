@@ -15,6 +15,7 @@ from bot.domain import parsing, payroll
 from bot.domain.evidence import Flag
 from bot.domain.models import MonthStatement, Reason, StatementLine, statement_from_json
 from bot.services import corrections
+from storage import complaints as complaint_store
 from storage import ledger, months
 from storage import visits as visit_store
 from storage.db import Database
@@ -191,7 +192,8 @@ async def metrics(db: Database, config: Config, month: str) -> dict:
     async with db.read() as conn:
         slips = await ledger.slips_between(conn, start, end)
         arrivals = await ledger.arrivals_between(conn, start, end, config.sla.late_grace_minutes)
-    return _metrics_of(slips, arrivals)
+        upheld = await complaint_store.upheld_counts(conn, start, end)
+    return _metrics_of(slips, arrivals, upheld)
 
 
 async def compute_with_metrics(
@@ -207,6 +209,7 @@ async def compute_with_metrics(
             arrivals = await ledger.arrivals_between(
                 conn, start, end, config.sla.late_grace_minutes
             )
+            upheld = await complaint_store.upheld_counts(conn, start, end)
             if frozen is None:
                 statement = await corrections.live(conn, config, month, slips=slips)
                 flagged = await visit_store.flags_of_slips_between(conn, start, end)
@@ -214,10 +217,12 @@ async def compute_with_metrics(
             statement = statement_from_json(json.loads(frozen))
         elif flagged:
             statement = mark_flagged(statement, flagged)
-        return statement, _metrics_of(slips, arrivals)
+        return statement, _metrics_of(slips, arrivals, upheld)
 
 
-def _metrics_of(slips: list, arrivals: dict[str, tuple[int, int]]) -> dict:
+def _metrics_of(
+    slips: list, arrivals: dict[str, tuple[int, int]], upheld: dict[str, int] | None = None
+) -> dict:
     """Per-technician metrics from the month's slips and timed arrivals, in one pass."""
     from bot.services.reports import TechnicianMetrics
 
@@ -232,8 +237,11 @@ def _metrics_of(slips: list, arrivals: dict[str, tuple[int, int]]) -> dict:
             if slip.satisfaction == "satisfied":
                 count[1] += 1
     result: dict[str, TechnicianMetrics] = {}
-    for name in sorted(set(counts) | set(arrivals)):
+    upheld = upheld or {}
+    for name in sorted(set(counts) | set(arrivals) | set(upheld)):
         visits, satisfied, rated = counts.get(name, (0, 0, 0))
         on_time, timed = arrivals.get(name, (0, 0))
-        result[name] = TechnicianMetrics(name, visits, satisfied, rated, on_time, timed)
+        result[name] = TechnicianMetrics(
+            name, visits, satisfied, rated, on_time, timed, upheld.get(name, 0)
+        )
     return result

@@ -36,13 +36,14 @@ SUMMARY_KEYS = (
     "settled",
     "satisfaction",
     "on_time",
+    "complaints",
     "allowance",
     "travel",
     "deductions",
     "rewards",
     "net",
 )
-SUMMARY_WIDTHS = (16, 8, 9, 9, 11, 12, 12, 12, 12, 12)
+SUMMARY_WIDTHS = (16, 8, 9, 9, 11, 10, 12, 12, 12, 12, 12)
 LINE_KEYS = ("rule", "kind", "amount", "ref", "note")
 LINE_WIDTHS = (16, 8, 12, 14, 60)
 NOTE_CELLS = LINE_WIDTHS[-1] - 2  # monospace cells of note text that fit on one line
@@ -88,6 +89,7 @@ def _summary_cells(label: str, data: SummaryRow) -> list[xlsx.Cell]:
         (data.settled, count),
         (NOT_AVAILABLE if data.satisfaction is None else data.satisfaction, rate),
         (NOT_AVAILABLE if data.on_time is None else data.on_time, rate),
+        (data.complaints, count),
         *((yuan(fen), money) for fen in (*amounts, data.net_fen)),
     ]
 

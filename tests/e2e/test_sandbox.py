@@ -36,3 +36,8 @@ def test_run_without_token_plays_the_sandbox_day(tmp_path: Path) -> None:
     assert "不能使用转发的位置" in out
     assert "回执单 #1 已完整" in out and "还缺：客户签字照片" in out
     assert "需要再次上门" in out and "ALW-UNSETTLED" in out
+    # the repair desk: a spare lent against a receipt and returned, a complaint upheld, /policy
+    assert "已借出：借用 #1" in out and "借用 #1 已归还" in out
+    assert "投诉 #1 处理结果：成立" in out and "（DED-COMPLAINT）" in out
+    assert "政策查询：本地公司" in out and "POL-OPENED" in out
+    assert "投诉成立 1（李娜 1）" in out  # in the month's summary

@@ -71,6 +71,26 @@ INPUT_WORDS = {
     },
     "dispatch.new.ask_place": {"gcj", "bd"},
     "dispatch.place.bad_coordinates": {"gcj"},
+    "cmd.spare": {"add", "lend", "back"},
+    "desk.spares.empty": {"add"},
+    "desk.spare.usage": {"add", "lend", "back", "none"},
+    "desk.pol.usage": {
+        "county",
+        "local",
+        "other",
+        "monitor",
+        "keyboard",
+        "mouse",
+        "case",
+        "speaker",
+        "peripheral",
+        "machine",
+        "part",
+        "faulty",
+        "opened",
+        "complete",
+    },
+    "desk.wty.usage": {"in", "out"},
 }
 
 

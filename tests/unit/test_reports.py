@@ -152,7 +152,7 @@ def _find_row(ws, label: str) -> int:
 
 
 def _money_cells(ws, row: int) -> list[int]:
-    cells = [ws.cell(row=row, column=col) for col in range(6, 11)]
+    cells = [ws.cell(row=row, column=col) for col in range(7, 12)]  # after the counts
     assert all(c.number_format == "0.00" for c in cells)
     return [_fen(c.value) for c in cells]
 

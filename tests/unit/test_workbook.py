@@ -65,7 +65,7 @@ def test_amounts_are_right_aligned_numbers_with_two_decimals(tmp_path: Path) -> 
         assert cell.data_type == "n" and round(cell.value * 100) == line.amount_fen
         assert cell.number_format == "0.00" and cell.alignment.horizontal == "right"
     total = station_totals(statement)
-    station = book["汇总"].cell(row=4, column=10)
+    station = book["汇总"].cell(row=4, column=11)  # net, the last column
     assert station.data_type == "n" and round(station.value * 100) == total.net_fen
     assert station.number_format == "0.00" and station.alignment.horizontal == "right"
 
