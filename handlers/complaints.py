@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+import aiosqlite
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.error import TelegramError
 from telegram.ext import Application
@@ -16,7 +17,7 @@ from bot.domain.models import Role
 from bot.domain.parsing import parse_id
 from bot.domain.repair_timers import CMP_ACK, CMP_VERIFY
 from bot.i18n import t
-from bot.services import Services, recorded_events, repair_service, timers
+from bot.services import Services, notices, recorded_events, repair_service, timers
 from bot.services import forms as form_engine
 from bot.services.repair_service import COMPLAINT_CLASSES, RepairError
 from bot.services.timers import BREACH, DueAlert
@@ -413,45 +414,38 @@ async def _tell_technician(context: FieldContext, recorded: recorded_events.Reco
 # --- timers ------------------------------------------------------------------------------------
 
 
-async def notify(app: Application, alert: DueAlert) -> None:
-    """A claimed CMP-ACK / CMP-VERIFY warning or breach, to the managers privately."""
+async def notify(app: Application, alert: DueAlert, conn: aiosqlite.Connection) -> None:
+    """A claimed CMP-ACK / CMP-VERIFY warning or breach, to the managers privately (the
+    dispatch group when no manager is on record), queued in the claiming transaction."""
     services: Services = app.bot_data["services"]
-    async with services.db.read() as conn:
-        found = await complaints.get(conn, alert.ref_id)
-        managers = await people.with_role(conn, Role.MANAGER)
-        group = await people.bound_chat(conn, "dispatch")
+    found = await complaints.get(conn, alert.ref_id)
     if found is None:
         return
-    recipients = {p.telegram_id: p.language for p in managers if p.telegram_id is not None}
-    for admin in services.config.admins:
-        recipients.setdefault(admin, None)
-    if not recipients and group is not None:
-        recipients[group] = None
+    managers = await people.with_role(conn, Role.MANAGER)
+    recipients = [notices.person(p.id) for p in managers if p.telegram_id is not None]
+    recipients += [notices.chat(admin) for admin in services.config.admins]
+    if not recipients and await people.bound_chat(conn, "dispatch") is not None:
+        recipients.append(notices.group())
     key = "desk.cmp.alert_breach" if alert.phase == BREACH else "desk.cmp.alert_warning"
-    for chat_id, language in recipients.items():
-        language = language or services.config.language
-        text = t(
-            language,
-            key,
-            id=found.id,
-            customer=found.customer_name,
-            what=t(language, f"desk.cmp.promise.{alert.kind}"),
-            due=cards.when(alert.due_at, services.config.tz),
-        )
-        try:
-            await app.bot.send_message(chat_id, text)
-        except TelegramError as exc:
-            log.warning("complaint alert to %s not sent: %s", chat_id, exc)
+    values = {
+        "id": found.id,
+        "customer": found.customer_name,
+        "what": notices.tr(f"desk.cmp.promise.{alert.kind}"),
+        "due": cards.when(alert.due_at, services.config.tz),
+    }
+    await notices.post(conn, *(notices.Notice(who, parts=((key, values),)) for who in recipients))
 
 
 def install_notifier(app: Application) -> None:
     """Route complaint deadlines here; every other kind to the notifier installed before."""
     previous = app.bot_data.get(timers.NOTIFIER_KEY)
 
-    async def notifier(application: Application, alert: DueAlert) -> None:
+    async def notifier(
+        application: Application, alert: DueAlert, conn: aiosqlite.Connection
+    ) -> None:
         if alert.kind in KINDS:
-            await notify(application, alert)
+            await notify(application, alert, conn)
         elif previous is not None:
-            await previous(application, alert)
+            await previous(application, alert, conn)
 
     app.bot_data[timers.NOTIFIER_KEY] = notifier
