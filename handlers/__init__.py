@@ -19,6 +19,7 @@ from handlers import (
     manager,
     paging,
     promises,
+    repairs,
     review,
     technician,
     visits,
@@ -61,6 +62,7 @@ def register(app: Application) -> None:
     forms.add_text_consumer(manager.event_form_text)
     forms.add_text_consumer(technician.contest_reason_text)
     dispatch.register(app)
+    repairs.register(app)  # before visits: its photo handler passes other photos on
     visits.register(app)
     promises.register(app)
     review.register(app)

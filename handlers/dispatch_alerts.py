@@ -20,7 +20,7 @@ from bot.domain.dispatch_models import (
 from bot.i18n import t
 from bot.services import Services
 from bot.services.timers import BREACH, DueAlert
-from handlers import promises
+from handlers import promises, repair_alerts
 from handlers.group_card import refresh_ticket_card
 from storage import people, tickets
 
@@ -79,6 +79,9 @@ async def notify(app: Application, alert: DueAlert) -> None:
     """Send one claimed warning or escalation."""
     services: Services = app.bot_data["services"]
     language = services.config.language
+    if repair_alerts.handles(alert.kind):  # the repair desk's promises
+        await repair_alerts.notify(app, alert)
+        return
     if alert.kind == VISIT_UNREPORTED:  # ref_id is a visit: the managers decide
         await promises.notify_unreported(app, alert)
         return

@@ -404,3 +404,33 @@ async def open_clocks(conn: aiosqlite.Connection) -> list[ItemClock]:
         )
         for row in rows
     ]
+
+
+async def open_page_at(conn: aiosqlite.Connection, offset: int, limit: int) -> list[Item]:
+    """Open items oldest first, a page by position (the chat board's pages)."""
+    rows = await conn.execute_fetchall(
+        _ITEM_SQL + "WHERE i.finished_at IS NULL ORDER BY i.taken_in_at, i.id LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    return [_item(row) for row in rows]
+
+
+async def by_ticket(conn: aiosqlite.Connection, ticket_id: int) -> Item | None:
+    """The newest item registered from this ticket (a take-back), if any."""
+    rows = await conn.execute_fetchall(
+        _ITEM_SQL + "WHERE i.ticket_id = ? ORDER BY i.id DESC LIMIT 1", (ticket_id,)
+    )
+    return _item(rows[0]) if rows else None
+
+
+async def answer_for_ticket(
+    conn: aiosqlite.Connection, ticket_id: int, answer: str, at: datetime
+) -> list[int]:
+    """SLA-TAKEBACK answered on the ticket: recorded on its open items too; their ids."""
+    rows = await conn.execute_fetchall(
+        "SELECT id FROM repair_items WHERE ticket_id = ? AND finished_at IS NULL", (ticket_id,)
+    )
+    ids = [int(row[0]) for row in rows]
+    for item_id in ids:
+        await record_answer(conn, item_id, answer, at)
+    return ids

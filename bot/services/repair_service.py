@@ -29,8 +29,9 @@ from bot.domain.repair_timers import (
     item_promises,
     next_promise,
 )
-from bot.services import Services, recorded_events
+from bot.services import Services, recorded_events, repair_deadlines
 from storage import complaints, customers, people, spares, tickets
+from storage import promises as promises_store
 from storage import repairs as store
 
 MAX_TEXT = 1000
@@ -119,6 +120,7 @@ async def register_item(services: Services, item: NewItem, by: int | None) -> It
             taken_in_by=by,
             at=now,
         )
+        await repair_deadlines.sync(services, conn, item_id)
         registered = await store.get(conn, item_id)
     assert registered is not None
     return registered
@@ -173,6 +175,7 @@ async def move_item(
         if event in _TAKES_HOLD and person_id is not None:
             await store.set_holder(conn, item_id, person_id)
             moved = await store.get(conn, item_id)
+        await repair_deadlines.sync(services, conn, item_id)
     assert moved is not None
     return moved
 
@@ -184,7 +187,11 @@ async def record_answer(services: Services, item_id: int, text: str, by: int | N
         item = await _open_item(conn, item_id)
         if repairs.is_final(item.state):
             raise RepairError("repairs.error.finished", id=item_id, state=item.state)
-        return await store.record_answer(conn, item_id, answer, services.now())
+        first = await store.record_answer(conn, item_id, answer, services.now())
+        if item.ticket_id is not None:  # the ticket's answer is the same promise
+            await promises_store.add_answer(conn, item.ticket_id, answer, by, services.now())
+        await repair_deadlines.sync(services, conn, item_id)
+        return first
 
 
 async def confirm_upstream(services: Services, item_id: int, by: int | None) -> None:
@@ -194,6 +201,7 @@ async def confirm_upstream(services: Services, item_id: int, by: int | None) -> 
         if item.state != repairs.State.SENT_UP:
             raise RepairError("repairs.error.not_sent_up", id=item_id, state=item.state)
         await store.confirm_upstream(conn, item_id, services.now())
+        await repair_deadlines.sync(services, conn, item_id)
 
 
 @dataclass(frozen=True)
@@ -222,6 +230,7 @@ async def record_explanation(
         explanation = await store.add_explanation(
             conn, item_id, reason, new_date, customer_told, by, services.now()
         )
+        await repair_deadlines.sync(services, conn, item_id)
         updated = await store.get(conn, item_id)
     assert updated is not None
     return Explained(updated, explanation, item.explained_at is None)
@@ -340,6 +349,7 @@ async def lend_spare(
         except spares.SpareBusy:
             raise RepairError("repairs.error.spare_busy", name=spare.name) from None
         await store.settle_spare(conn, item_id, services.now())
+        await repair_deadlines.sync(services, conn, item_id)
         return loan_id
 
 
@@ -349,6 +359,7 @@ async def decline_spare(services: Services, item_id: int, reason: str, by: int |
     async with services.db.transaction() as conn:
         await _open_item(conn, item_id)
         await store.settle_spare(conn, item_id, services.now(), reason)
+        await repair_deadlines.sync(services, conn, item_id)
 
 
 async def return_spare(services: Services, loan_id: int, by: int | None) -> spares.Loan:
@@ -585,3 +596,73 @@ async def customer_view(services: Services, token: str) -> CustomerView | None:
         item.answer,
         item.state in (repairs.State.BACK, repairs.State.RETURNED),
     )
+
+
+async def register_taken_back(
+    services: Services, ticket_id: int, machine: str, by: int | None
+) -> tuple[Item, bool]:
+    """A check-out "taken back to the station": the item from the visit's ticket (customer,
+    machine, fault), once per ticket; (item, created). Its SLA-TAKEBACK is the ticket's own."""
+    async with services.db.read() as conn:
+        found = await store.by_ticket(conn, ticket_id)
+        view = await tickets.ticket_for_visit(conn, ticket_id)
+    if found is not None and not repairs.is_final(found.state):
+        return found, False
+    if view is None:
+        raise RepairError("repairs.error.ticket_unknown", id=ticket_id)
+    product = " ".join(machine.split()) or view.fault
+    item = NewItem(
+        customer_id=view.customer_id,
+        product=product[:MAX_TEXT],
+        fault=view.fault,
+        packaging="none",
+        ticket_id=ticket_id,
+    )
+    return await register_item(services, item, by), True
+
+
+async def link_customer(services: Services, token: str, telegram_id: int) -> Item | None:
+    """The voucher's QR link opened: the item, and the customer's chat linked when free."""
+    async with services.db.transaction() as conn:
+        item = await store.by_token(conn, token)
+        if item is None:
+            return None
+        if await people.by_telegram_id(conn, telegram_id) is None:
+            await conn.execute(
+                "UPDATE customers SET telegram_id = ? WHERE id = ?"
+                " AND (telegram_id IS NULL OR telegram_id = ?)",
+                (telegram_id, item.customer_id, telegram_id),
+            )
+        return await store.get(conn, item.id)
+
+
+async def history(services: Services, item_id: int) -> tuple[Item, list, list]:
+    """The item with its transitions and explanations (for /repair ID)."""
+    async with services.db.read() as conn:
+        item = await _open_item(conn, item_id)
+        moves = await store.transitions_of(conn, item_id)
+        explained = await store.explanations_of(conn, item_id)
+    return item, moves, explained
+
+
+async def board_page_at(services: Services, offset: int, limit: int) -> list[BoardLine]:
+    """One page of the board by position (the chat pager), with days in and next promise."""
+    now = services.now()
+    calendar = calendar_of(services)
+    async with services.db.read() as conn:
+        items = await store.open_page_at(conn, offset, limit)
+    return [
+        BoardLine(
+            item,
+            days_in(item.taken_in_at, now, services.config),
+            next_promise(item_promises(item.clock(), services.config, calendar), now),
+            item.holder_name,
+            0,
+        )
+        for item in items
+    ]
+
+
+async def open_count(services: Services) -> int:
+    async with services.db.read() as conn:
+        return await store.count_open(conn)
