@@ -429,6 +429,27 @@ async def _move_button(
             await _refuse(update, context, exc)
         return
     first = _FIRST_STEP.get(event)
+    if event in repairs.POLICY_EVENTS and role in repairs.MANAGERS:
+        # The policy desk decides; when it says no, a manager may still do it with a note.
+        try:
+            await repair_service.move_item(
+                context.services, item_id, event, role, actor_person_id(context), repairs.Step()
+            )
+        except repairs.GuardFailed as exc:
+            if exc.code != "policy_closed":
+                await _refuse(update, context, exc)
+                return
+            first = "reason"
+            await context.bot.send_message(
+                update.effective_chat.id, t(context.lang, "rmadesk.policy_closed_note")
+            )
+        except REFUSALS as exc:
+            await _refuse(update, context, exc)
+            return
+        else:
+            await query.answer()
+            await _after_move(update, context, item_id, event)
+            return
     if first is None:
         if await _do_move(update, context, item_id, event, repairs.Step()):
             await query.answer()
@@ -541,6 +562,19 @@ async def _do_move(
     except REFUSALS as exc:
         await _refuse(update, context, exc)
         return False
+    await _announce(update, context, item, event)
+    return True
+
+
+async def _after_move(update: Update, context: FieldContext, item_id: int, event: str) -> None:
+    item = await _current_item(context, item_id)
+    if item is not None:
+        await _announce(update, context, item, event)
+
+
+async def _announce(update: Update, context: FieldContext, item: Item, event: str) -> None:
+    """Say the step was taken: here, in the dispatch group, and to the customer when due."""
+    services = context.services
     lang = context.lang
     text = t(
         lang,
@@ -569,7 +603,6 @@ async def _do_move(
         await tell_customer(services, context.bot, item, "rmadesk.customer.back")
     elif repairs.is_final(item.state):
         await tell_customer(services, context.bot, item, "rmadesk.customer.final", state=item.state)
-    return True
 
 
 # --- answers asked by the item's buttons and its promises -------------------------------------
@@ -959,18 +992,10 @@ async def send_voucher(context: FieldContext, chat_id: int, item: Item) -> None:
     )
 
 
-async def register_taken_back(
-    context: FieldContext, chat_id: int, ticket_id: int, machine: str
-) -> None:
-    """After a check-out "taken back to the station": the item from the visit, and its voucher."""
-    try:
-        item, created = await repair_service.register_taken_back(
-            context.services, ticket_id, machine, actor_person_id(context)
-        )
-    except repair_service.RepairError as exc:
-        await context.bot.send_message(chat_id, refusal_text(context.lang, exc))
-        return
-    if created:
+async def send_taken_back_voucher(context: FieldContext, chat_id: int, ticket_id: int) -> None:
+    """After a check-out "taken back to the station": the voucher of the item it created."""
+    item = await repair_service.item_of_ticket(context.services, ticket_id)
+    if item is not None:
         await send_voucher(context, chat_id, item)
 
 

@@ -232,9 +232,7 @@ async def _finish_checkout(update: Update, context: FieldContext, form: dict) ->
         if ticket_id is not None:
             await send_takeback_notice(context, ticket_id, name)
             # The repair item from the visit, with its voucher (one SLA-TAKEBACK: the ticket's).
-            await repairs.register_taken_back(
-                context, update.effective_chat.id, ticket_id, details.machine or ""
-            )
+            await repairs.send_taken_back_voucher(context, update.effective_chat.id, ticket_id)
         else:
             await tell_group(
                 context,

@@ -16,6 +16,7 @@ from typing import NamedTuple
 from bot.config import ITEM_KINDS
 from bot.domain import payroll, policy, repairs, warranty
 from bot.domain.calendar import ServiceCalendar
+from bot.domain.dispatch_models import TicketView
 from bot.domain.repair_models import PACKAGING, Item, NewItem
 from bot.domain.repair_timers import (
     Action,
@@ -29,6 +30,7 @@ from bot.domain.repair_timers import (
     item_promises,
     next_promise,
 )
+from bot.i18n import t
 from bot.services import Services, recorded_events, repair_deadlines
 from storage import complaints, customers, people, spares, tickets
 from storage import promises as promises_store
@@ -98,30 +100,35 @@ def check_new_item(item: NewItem, today: date) -> NewItem:
 
 async def register_item(services: Services, item: NewItem, by: int | None) -> Item:
     """Register an item taken in; a voucher number unless it is a county company's."""
-    now = services.now()
     item = check_new_item(item, services.local_now().date())
     async with services.db.transaction() as conn:
-        customer = await customers.by_id(conn, item.customer_id)
-        if customer is None:
-            raise RepairError("repairs.error.customer_unknown", id=item.customer_id)
-        if item.ticket_id is not None and await tickets.state_of(conn, item.ticket_id) is None:
-            raise RepairError("repairs.error.ticket_unknown", id=item.ticket_id)
-        county = customer.customer_class == "agent" and customer.kind == "county"
-        voucher = None
-        if not county:  # RMA-VOUCHER: county companies need none
-            voucher = await store.next_voucher_no(
-                conn, services.config.repairs.voucher_prefix, services.local_now().date()
-            )
-        item_id = await store.insert(
-            conn,
-            item,
-            voucher_no=voucher,
-            expected_back=expected_back(services, now, item.inside_region),
-            taken_in_by=by,
-            at=now,
+        return await insert_item(services, conn, item, by)
+
+
+async def insert_item(services: Services, conn, item: NewItem, by: int | None) -> Item:  # noqa: ANN001
+    """Register a checked item inside the caller's transaction, with its promises armed."""
+    now = services.now()
+    customer = await customers.by_id(conn, item.customer_id)
+    if customer is None:
+        raise RepairError("repairs.error.customer_unknown", id=item.customer_id)
+    if item.ticket_id is not None and await tickets.state_of(conn, item.ticket_id) is None:
+        raise RepairError("repairs.error.ticket_unknown", id=item.ticket_id)
+    county = customer.customer_class == "agent" and customer.kind == "county"
+    voucher = None
+    if not county:  # RMA-VOUCHER: county companies need none
+        voucher = await store.next_voucher_no(
+            conn, services.config.repairs.voucher_prefix, services.local_now().date()
         )
-        await repair_deadlines.sync(services, conn, item_id)
-        registered = await store.get(conn, item_id)
+    item_id = await store.insert(
+        conn,
+        item,
+        voucher_no=voucher,
+        expected_back=expected_back(services, now, item.inside_region),
+        taken_in_by=by,
+        at=now,
+    )
+    await repair_deadlines.sync(services, conn, item_id)
+    registered = await store.get(conn, item_id)
     assert registered is not None
     return registered
 
@@ -599,26 +606,38 @@ async def customer_view(services: Services, token: str) -> CustomerView | None:
 
 
 async def register_taken_back(
-    services: Services, ticket_id: int, machine: str, by: int | None
-) -> tuple[Item, bool]:
+    services: Services,
+    conn,
+    ticket: TicketView,
+    by: int | None,  # noqa: ANN001
+) -> Item:
     """A check-out "taken back to the station": the item from the visit's ticket (customer,
-    machine, fault), once per ticket; (item, created). Its SLA-TAKEBACK is the ticket's own."""
-    async with services.db.read() as conn:
-        found = await store.by_ticket(conn, ticket_id)
-        view = await tickets.ticket_for_visit(conn, ticket_id)
+    machine, fault), inside the check-out's transaction, once per ticket. Its SLA-TAKEBACK is
+    the ticket's own row (create that first): one answer promise per take-back."""
+    found = await store.by_ticket(conn, ticket.id)
     if found is not None and not repairs.is_final(found.state):
-        return found, False
-    if view is None:
-        raise RepairError("repairs.error.ticket_unknown", id=ticket_id)
-    product = " ".join(machine.split()) or view.fault
-    item = NewItem(
-        customer_id=view.customer_id,
-        product=product[:MAX_TEXT],
-        fault=view.fault,
-        packaging="none",
-        ticket_id=ticket_id,
+        return found
+    product = ticket.brand_name or t(services.config.language, "rmadesk.takeback_product")
+    today = services.local_now().date()
+    bought = (
+        ticket.purchase_date if ticket.purchase_date and ticket.purchase_date <= today else None
     )
-    return await register_item(services, item, by), True
+    item = NewItem(
+        customer_id=ticket.customer_id,
+        product=product,
+        fault=(ticket.fault or "—")[:MAX_TEXT],
+        packaging="none",
+        serial=ticket.serial,
+        purchase_date=bought,
+        ticket_id=ticket.id,
+    )
+    item = check_new_item(item, today)
+    return await insert_item(services, conn, item, by)
+
+
+async def item_of_ticket(services: Services, ticket_id: int) -> Item | None:
+    async with services.db.read() as conn:
+        return await store.by_ticket(conn, ticket_id)
 
 
 async def link_customer(services: Services, token: str, telegram_id: int) -> Item | None:

@@ -11,7 +11,6 @@ from datetime import timedelta
 import pytest
 
 from bot.config import Config
-from bot.domain.models import Role
 from bot.services import timers
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_promises import DISPATCHER, office, take_back
@@ -230,10 +229,13 @@ async def test_illegal_and_policy_steps_and_loss(harness: BotHarness) -> None:
     popups, _ = await press(h, TECH, TECH, f"ri:mv:{item_id}:return:received")
     assert popups and "不能" in popups[0]
     # The manager refunds: the purchase date (2026-06-01) is past the policy's window, so the
-    # policy desk refuses; the item is lost instead, with a reason.
+    # policy desk says no and a note is asked; the manager drops it and records a loss instead.
     await show(h, MANAGER, item_id)
-    popups, _ = await press(h, MANAGER, MANAGER, f"ri:mv:{item_id}:refund:received")
-    assert popups and (await item_row(h, item_id))["state"] == "received"
+    _, said = await press(h, MANAGER, MANAGER, f"ri:mv:{item_id}:refund:received")
+    assert any("理由" in s for s in said)
+    assert (await item_row(h, item_id))["state"] == "received"
+    await reply(h, MANAGER, "/cancel")
+    assert (await item_row(h, item_id))["state"] == "received"
     await press(h, MANAGER, MANAGER, f"ri:mv:{item_id}:lose:received")
     await reply(h, MANAGER, "快递丢件")
     row = await item_row(h, item_id)
@@ -252,6 +254,24 @@ async def test_refund_when_the_policy_allows(harness: BotHarness) -> None:
     await show(h, MANAGER, item_id)
     await press(h, MANAGER, MANAGER, f"ri:mv:{item_id}:refund:received")
     assert (await item_row(h, item_id))["state"] == "refunded"
+
+
+async def test_manager_overrides_a_closed_policy_with_a_note(harness: BotHarness) -> None:
+    h = harness
+    await setup(h)
+    item_id = await register(h)  # bought 2026-06-01: the refund window is over
+    await show(h, MANAGER, item_id)
+    await press(h, MANAGER, MANAGER, f"ri:mv:{item_id}:refund:received")
+    assert (await item_row(h, item_id))["state"] == "received"
+    await reply(h, MANAGER, "老客户，经理特批退货")
+    row = await item_row(h, item_id)
+    assert row["state"] == "refunded"
+    async with h.db.read() as conn:
+        notes = await conn.execute_fetchall(
+            "SELECT note FROM repair_transitions WHERE item_id = ? AND event = 'refund'",
+            (item_id,),
+        )
+    assert notes[0][0] == "老客户，经理特批退货"
 
 
 async def test_rma_10day_asked_once_then_recorded_once_across_restarts(
@@ -299,7 +319,10 @@ async def test_rma_10day_answered_in_time_records_nothing(harness: BotHarness) -
     await reply(h, TECH, (NOW + timedelta(days=15)).date().isoformat())
     await press(h, TECH, TECH, "已告知客户")
     row = await item_row(h, item_id)
-    assert row["explained_at"] and row["expected_back"] == (NOW + timedelta(days=15)).date().isoformat()
+    assert (
+        row["explained_at"]
+        and row["expected_back"] == (NOW + timedelta(days=15)).date().isoformat()
+    )
     assert await deadline(h, "repair:RMA-10DAY", item_id) == "done"
     h.clock.set(NOW + timedelta(days=25))
     await timers.run_due(h.app)
@@ -337,7 +360,9 @@ async def test_spare_question_at_day_7_for_industry_customers(harness: BotHarnes
     h = harness
     await setup(h)
     async with h.db.transaction() as conn:
-        await conn.execute("UPDATE customers SET class = 'industry' WHERE name = ?", (CUSTOMER_NAME,))
+        await conn.execute(
+            "UPDATE customers SET class = 'industry' WHERE name = ?", (CUSTOMER_NAME,)
+        )
     item_id = await register(h)
     assert await deadline(h, "repair:SLA-SPARE", item_id) == "pending"
     h.clock.set(NOW + timedelta(days=7, minutes=1))
