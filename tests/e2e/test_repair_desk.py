@@ -403,6 +403,7 @@ async def test_take_back_creates_the_item_with_one_answer_promise(harness: BotHa
     await reply(h, DISPATCHER, "/answer 1 主板送修，下周五前送还", GROUP)
     assert await deadline(h, "SLA-TAKEBACK", ticket) == "done"
     assert (await item_row(h, item_id))["answered_at"]
+    assert any("下周五前送还" in s for s in bot_texts(h, CUSTOMER, mark))
     # Back at the station: the customer is told.
     await show(h, TECH, item_id)
     await press(h, TECH, TECH, f"ri:mv:{item_id}:repair_here:received")
@@ -422,3 +423,94 @@ async def test_customer_view_of_an_unknown_voucher(harness: BotHarness) -> None:
     await setup(h)
     h.emu.user(CUSTOMER, "王先生")
     assert "没有找到" in (await reply(h, CUSTOMER, "/start rma_nothing"))[0]
+
+
+async def test_rma_20day_recorded_once_after_the_10th(harness: BotHarness) -> None:
+    h = harness
+    await setup(h)
+    item_id = await register(h)
+    h.clock.set(NOW + timedelta(days=21))
+    await timers.run_due(h.app)
+    await h.restart()
+    await timers.run_due(h.app)
+    h.clock.advance(days=5)
+    await timers.run_due(h.app)
+    assert await h.count("SELECT count(*) FROM events WHERE rule = 'RMA-10DAY'") == 1
+    assert await h.count("SELECT count(*) FROM events WHERE rule = 'RMA-20DAY'") == 1
+    assert await deadline(h, "repair:RMA-20DAY", item_id) == "fired"
+
+
+async def test_agent_items_ask_for_the_agents_reason_and_county_gets_no_voucher(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    await setup(h)
+    async with h.db.transaction() as conn:
+        await conn.execute(
+            "UPDATE customers SET class = 'agent', kind = 'county' WHERE name = ?",
+            (CUSTOMER_NAME,),
+        )
+    await reply(h, TECH, "/rma")
+    for text in (CUSTOMER_NAME, "打印机", "-", "-", "-", "卡纸", "-"):
+        await reply(h, TECH, text)
+    await press(h, TECH, TECH, "无包装")
+    mark = h.emu.mark()
+    await h.press(TECH, TECH, "完成登记")
+    assert [c for c in h.emu.calls("sendDocument", after=mark) if c.chat_id == TECH] == []
+    item_id = 1
+    row = await item_row(h, item_id)
+    assert row["voucher_no"] is None
+    # Agents' items have no SLA-TAKEBACK; RMA-AGENT asks at day 10, once.
+    assert await deadline(h, "repair:SLA-TAKEBACK", item_id) is None
+    assert await deadline(h, "repair:RMA-AGENT", item_id) == "pending"
+    h.clock.set(NOW + timedelta(days=10, minutes=45))
+    mark = h.emu.mark()
+    alerts = await timers.run_due(h.app)
+    assert ("repair:RMA-AGENT", "breach") in [(a.kind, a.phase) for a in alerts]
+    assert len([t for t in bot_texts(h, TECH, mark) if "RMA-AGENT" in t]) == 1
+    await h.restart()
+    assert [a for a in await timers.run_due(h.app) if a.kind == "repair:RMA-AGENT"] == []
+
+
+async def test_back_at_the_station_asks_for_same_day_delivery_once(harness: BotHarness) -> None:
+    h = harness
+    await setup(h)
+    item_id = await register(h)
+    await show(h, TECH, item_id)
+    await press(h, TECH, TECH, f"ri:mv:{item_id}:repair_here:received")
+    await show(h, TECH, item_id)
+    await press(h, TECH, TECH, f"ri:mv:{item_id}:repaired:repairing")
+    h.clock.set(NOW + timedelta(hours=12))  # 21:00 local: past the end of the working day
+    mark = h.emu.mark()
+    alerts = await timers.run_due(h.app)
+    assert ("repair:RMA-BACK", "breach") in [(a.kind, a.phase) for a in alerts]
+    assert len([t for t in bot_texts(h, TECH, mark) if "RMA-BACK" in t]) == 1
+    await h.restart()
+    assert [a for a in await timers.run_due(h.app) if a.kind == "repair:RMA-BACK"] == []
+
+
+async def test_the_board_pages_and_is_refused_to_customers(harness: BotHarness) -> None:
+    h = harness
+    await setup(h)
+    async with h.db.read() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT id FROM customers WHERE name = ?", (CUSTOMER_NAME,)
+        )
+    from bot.domain.repair_models import NewItem
+    from bot.services import repair_service
+
+    for n in range(12):
+        await repair_service.register_item(
+            h.app.bot_data["services"],
+            NewItem(customer_id=rows[0][0], product=f"主机{n}", fault="不开机", packaging="none"),
+            None,
+        )
+    first = (await reply(h, MANAGER, "/repairs"))[0]
+    assert "主机0" in first and "主机11" not in first and "1/2" in first
+    await press(h, MANAGER, MANAGER, "repairs:p:2")
+    second = h.emu.last_message(MANAGER)["text"]
+    assert "主机11" in second
+    # A stranger and a customer get no board.
+    h.emu.user(CUSTOMER, "王先生")
+    said = await reply(h, CUSTOMER, "/repairs")
+    assert said and "主机" not in said[0]
