@@ -34,7 +34,7 @@ log = logging.getLogger(__name__)
 
 SKIP = "-"
 MAX_PHOTOS = 5
-BOARD_PAGE = 8
+BOARD_PAGE = 5  # each item brings its step buttons
 HISTORY_LINES = 15
 
 
@@ -267,8 +267,17 @@ async def board_listing(context: FieldContext, arg: str) -> paging.Listing | Non
             holder=entry.holder or "—",
         )
 
+    role = actor_role(context)
+
     def buttons(entry: repair_service.BoardLine) -> list[InlineKeyboardButton]:
-        return [_button(lang, "rmadesk.board.open", "ri", "v", entry.item.id, id=entry.item.id)]
+        # The item's card, then a button for each step the caller's role may take now.
+        item = entry.item
+        found = [_button(lang, "rmadesk.board.open", "ri", "v", item.id, id=item.id)]
+        for event in repairs.events_for(item.state, role):
+            label = t(lang, "rmadesk.board.step", id=item.id, event=event_label(lang, event))
+            data = f"ri:mv:{item.id}:{event}:{item.state}"
+            found.append(InlineKeyboardButton(label, callback_data=data))
+        return found
 
     return paging.Listing(
         header=t(lang, "rmadesk.board.header", count=total),
@@ -277,7 +286,7 @@ async def board_listing(context: FieldContext, arg: str) -> paging.Listing | Non
         buttons=buttons,
         empty=t(lang, "rmadesk.board.empty"),
         page_size=BOARD_PAGE,
-        buttons_per_row=4,
+        buttons_per_row=3,
         total=total,
         fetch=fetch,
     )

@@ -506,10 +506,23 @@ async def test_the_board_pages_and_is_refused_to_customers(harness: BotHarness) 
             None,
         )
     first = (await reply(h, MANAGER, "/repairs"))[0]
-    assert "主机0" in first and "主机11" not in first and "1/2" in first
+    assert "主机0" in first and "主机11" not in first and "1/3" in first
+    # Each item on the page has its legal steps for the caller's role (office: no "back").
+    keyboard = h.emu.last_message(MANAGER)["reply_markup"]["inline_keyboard"]
+    data = [b["callback_data"] for row in keyboard for b in row]
+    assert "ri:mv:1:repair_here:received" in data and "ri:mv:1:lose:received" in data
+    assert not any(":repaired:" in d or ":return:" in d for d in data)
     await press(h, MANAGER, MANAGER, "repairs:p:2")
-    second = h.emu.last_message(MANAGER)["text"]
-    assert "主机11" in second
+    await press(h, MANAGER, MANAGER, "repairs:p:3")
+    third = h.emu.last_message(MANAGER)["text"]
+    assert "主机11" in third
+    # A step from the board: the item moves, and the same button is stale afterwards.
+    await press(h, MANAGER, MANAGER, "ri:mv:11:repair_here:received")
+    async with h.db.read() as conn:
+        state = (await conn.execute_fetchall("SELECT state FROM repair_items WHERE id = 11"))[0][0]
+    assert state == "repairing"
+    popups, _ = await press(h, MANAGER, MANAGER, "ri:mv:11:repair_here:received")
+    assert any("过期" in p for p in popups)
     # A stranger and a customer get no board.
     h.emu.user(CUSTOMER, "王先生")
     said = await reply(h, CUSTOMER, "/repairs")
