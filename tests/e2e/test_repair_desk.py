@@ -527,3 +527,18 @@ async def test_the_board_pages_and_is_refused_to_customers(harness: BotHarness) 
     h.emu.user(CUSTOMER, "王先生")
     said = await reply(h, CUSTOMER, "/repairs")
     assert said and "主机" not in said[0]
+
+
+async def test_the_items_answer_meets_the_tickets_take_back_promise(harness: BotHarness) -> None:
+    h = harness
+    ticket = await office(h)
+    await take_back(h, ticket)
+    item_id = 1
+    await show(h, TECH, item_id)
+    await press(h, TECH, TECH, f"ri:ans:{item_id}")
+    said = await reply(h, TECH, "硬盘损坏，换盘后三天内送还")
+    assert any("SLA-TAKEBACK" in s for s in said)
+    assert await deadline(h, "SLA-TAKEBACK", ticket) == "done"
+    assert await h.count("SELECT count(*) FROM customer_answers WHERE ticket_id = ?", ticket) == 1
+    h.clock.advance(hours=30)
+    assert [a for a in await timers.run_due(h.app) if "TAKEBACK" in a.kind] == []
