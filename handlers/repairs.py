@@ -15,7 +15,7 @@ from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Upd
 from telegram.error import TelegramError
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from bot.domain import cards, repairs
+from bot.domain import cards, limits, repairs
 from bot.domain.dispatch_models import from_iso
 from bot.domain.parsing import parse_id
 from bot.domain.repair_models import PACKAGING, Item, NewItem
@@ -36,6 +36,7 @@ SKIP = "-"
 MAX_PHOTOS = 5
 BOARD_PAGE = 5  # each item brings its step buttons
 HISTORY_LINES = 15
+NOTE_CHARS = 80  # of a note in the history
 
 
 def _text(text: str) -> str:
@@ -345,12 +346,12 @@ async def item_card(context: FieldContext, item_id: int) -> tuple[str, InlineKey
                 event=event_label(lang, row["event"]),
                 state=state_label(lang, row["to_state"]),
                 who=await _person_name(services, who),
-                note=f" ({row['note']})" if row["note"] else "",
+                note=f" ({limits.truncate(row['note'], NOTE_CHARS)})" if row["note"] else "",
             )
         )
     for row in explained[-3:]:
         lines.append(t(lang, "rmadesk.item.explained", reason=row["reason"], date=row["new_date"]))
-    text = "\n".join(line for line in lines if line)
+    text = limits.truncate("\n".join(line for line in lines if line))  # one message
     if repairs.is_final(item.state):
         return text, None
     role = actor_role(context)

@@ -542,3 +542,25 @@ async def test_the_items_answer_meets_the_tickets_take_back_promise(harness: Bot
     assert await h.count("SELECT count(*) FROM customer_answers WHERE ticket_id = ?", ticket) == 1
     h.clock.advance(hours=30)
     assert [a for a in await timers.run_due(h.app) if "TAKEBACK" in a.kind] == []
+
+
+async def test_a_long_item_card_fits_one_message(harness: BotHarness) -> None:
+    h = harness
+    await setup(h)
+    item_id = await register(h)
+    long = "很长的说明" * 190  # 950 characters a note
+    services = h.app.bot_data["services"]
+    async with h.db.transaction() as conn:
+        await conn.execute(
+            "UPDATE repair_items SET fault = ?, product = ?, answer = ? WHERE id = ?",
+            (long, long, long, item_id),
+        )
+        for _ in range(20):
+            await conn.execute(
+                "INSERT INTO repair_transitions (item_id, event, from_state, to_state, role, at,"
+                " note) VALUES (?, 'register', NULL, 'received', 'desk', ?, ?)",
+                (item_id, services.now().isoformat(), long),
+            )
+    card = await show(h, TECH, item_id)
+    assert len(card.encode("utf-16-le")) // 2 <= 4096
+    assert (h.emu.last_message(TECH).get("reply_markup") or {}).get("inline_keyboard")
