@@ -136,6 +136,16 @@ def register(app: Application) -> None:
     )
     forms.add_text_consumer(form_text)
     app.bot_data.setdefault("start_payload_hooks", {})[voucher.START_PREFIX] = customer_start
+    if app.job_queue is not None:
+        app.job_queue.run_once(_finish_unrecorded, when=0, name="repairs:finish")
+
+
+async def _finish_unrecorded(context: Any) -> None:
+    """At start-up: RMA-10DAY / RMA-20DAY whose deadline fired before a crash get recorded."""
+    services: Services = context.application.bot_data["services"]
+    done = await repair_service.finish_unrecorded(services)
+    if done:
+        log.info("recorded %s repair promise events a crash had left", done)
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -434,3 +434,18 @@ async def answer_for_ticket(
     for item_id in ids:
         await record_answer(conn, item_id, answer, at)
     return ids
+
+
+async def unrecorded_breaches(conn: aiosqlite.Connection) -> list[tuple[str, int]]:
+    """(rule, item) of RMA-10DAY / RMA-20DAY deadlines that fired on an open, unexplained item
+    whose event is not recorded (a crash between the claim and the recording)."""
+    rows = await conn.execute_fetchall(
+        "SELECT substr(d.kind, 8), d.ref_id FROM deadlines d "
+        "JOIN repair_items i ON i.id = d.ref_id "
+        "WHERE d.kind IN ('repair:RMA-10DAY', 'repair:RMA-20DAY') AND d.fired_at IS NOT NULL "
+        "AND i.finished_at IS NULL AND i.explained_at IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM events e "
+        "WHERE e.source_key = substr(d.kind, 8) || ':repair:' || d.ref_id) "
+        "ORDER BY d.id"
+    )
+    return [(str(row[0]), int(row[1])) for row in rows]

@@ -686,3 +686,18 @@ async def board_page_at(services: Services, offset: int, limit: int) -> list[Boa
 async def open_count(services: Services) -> int:
     async with services.db.read() as conn:
         return await store.count_open(conn)
+
+
+async def finish_unrecorded(services: Services) -> int:
+    """Record the RMA-10DAY / RMA-20DAY events whose deadline fired but whose recording a crash
+    interrupted (run at start-up); how many were recorded. Once only: the source key."""
+    async with services.db.read() as conn:
+        pending = await store.unrecorded_breaches(conn)
+    done = 0
+    for rule, item_id in pending:
+        try:
+            if await record_promise_event(services, item_id, rule) is not None:
+                done += 1
+        except RepairError:
+            continue  # a receiver who is not a technician: the managers were told
+    return done

@@ -564,3 +564,28 @@ async def test_a_long_item_card_fits_one_message(harness: BotHarness) -> None:
     card = await show(h, TECH, item_id)
     assert len(card.encode("utf-16-le")) // 2 <= 4096
     assert (h.emu.last_message(TECH).get("reply_markup") or {}).get("inline_keyboard")
+
+
+async def test_a_crash_between_the_claim_and_the_recording_is_finished_at_start(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    await setup(h)
+    item_id = await register(h)
+    h.clock.set(NOW + timedelta(days=11))
+    # The rows are claimed, then the process dies before the event is recorded.
+    claimed = await timers.claim_due(h.app.bot_data["services"])
+    assert ("repair:RMA-10DAY", "breach") in [(a.kind, a.phase) for a in claimed]
+    assert await h.count("SELECT count(*) FROM events WHERE rule = 'RMA-10DAY'") == 0
+    await h.restart()
+    from bot.services import repair_service
+
+    await repair_service.finish_unrecorded(h.app.bot_data["services"])  # also run at start-up
+    await h.restart()
+    assert await h.count("SELECT count(*) FROM events WHERE rule = 'RMA-10DAY'") == 1
+    assert (
+        await h.count(
+            "SELECT count(*) FROM events WHERE source_key = ?", f"RMA-10DAY:repair:{item_id}"
+        )
+        == 1
+    )
