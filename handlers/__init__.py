@@ -20,6 +20,7 @@ from handlers import (
     manager,
     paging,
     promises,
+    repairs,
     review,
     technician,
     visits,
@@ -62,7 +63,8 @@ def register(app: Application) -> None:
     forms.add_text_consumer(manager.event_form_text)
     forms.add_text_consumer(technician.contest_reason_text)
     dispatch.register(app)
-    desk.register(app)  # before visits: it hands on photos that are not spare receipts
+    desk.register(app)  # before visits: its one photo handler hands photos on in turn
+    repairs.register(app)
     visits.register(app)
     promises.register(app)
     review.register(app)

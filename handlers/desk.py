@@ -6,19 +6,19 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers import complaints, forms, paging, policy, spares
+from handlers import complaints, forms, paging, policy, repairs, spares
 from handlers.common import add_command
 from handlers.context import FieldContext
-from handlers.visit_slip import on_signature_photo
 
 
 async def on_photo(update: Update, context: FieldContext) -> None:
-    """A photo: a spare loan's receipt 收条 if one is awaited, else the visit slip's photo."""
+    """A photo: a spare loan's receipt 收条 if one is awaited, else a repair form's photo, else
+    the visit slip's photo (one photo handler, so each photo reaches the form waiting for it)."""
     if await spares.receipt_photo(update, context):
         return
     chat = update.effective_chat
     if chat is not None and chat.type == "private":
-        await on_signature_photo(update, context)
+        await repairs.on_photo(update, context)
 
 
 def register(app: Application) -> None:

@@ -19,7 +19,7 @@ from bot.domain.dispatch_models import (
 from bot.services import Services, notices
 from bot.services.dispatching import close_offer
 from bot.services.timers import BREACH, DueAlert
-from handlers import promises
+from handlers import promises, repair_alerts
 from storage import people, tickets
 
 log = logging.getLogger(__name__)
@@ -34,6 +34,9 @@ async def tell_group(app: Application, key: str, **values: object) -> None:
 async def notify(app: Application, alert: DueAlert, conn: aiosqlite.Connection) -> None:
     """Queue the notices of one claimed warning or escalation in the claiming transaction."""
     services: Services = app.bot_data["services"]
+    if repair_alerts.handles(alert.kind):  # the repair desk's promises
+        await repair_alerts.notify(app, alert, conn)
+        return
     if alert.kind == VISIT_UNREPORTED:  # ref_id is a visit: the managers decide
         await promises.notify_unreported(app, alert, conn)
         return

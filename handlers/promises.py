@@ -15,10 +15,10 @@ from bot.domain.dispatch_models import SLA_TAKEBACK
 from bot.domain.models import Role
 from bot.domain.parsing import parse_id
 from bot.i18n import t
-from bot.services import Services, dispatching, notices, promises, recorded_events
+from bot.services import Services, dispatching, notices, promises, recorded_events, repair_service
 from bot.services import forms as form_engine
 from bot.services.timers import DueAlert
-from handlers import forms, manager
+from handlers import forms, manager, repairs
 from handlers.common import add_command
 from handlers.context import FieldContext
 from handlers.dispatch_common import actor_person_id, actor_role, answer_refusal, ticket_id_arg
@@ -134,6 +134,16 @@ async def _record_answer(update: Update, context: FieldContext, ticket_id: int, 
         return False
     key = "promises.answer.done" if result.met else "promises.answer.again"
     await _reply(update, context, t(context.lang, key, id=ticket_id))
+    # The customer of the item taken back from this ticket hears the answer in their chat.
+    item = await repair_service.item_of_ticket(context.services, ticket_id)
+    if item is not None:
+        await repairs.tell_customer(
+            context.services,
+            context.bot,
+            item,
+            "rmadesk.customer.answer",
+            answer=" ".join(text.split()),
+        )
     return True
 
 

@@ -11,7 +11,7 @@ from bot.domain.visits import LocationReport, event_time
 from bot.i18n import t
 from bot.services import visit_service
 from bot.services.forms import FormInvalid
-from handlers import forms
+from handlers import forms, repairs
 from handlers.context import FieldContext
 from handlers.errors import stale_button
 from handlers.promises import send_takeback_notice
@@ -231,6 +231,8 @@ async def _finish_checkout(update: Update, context: FieldContext, form: dict) ->
     if details.outcome == "taken_back":
         if ticket_id is not None:
             await send_takeback_notice(context, ticket_id, name)
+            # The repair item from the visit, with its voucher (one SLA-TAKEBACK: the ticket's).
+            await repairs.send_taken_back_voucher(context, update.effective_chat.id, ticket_id)
         else:
             await tell_group(
                 context,

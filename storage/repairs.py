@@ -404,3 +404,48 @@ async def open_clocks(conn: aiosqlite.Connection) -> list[ItemClock]:
         )
         for row in rows
     ]
+
+
+async def open_page_at(conn: aiosqlite.Connection, offset: int, limit: int) -> list[Item]:
+    """Open items oldest first, a page by position (the chat board's pages)."""
+    rows = await conn.execute_fetchall(
+        _ITEM_SQL + "WHERE i.finished_at IS NULL ORDER BY i.taken_in_at, i.id LIMIT ? OFFSET ?",
+        (limit, offset),
+    )
+    return [_item(row) for row in rows]
+
+
+async def by_ticket(conn: aiosqlite.Connection, ticket_id: int) -> Item | None:
+    """The newest item registered from this ticket (a take-back), if any."""
+    rows = await conn.execute_fetchall(
+        _ITEM_SQL + "WHERE i.ticket_id = ? ORDER BY i.id DESC LIMIT 1", (ticket_id,)
+    )
+    return _item(rows[0]) if rows else None
+
+
+async def answer_for_ticket(
+    conn: aiosqlite.Connection, ticket_id: int, answer: str, at: datetime
+) -> list[int]:
+    """SLA-TAKEBACK answered on the ticket: recorded on its open items too; their ids."""
+    rows = await conn.execute_fetchall(
+        "SELECT id FROM repair_items WHERE ticket_id = ? AND finished_at IS NULL", (ticket_id,)
+    )
+    ids = [int(row[0]) for row in rows]
+    for item_id in ids:
+        await record_answer(conn, item_id, answer, at)
+    return ids
+
+
+async def unrecorded_breaches(conn: aiosqlite.Connection) -> list[tuple[str, int]]:
+    """(rule, item) of RMA-10DAY / RMA-20DAY deadlines that fired on an open, unexplained item
+    whose event is not recorded (a crash between the claim and the recording)."""
+    rows = await conn.execute_fetchall(
+        "SELECT substr(d.kind, 8), d.ref_id FROM deadlines d "
+        "JOIN repair_items i ON i.id = d.ref_id "
+        "WHERE d.kind IN ('repair:RMA-10DAY', 'repair:RMA-20DAY') AND d.fired_at IS NOT NULL "
+        "AND i.finished_at IS NULL AND i.explained_at IS NULL "
+        "AND NOT EXISTS (SELECT 1 FROM events e "
+        "WHERE e.source_key = substr(d.kind, 8) || ':repair:' || d.ref_id) "
+        "ORDER BY d.id"
+    )
+    return [(str(row[0]), int(row[1])) for row in rows]

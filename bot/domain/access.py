@@ -64,6 +64,12 @@ PERMISSIONS: dict[str, Permission] = {
     "tk": Permission(STAFF, Where.PRIVATE_OR_DISPATCH, in_menu=False),
     # ALW-FORFEIT-UNREPORTED confirm / dismiss, asked of each manager privately
     "unrep": Permission(MANAGEMENT, Where.PRIVATE, in_menu=False),
+    # the repair desk (items and their promises; the state machine decides each step's role)
+    "repairs": Permission(STAFF, Where.PRIVATE_OR_DISPATCH),
+    "repair": Permission(STAFF, Where.PRIVATE_OR_DISPATCH),
+    "rma": Permission(STAFF, Where.PRIVATE),
+    "ri": Permission(STAFF, Where.PRIVATE_OR_DISPATCH, in_menu=False),  # item buttons
+    "rf": Permission(STAFF, Where.PRIVATE, in_menu=False),  # registration form buttons
     # technicians
     "jobs": Permission(FIELD, Where.PRIVATE),
     "duty": Permission(FIELD, Where.PRIVATE),

@@ -13,10 +13,11 @@ import aiosqlite
 from bot.domain import lifecycle
 from bot.domain.dispatch_models import SLA_TAKEBACK, VISIT_UNREPORTED, TicketView
 from bot.i18n import t
-from bot.services import Services, notices, recorded_events
+from bot.services import Services, notices, recorded_events, repair_deadlines
 from bot.services.dispatching import DispatchError
 from storage import deadlines, people, tickets
 from storage import promises as store
+from storage import repairs as repair_store
 from storage import visits as visit_store
 
 Event = lifecycle.Event
@@ -81,6 +82,11 @@ async def record_answer(
             raise DispatchError("promises.answer.not_taken_back", id=ticket_id, state=view.state)
         await store.add_answer(conn, ticket_id, answer, person_id, services.now())
         met = await deadlines.complete(conn, SLA_TAKEBACK, ticket_id)
+        # The item taken back from this ticket shares the promise: its answer is this one.
+        for item_id in await repair_store.answer_for_ticket(
+            conn, ticket_id, answer, services.now()
+        ):
+            await repair_deadlines.sync(services, conn, item_id)
         told = tell(view) if tell is not None else ()
         await notices.post(conn, *told, notices.ticket_card(ticket_id))
     return AnswerResult(view, met)

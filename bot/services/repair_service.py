@@ -16,6 +16,7 @@ from typing import NamedTuple
 from bot.config import ITEM_KINDS
 from bot.domain import payroll, policy, repairs, warranty
 from bot.domain.calendar import ServiceCalendar
+from bot.domain.dispatch_models import TicketView
 from bot.domain.note_codes import coded
 from bot.domain.repair_models import PACKAGING, Item, NewItem
 from bot.domain.repair_timers import (
@@ -32,8 +33,10 @@ from bot.domain.repair_timers import (
     item_promises,
     next_promise,
 )
-from bot.services import Services, recorded_events
+from bot.i18n import t
+from bot.services import Services, recorded_events, repair_deadlines
 from storage import complaints, customers, deadlines, people, spares, tickets
+from storage import promises as promises_store
 from storage import repairs as store
 
 MAX_TEXT = 1000
@@ -100,29 +103,35 @@ def check_new_item(item: NewItem, today: date) -> NewItem:
 
 async def register_item(services: Services, item: NewItem, by: int | None) -> Item:
     """Register an item taken in; a voucher number unless it is a county company's."""
-    now = services.now()
     item = check_new_item(item, services.local_now().date())
     async with services.db.transaction() as conn:
-        customer = await customers.by_id(conn, item.customer_id)
-        if customer is None:
-            raise RepairError("repairs.error.customer_unknown", id=item.customer_id)
-        if item.ticket_id is not None and await tickets.state_of(conn, item.ticket_id) is None:
-            raise RepairError("repairs.error.ticket_unknown", id=item.ticket_id)
-        county = customer.customer_class == "agent" and customer.kind == "county"
-        voucher = None
-        if not county:  # RMA-VOUCHER: county companies need none
-            voucher = await store.next_voucher_no(
-                conn, services.config.repairs.voucher_prefix, services.local_now().date()
-            )
-        item_id = await store.insert(
-            conn,
-            item,
-            voucher_no=voucher,
-            expected_back=expected_back(services, now, item.inside_region),
-            taken_in_by=by,
-            at=now,
+        return await insert_item(services, conn, item, by)
+
+
+async def insert_item(services: Services, conn, item: NewItem, by: int | None) -> Item:  # noqa: ANN001
+    """Register a checked item inside the caller's transaction, with its promises armed."""
+    now = services.now()
+    customer = await customers.by_id(conn, item.customer_id)
+    if customer is None:
+        raise RepairError("repairs.error.customer_unknown", id=item.customer_id)
+    if item.ticket_id is not None and await tickets.state_of(conn, item.ticket_id) is None:
+        raise RepairError("repairs.error.ticket_unknown", id=item.ticket_id)
+    county = customer.customer_class == "agent" and customer.kind == "county"
+    voucher = None
+    if not county:  # RMA-VOUCHER: county companies need none
+        voucher = await store.next_voucher_no(
+            conn, services.config.repairs.voucher_prefix, services.local_now().date()
         )
-        registered = await store.get(conn, item_id)
+    item_id = await store.insert(
+        conn,
+        item,
+        voucher_no=voucher,
+        expected_back=expected_back(services, now, item.inside_region),
+        taken_in_by=by,
+        at=now,
+    )
+    await repair_deadlines.sync(services, conn, item_id)
+    registered = await store.get(conn, item_id)
     assert registered is not None
     return registered
 
@@ -176,6 +185,7 @@ async def move_item(
         if event in _TAKES_HOLD and person_id is not None:
             await store.set_holder(conn, item_id, person_id)
             moved = await store.get(conn, item_id)
+        await repair_deadlines.sync(services, conn, item_id)
     assert moved is not None
     return moved
 
@@ -187,7 +197,11 @@ async def record_answer(services: Services, item_id: int, text: str, by: int | N
         item = await _open_item(conn, item_id)
         if repairs.is_final(item.state):
             raise RepairError("repairs.error.finished", id=item_id, state=item.state)
-        return await store.record_answer(conn, item_id, answer, services.now())
+        first = await store.record_answer(conn, item_id, answer, services.now())
+        if item.ticket_id is not None:  # the ticket's answer is the same promise
+            await promises_store.add_answer(conn, item.ticket_id, answer, by, services.now())
+        await repair_deadlines.sync(services, conn, item_id)
+        return first
 
 
 async def confirm_upstream(services: Services, item_id: int, by: int | None) -> None:
@@ -197,6 +211,7 @@ async def confirm_upstream(services: Services, item_id: int, by: int | None) -> 
         if item.state != repairs.State.SENT_UP:
             raise RepairError("repairs.error.not_sent_up", id=item_id, state=item.state)
         await store.confirm_upstream(conn, item_id, services.now())
+        await repair_deadlines.sync(services, conn, item_id)
 
 
 @dataclass(frozen=True)
@@ -225,6 +240,7 @@ async def record_explanation(
         explanation = await store.add_explanation(
             conn, item_id, reason, new_date, customer_told, by, services.now()
         )
+        await repair_deadlines.sync(services, conn, item_id)
         updated = await store.get(conn, item_id)
     assert updated is not None
     return Explained(updated, explanation, item.explained_at is None)
@@ -343,6 +359,7 @@ async def lend_spare(
         except spares.SpareBusy:
             raise RepairError("repairs.error.spare_busy", name=spare.name) from None
         await store.settle_spare(conn, item_id, services.now())
+        await repair_deadlines.sync(services, conn, item_id)
         return loan_id
 
 
@@ -372,6 +389,7 @@ async def decline_spare(services: Services, item_id: int, reason: str, by: int |
     async with services.db.transaction() as conn:
         await _open_item(conn, item_id)
         await store.settle_spare(conn, item_id, services.now(), reason)
+        await repair_deadlines.sync(services, conn, item_id)
 
 
 async def return_spare(services: Services, loan_id: int, by: int | None) -> spares.Loan:
@@ -622,3 +640,101 @@ async def customer_view(services: Services, token: str) -> CustomerView | None:
         item.answer,
         item.state in (repairs.State.BACK, repairs.State.RETURNED),
     )
+
+
+async def register_taken_back(
+    services: Services,
+    conn,
+    ticket: TicketView,
+    by: int | None,  # noqa: ANN001
+) -> Item:
+    """A check-out "taken back to the station": the item from the visit's ticket (customer,
+    machine, fault), inside the check-out's transaction, once per ticket. Its SLA-TAKEBACK is
+    the ticket's own row (create that first): one answer promise per take-back."""
+    found = await store.by_ticket(conn, ticket.id)
+    if found is not None and not repairs.is_final(found.state):
+        return found
+    product = ticket.brand_name or t(services.config.language, "rmadesk.takeback_product")
+    today = services.local_now().date()
+    bought = (
+        ticket.purchase_date if ticket.purchase_date and ticket.purchase_date <= today else None
+    )
+    item = NewItem(
+        customer_id=ticket.customer_id,
+        product=product,
+        fault=(ticket.fault or "—")[:MAX_TEXT],
+        packaging="none",
+        serial=ticket.serial,
+        purchase_date=bought,
+        ticket_id=ticket.id,
+    )
+    item = check_new_item(item, today)
+    return await insert_item(services, conn, item, by)
+
+
+async def item_of_ticket(services: Services, ticket_id: int) -> Item | None:
+    async with services.db.read() as conn:
+        return await store.by_ticket(conn, ticket_id)
+
+
+async def link_customer(services: Services, token: str, telegram_id: int) -> Item | None:
+    """The voucher's QR link opened: the item, and the customer's chat linked when free."""
+    async with services.db.transaction() as conn:
+        item = await store.by_token(conn, token)
+        if item is None:
+            return None
+        staff = telegram_id in services.config.admins
+        if not staff and await people.by_telegram_id(conn, telegram_id) is None:
+            await conn.execute(
+                "UPDATE customers SET telegram_id = ? WHERE id = ?"
+                " AND (telegram_id IS NULL OR telegram_id = ?)",
+                (telegram_id, item.customer_id, telegram_id),
+            )
+        return await store.get(conn, item.id)
+
+
+async def history(services: Services, item_id: int) -> tuple[Item, list, list]:
+    """The item with its transitions and explanations (for /repair ID)."""
+    async with services.db.read() as conn:
+        item = await _open_item(conn, item_id)
+        moves = await store.transitions_of(conn, item_id)
+        explained = await store.explanations_of(conn, item_id)
+    return item, moves, explained
+
+
+async def board_page_at(services: Services, offset: int, limit: int) -> list[BoardLine]:
+    """One page of the board by position (the chat pager), with days in and next promise."""
+    now = services.now()
+    calendar = calendar_of(services)
+    async with services.db.read() as conn:
+        items = await store.open_page_at(conn, offset, limit)
+    return [
+        BoardLine(
+            item,
+            days_in(item.taken_in_at, now, services.config),
+            next_promise(item_promises(item.clock(), services.config, calendar), now),
+            item.holder_name,
+            0,
+        )
+        for item in items
+    ]
+
+
+async def open_count(services: Services) -> int:
+    async with services.db.read() as conn:
+        return await store.count_open(conn)
+
+
+async def finish_unrecorded(services: Services) -> int:
+    """Record the RMA-10DAY / RMA-20DAY events whose deadline fired but whose recording a crash
+    interrupted (run at start-up); how many were recorded. Once only: the source key."""
+    async with services.db.read() as conn:
+        pending = await store.unrecorded_breaches(conn)
+    done = 0
+    for rule, item_id in pending:
+        try:
+            if await record_promise_event(services, item_id, rule) is not None:
+                done += 1
+        except RepairError:
+            continue  # a receiver who is not a technician: the managers were told
+    return done

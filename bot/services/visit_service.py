@@ -13,7 +13,7 @@ from bot.domain.dispatch_models import SLA_TAKEBACK, VISIT_UNREPORTED
 from bot.domain.geo import geodesic_m
 from bot.domain.note_codes import coded
 from bot.domain.visits import LocationReport, SiteCheck, SlipState
-from bot.services import Services, timers
+from bot.services import Services, repair_service, timers
 from storage import identities as identity_store
 from storage import ledger, people, tickets
 from storage import visits as visit_store
@@ -302,6 +302,8 @@ async def check_out(
                     ticket.id,
                     now + timedelta(hours=config.sla.takeback_hours),
                 )
+                # The repair item from the visit, in the same unit as the check-out.
+                await repair_service.register_taken_back(services, conn, ticket, technician_id)
         await timers.complete_deadline(conn, VISIT_UNREPORTED, visit_id)
         site_point = site or (report.lat, report.lon)
         token = secrets.token_urlsafe(12)
