@@ -12,13 +12,16 @@ import re
 from datetime import date
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import segno
-from fpdf import FPDF
 
 from bot.config import Config
 from bot.domain.repair_models import Item
 from bot.i18n import t
+
+if TYPE_CHECKING:
+    from fpdf import FPDF
 
 FONT_FILE = "NotoSansCJKsc-Regular.otf"
 _USERNAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
@@ -84,6 +87,8 @@ def _draw(item: Item, config: Config, language: str, link: str, size: float) -> 
     days = rep.turnaround_inside_days if item.inside_region else rep.turnaround_outside_days
     where = "inside" if item.inside_region else "outside"
     taken_in = item.taken_in_at.astimezone(config.tz).date()
+
+    from fpdf import FPDF  # ~30 MB with its imaging stack: loaded when a voucher is drawn
 
     pdf = FPDF(orientation="portrait", unit="mm", format=A5_MM)
     pdf.set_auto_page_break(False)
