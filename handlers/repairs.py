@@ -23,7 +23,7 @@ from bot.i18n import t
 from bot.services import Services, notices, repair_service, voucher
 from bot.services import forms as form_engine
 from bot.services.forms import FormInvalid
-from handlers import forms, paging, visit_slip
+from handlers import forms, paging, repair_policy, visit_slip
 from handlers.common import add_command
 from handlers.context import FieldContext
 from handlers.dispatch_common import actor_person_id, actor_role
@@ -360,6 +360,8 @@ async def item_card(context: FieldContext, item_id: int) -> tuple[str, InlineKey
     ]
     if item.answered_at is None:
         buttons.append(_button(lang, "rmadesk.button.answer", "ri", "ans", item.id))
+    if repair_policy.allows_policy(item):
+        buttons.append(_button(lang, "rfpol.button", "ri", "pol", item.id))
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     return text, InlineKeyboardMarkup(rows) if rows else None
 
@@ -725,6 +727,7 @@ _ACTIONS = {
     "up": _upstream_button,
     "why": _why_button,
     "told": _told_button,
+    "pol": repair_policy.policy_button,
 }
 
 

@@ -7,7 +7,6 @@ import logging
 import shutil
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,10 +29,27 @@ GROUP_ID = -1001
 SANDBOX_MORNING = datetime(2026, 11, 27, 1, 30, tzinfo=UTC)  # 09:30 in Chengdu
 
 
-def scripted_clock() -> Callable[[], datetime]:
-    """The sandbox's own time: a fixed working morning, running at real speed."""
-    started = time.monotonic()
-    return lambda: SANDBOX_MORNING + timedelta(seconds=time.monotonic() - started)
+class ScriptedClock:
+    """The sandbox's own time: a fixed working morning, running at real speed; a story may
+    step it to another moment (set) and back to the day (set(None))."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.offset = timedelta(0)
+
+    def _running(self) -> datetime:
+        return SANDBOX_MORNING + timedelta(seconds=time.monotonic() - self.started)
+
+    def __call__(self) -> datetime:
+        return self._running() + self.offset
+
+    def set(self, moment: datetime | None) -> None:
+        self.offset = timedelta(0) if moment is None else moment - self._running()
+
+
+def scripted_clock() -> ScriptedClock:
+    """The sandbox's own time, starting at SANDBOX_MORNING."""
+    return ScriptedClock()
 
 
 class Transcript:
@@ -107,6 +123,7 @@ class SandboxDay:
         self.config = services.config
         self.log = transcript
         self.finished: set[int] = set()  # update ids the bot has completely handled
+        self.app: Any = None  # the running Application (a story may run its timers)
 
     async def settle(self, mark: int) -> list[SentCall]:
         """Wait until the bot has handled every update sent so far, then print its calls."""
@@ -342,6 +359,7 @@ async def run_demo(config: Config, out_dir: Path, out: TextIO = sys.stdout) -> i
         async with app:
             await app.start()
             day = SandboxDay(emulator, services, transcript)
+            day.app = app
             task = asyncio.create_task(poll(app, db, stop, timeout=1, finished=day.finished.add))
             try:
                 await play_day(day, out_dir)

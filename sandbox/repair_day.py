@@ -1,18 +1,23 @@
-"""The sandbox day's repair desk chapter: a spare lent on day 7 against the customer's receipt
-and returned, a complaint registered, acknowledged, verified and upheld, a /policy look-up and
+"""The sandbox day's repair desk chapter: a machine taken back through chat (its voucher, the
+day-3 RMA-SEND reminder, the day-10 question answered, back and returned with sign-off), a spare
+lent on day 7 against the customer's receipt and returned, a complaint registered, acknowledged, verified and upheld, a /policy look-up and
 the warranty verdict of the item."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from bot.domain.repair_models import NewItem
-from bot.services import repair_service
+from bot.services import repair_service, timers
+from handlers import repair_alerts
 
 ZHANG, LI, DISPATCHER = 103, 104, 102
+SIGNED = b"\xff\xd8\xff\xe0 the customer's signed return slip"
+INTAKE = datetime(2026, 11, 16, 1, 30, tzinfo=UTC)  # 09:30 in Chengdu, eleven days ago
 RECEIPT = b"\xff\xd8\xff\xe0 spare unit receipt signed by the customer"
 
 
@@ -53,11 +58,73 @@ async def _taken_in_a_week_ago(day: Any, customer_id: int) -> int:
     return item.id
 
 
+async def _timers_at(day: Any, moment: datetime, what: str) -> None:
+    """Step the sandbox clock to moment, run the deadline timer and print what it sent."""
+    day.services.clock.set(moment)
+    local = moment.astimezone(day.services.config.tz)
+    print(f"  ({local:%Y-%m-%d %H:%M}：{what})", file=day.log.out)
+    mark = day.emu.mark()
+    await timers.run_due(day.app)
+    await repair_alerts.recorded(day.app)
+    for _ in range(200):  # until the outbox has delivered what the timer queued
+        async with day.db.read() as conn:
+            rows = await conn.execute_fetchall(
+                "SELECT count(*) FROM outbox WHERE state NOT IN ('sent', 'failed')"
+            )
+        if rows[0][0] == 0:
+            break
+        await asyncio.sleep(0.05)
+    day.log.bot_calls(day.emu.calls(after=mark))
+
+
+async def taken_back_chapter(day: Any, name: str) -> None:
+    """A machine taken back and registered through chat, followed to its return."""
+    log = day.log
+    log.heading("返修台：带回返修 Repair desk: a machine taken back")
+    day.services.clock.set(INTAKE)
+    print("  (十一天前 eleven days ago)", file=log.out)
+    await day.say(ZHANG, "/rma")
+    await day.say(ZHANG, name)
+    for answer in ("联想台式机", "启天 M420", "SN-RMA-0001", "2026-06-01", "无法开机"):
+        await day.say(ZHANG, answer)
+    await day.say(ZHANG, "电源线，键盘")
+    await day.press(ZHANG, ZHANG, "包装不全")
+    await day.photo(ZHANG, b"\xff\xd8\xff\xe0 the machine as taken in")
+    await day.press(ZHANG, ZHANG, "完成登记")
+    async with day.db.read() as conn:
+        rows = await conn.execute_fetchall("SELECT max(id) FROM repair_items")
+    item = int(rows[0][0])
+    await day.say(ZHANG, f"/repair {item}")
+    await day.press(ZHANG, ZHANG, f"ri:ans:{item}")
+    await day.say(ZHANG, "主板送厂家维修，预计十天左右")
+    await day.say(ZHANG, f"/repair {item}")
+    await day.press(ZHANG, ZHANG, f"ri:mv:{item}:send_up:received")
+    await day.say(ZHANG, "顺丰 SF1234567")
+    await day.say(ZHANG, "电源线")
+    await _timers_at(day, INTAKE + timedelta(days=3, hours=5), "第 3 天下午 day 3")
+    await _timers_at(day, INTAKE + timedelta(days=10), "第 10 天 day 10")
+    await day.press(ZHANG, ZHANG, f"ri:why:{item}")
+    await day.say(ZHANG, "厂家主板缺料")
+    await day.say(ZHANG, "2026-11-27")
+    await day.press(ZHANG, ZHANG, "已告知客户")
+    day.services.clock.set(None)
+    print("  (今天 today)", file=log.out)
+    await day.say(ZHANG, f"/repair {item}")
+    await day.press(ZHANG, ZHANG, f"ri:mv:{item}:come_back:sent_up")
+    await day.press(ZHANG, ZHANG, "修好返回")
+    await day.say(ZHANG, f"/repair {item}")
+    await day.press(ZHANG, ZHANG, f"ri:mv:{item}:return:back")
+    await day.press(ZHANG, ZHANG, "拍照签收单")
+    await day.photo(ZHANG, SIGNED)
+    await day.say(ZHANG, f"/repair {item}")
+
+
 async def repair_chapter(day: Any, out_dir: Path) -> None:
     """Spares, the complaint register and the policy desk, through the real application."""
     log = day.log
-    log.heading("返修台：备件借用 Repair desk: a spare on day 7")
     customer_id, name = await _customer(day)
+    await taken_back_chapter(day, name)
+    log.heading("返修台：备件借用 Repair desk: a spare on day 7")
     item = await _taken_in_a_week_ago(day, customer_id)
     print(
         f"  (第 0 天：张伟把{name}的主机带回站里，登记为返修品 {item}；今天是第 7 天)", file=log.out
