@@ -25,7 +25,6 @@ class EventProblem(StrEnum):
     AMOUNT_RANGE = "events.amount_range"
     NOT_FOUND = "events.not_found"
     ALREADY_VOID = "events.already_void"
-    MONTH_CLOSED = "events.month_closed"
     CONTEST_OPEN = "events.contest_open"
     NOT_YOURS = "events.not_yours"
     SLIP_REQUIRED = "events.slip_required"
