@@ -21,7 +21,7 @@ from storage import forms
 from storage.db import Database
 from tests.e2e import test_dispatch as dispatch
 from tests.e2e.harness import BotHarness
-from tests.e2e.test_restart import _wait_until, _write_config
+from tests.e2e.processes import wait_until, write_config
 from tests.e2e.test_visits import GROUP as VISIT_GROUP
 from tests.e2e.test_visits import (
     SITE,
@@ -320,7 +320,7 @@ async def test_checkout_survives_sigkill_mid_form(tmp_path: Path) -> None:
 
     async with BotApiEmulator() as emu:
         emu.user(TECH, "张伟")
-        config = _write_config(tmp_path, emu.base_url, emu.base_file_url)
+        config = write_config(tmp_path, emu.base_url, emu.base_file_url)
         db_path = tmp_path / "bot.db"
         await _seed_visit_ticket(db_path)
         command = [sys.executable, "-m", "bot", "--config", str(config), "run"]
@@ -346,7 +346,7 @@ async def test_checkout_survives_sigkill_mid_form(tmp_path: Path) -> None:
             return _query(db_path, "SELECT step FROM forms")  # type: ignore[return-value]
 
         async def until(predicate) -> None:  # noqa: ANN001
-            await _wait_until(predicate, timeout=60)
+            await wait_until(predicate, timeout=60)
 
         try:
             start()

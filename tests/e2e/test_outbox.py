@@ -18,8 +18,9 @@ from bot.domain.models import Role
 from bot.services import dispatching
 from sandbox.emulator import ApiError, BotApiEmulator
 from tests.e2e.harness import BotHarness, Clock
+from tests.e2e.processes import wait_until, write_config
 
-ADMIN, DISPATCHER = 1, 102
+DISPATCHER = 102
 GROUP = -1001
 TICKETS = 30
 WINDOW_S = 3.0  # the group's rolling "minute", scaled down so the test runs in seconds
@@ -28,15 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def too_many(emu: BotApiEmulator) -> list:
     return [c for c in emu.sent if c.error and c.error.get("error_code") == 429]
-
-
-async def wait_until(predicate, timeout: float = 30.0) -> None:  # noqa: ANN001
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise TimeoutError("condition not reached")
-        await asyncio.sleep(0.02)
 
 
 def cards_in_group(emu: BotApiEmulator) -> set[int]:
@@ -161,30 +153,6 @@ async def test_a_blocked_recipient_fails_the_row_and_the_others_go_on(harness: B
 # --- exactly once across a SIGKILL ------------------------------------------------------------
 
 
-def _write_config(tmp_path: Path, base_url: str, file_url: str) -> Path:
-    path = tmp_path / "config.toml"
-    path.write_text(
-        "\n".join(
-            [
-                "[telegram]",
-                'token = "123456:TEST"',
-                f"admins = [{ADMIN}]",
-                f'base_url = "{base_url}"',
-                f'base_file_url = "{file_url}"',
-                "rate_limiter = false",
-                "poll_timeout_s = 1",
-                "[database]",
-                f'path = "{tmp_path / "bot.db"}"',
-                'backup_dir = ""',
-                "[reports]",
-                "monthly_summary = false",
-            ]
-        ),
-        encoding="utf-8",
-    )
-    return path
-
-
 def _query(db_path: Path, sql: str) -> list[tuple]:
     conn = sqlite3.connect(db_path, timeout=5)
     try:
@@ -227,7 +195,9 @@ async def test_kill_between_commit_and_send_delivers_the_card_once_after_restart
     async with BotApiEmulator() as emu:
         emu.user(DISPATCHER, "王调度")
         emu.group(GROUP, "调度群")
-        config = _write_config(tmp_path, emu.base_url, emu.base_file_url)
+        config = write_config(
+            tmp_path, emu.base_url, emu.base_file_url, "[reports]", "monthly_summary = false"
+        )
         db_path = tmp_path / "bot.db"
         command = [sys.executable, "-m", "bot", "--config", str(config), "run"]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}

@@ -14,7 +14,8 @@ from pathlib import Path
 
 from bot.domain.dispatch_models import to_iso
 from sandbox.emulator import BotApiEmulator
-from tests.e2e.test_outbox import GROUP, ROOT, _query, _write_config, wait_until
+from tests.e2e.processes import wait_until, write_config
+from tests.e2e.test_outbox import GROUP, ROOT, _query
 
 TECH = 201
 KIND = "repair:RMA-10DAY"
@@ -84,7 +85,9 @@ async def test_rma_10day_asked_once_and_recorded_once_across_sigkills(tmp_path: 
     async with BotApiEmulator() as emu:
         emu.user(TECH, "李工")
         emu.group(GROUP, "调度群")
-        config = _write_config(tmp_path, emu.base_url, emu.base_file_url)
+        config = write_config(
+            tmp_path, emu.base_url, emu.base_file_url, "[reports]", "monthly_summary = false"
+        )
         db_path = tmp_path / "bot.db"
         command = [sys.executable, "-m", "bot", "--config", str(config), "run"]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}

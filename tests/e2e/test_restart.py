@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -14,8 +13,8 @@ from pathlib import Path
 from handlers.polling import handle_once
 from storage import inbox
 from tests.e2e.harness import BotHarness
+from tests.e2e.processes import ADMIN, wait_until, write_config
 
-ADMIN = 1
 TECH = 203
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,28 +50,6 @@ async def test_committed_update_redelivered_after_restart_writes_once(harness: B
     assert again == []
 
 
-def _write_config(tmp_path: Path, base_url: str, file_url: str) -> Path:
-    config = tmp_path / "config.toml"
-    config.write_text(
-        "\n".join(
-            [
-                "[telegram]",
-                'token = "123456:TEST"',
-                f"admins = [{ADMIN}]",
-                f'base_url = "{base_url}"',
-                f'base_file_url = "{file_url}"',
-                "rate_limiter = false",
-                "poll_timeout_s = 1",
-                "[database]",
-                f'path = "{tmp_path / "bot.db"}"',
-                'backup_dir = ""',
-            ]
-        ),
-        encoding="utf-8",
-    )
-    return config
-
-
 def _count_invites(db_path: Path) -> int:
     if not db_path.exists():
         return 0
@@ -85,22 +62,13 @@ def _count_invites(db_path: Path) -> int:
         conn.close()
 
 
-async def _wait_until(predicate, timeout: float = 60.0) -> None:  # noqa: ANN001
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise TimeoutError("condition not reached")
-        await asyncio.sleep(0.01)
-
-
 async def test_sigkill_with_queued_updates_handles_each_exactly_once(tmp_path: Path) -> None:
     from sandbox.emulator import BotApiEmulator
 
     total = 300
     async with BotApiEmulator() as emu:
         emu.user(ADMIN, "管理员")
-        config = _write_config(tmp_path, emu.base_url, emu.base_file_url)
+        config = write_config(tmp_path, emu.base_url, emu.base_file_url)
         db_path = tmp_path / "bot.db"
         for _ in range(total):
             emu.send_text(ADMIN, "/invite technician")
@@ -108,7 +76,7 @@ async def test_sigkill_with_queued_updates_handles_each_exactly_once(tmp_path: P
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
         first = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
         try:
-            await _wait_until(lambda: _count_invites(db_path) >= 20)
+            await wait_until(lambda: _count_invites(db_path) >= 20, timeout=60)
             first.send_signal(signal.SIGKILL)
             first.wait(timeout=10)
         finally:
@@ -119,8 +87,8 @@ async def test_sigkill_with_queued_updates_handles_each_exactly_once(tmp_path: P
 
         second = subprocess.Popen(command, cwd=tmp_path, env=env, stderr=subprocess.DEVNULL)
         try:
-            await _wait_until(lambda: _count_invites(db_path) >= total)
-            await _wait_until(lambda: emu.pending_updates() == 0, timeout=10)
+            await wait_until(lambda: _count_invites(db_path) >= total, timeout=60)
+            await wait_until(lambda: emu.pending_updates() == 0, timeout=10)
         finally:
             second.send_signal(signal.SIGTERM)
             try:
