@@ -12,7 +12,6 @@ from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.domain import cards, limits, payroll
-from bot.domain.line_text import event_note
 from bot.domain.models import Role
 from bot.domain.parsing import parse_id
 from bot.domain.repair_timers import CMP_ACK, CMP_VERIFY
@@ -21,7 +20,7 @@ from bot.services import Services, notices, recorded_events, repair_service, tim
 from bot.services import forms as form_engine
 from bot.services.repair_service import COMPLAINT_CLASSES, RepairError
 from bot.services.timers import BREACH, DueAlert
-from handlers import forms, paging
+from handlers import forms, manager, paging
 from handlers.context import FieldContext
 from storage import complaints, customers, deadlines, people
 
@@ -369,46 +368,10 @@ async def _announce(context: FieldContext, decided: repair_service.Decided, chat
             log.warning("complaint %s result not told to the customer: %s", found.id, exc)
     recorded = decided.event
     if recorded is not None and recorded.technician_telegram_id is not None:
-        await _tell_technician(context, recorded)
-
-
-async def _tell_technician(context: FieldContext, recorded: recorded_events.Recorded) -> None:
-    """The DED-COMPLAINT notice with its contest button, as for any recorded deduction."""
-    event = recorded.event
-    services = context.services
-    telegram_id = recorded.technician_telegram_id
-    assert telegram_id is not None
-    async with services.db.read() as conn:
-        person = await people.by_telegram_id(conn, telegram_id)
-    language = (person.language if person else None) or services.config.language
-    info = payroll.EVENT_RULES[event.rule]
-    title = info.title_zh if language == "zh-CN" else info.title_en
-    amount = payroll.format_yuan(recorded_events.event_amount(event, services))
-    keyboard = InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    t(language, "events.contest_button"), callback_data=f"contest:{event.id}"
-                )
-            ]
-        ]
-    )
-    try:
-        await context.bot.send_message(
-            telegram_id,
-            t(
-                language,
-                "events.notice_deduction",
-                rule=event.rule,
-                title=title,
-                amount=amount,
-                note=event_note(event.note, language) or "—",
-                id=event.id,
-            ),
-            reply_markup=keyboard,
+        amount = payroll.format_yuan(recorded_events.event_amount(recorded.event, context.services))
+        await manager.notify_technician(
+            context, recorded.technician_telegram_id, recorded.event, amount
         )
-    except TelegramError as exc:
-        log.warning("DED-COMPLAINT %s not told to the technician: %s", event.id, exc)
 
 
 # --- timers ------------------------------------------------------------------------------------

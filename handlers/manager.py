@@ -332,13 +332,13 @@ async def _record_and_notify(
         ),
     )
     if result.technician_telegram_id is not None:
-        await _notify_technician(context, result.technician_telegram_id, event, value)
+        await notify_technician(context, result.technician_telegram_id, event, value)
     for telegram_id, _name, fen in result.shares:
         if telegram_id is not None:
-            await _notify_technician(context, telegram_id, event, payroll.format_yuan(fen))
+            await notify_technician(context, telegram_id, event, payroll.format_yuan(fen))
 
 
-async def _notify_technician(
+async def notify_technician(
     context: FieldContext, telegram_id: int, event: RecordedEvent, value: str
 ) -> None:
     """The technician recorded against hears of it through the outbox, with the contest button

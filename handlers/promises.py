@@ -345,7 +345,7 @@ async def unreported_button(update: Update, context: FieldContext) -> None:
         assert event is not None
         value = payroll.format_yuan(recorded_events.event_amount(event, context.services))
         # Everyone recorded against is told, with the contest button (REC-WHO).
-        await manager._notify_technician(context, decided.technician_telegram_id, event, value)
+        await manager.notify_technician(context, decided.technician_telegram_id, event, value)
 
 
 # --- small helpers ---------------------------------------------------------------------------
