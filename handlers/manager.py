@@ -293,6 +293,7 @@ async def _record_and_notify(
     amount: int | None,
     note: str,
     slip_id: int | None = None,
+    flagged_visit: int | None = None,
 ) -> None:
     actor = context.actor
     assert actor is not None
@@ -306,6 +307,7 @@ async def _record_and_notify(
             actor.person.id if actor.person else None,
             slip_id=slip_id,
             roles=actor.roles,  # REC-WHO
+            flagged_visit=flagged_visit,
         )
     except recorded_events.EventError as exc:
         await context.bot.send_message(
@@ -425,15 +427,25 @@ async def _start_event_form(update: Update, context: FieldContext, kind: str) ->
 
 
 async def open_penalty_for(
-    update: Update, context: FieldContext, technician: str, intro: str, kind: str
+    update: Update,
+    context: FieldContext,
+    technician: str,
+    intro: str,
+    kind: str,
+    flagged_visit: int | None = None,
 ) -> None:
-    """The guided penalty form with the technician already chosen: it asks for the rule."""
-    await forms.start(
-        update,
-        context,
-        EVENT_FORM.kind,
-        {"kind": kind, "command": "penalty", "technician": technician, "awaiting": "rule"},
-    )
+    """The guided penalty form with the technician already chosen: it asks for the rule.
+
+    With `flagged_visit`, recording the penalty settles that visit's flags (and only then)."""
+    data: dict[str, object] = {
+        "kind": kind,
+        "command": "penalty",
+        "technician": technician,
+        "awaiting": "rule",
+    }
+    if flagged_visit is not None:
+        data["flagged_visit"] = flagged_visit
+    await forms.start(update, context, EVENT_FORM.kind, data)
     buttons = [
         [
             InlineKeyboardButton(
@@ -584,6 +596,7 @@ async def event_form_text(update: Update, context: FieldContext) -> bool:
         form["amount"],
         note,
         form.get("slip_id"),
+        form.get("flagged_visit"),
     )
     return True
 

@@ -160,11 +160,13 @@ async def flag_button(update: Update, context: FieldContext) -> None:
     services = context.services
     actor = context.actor
     by = actor.person.id if actor and actor.person else None
-    resolution = "accepted" if parts[1] == "a" else "penalized"
+    if parts[1] == "x":
+        await _penalize(update, context, visit_id)
+        return
     async with services.db.transaction() as conn:
         visit = await visit_store.flagged_visit(conn, visit_id)
         done = visit is not None and await visit_store.resolve_flags(
-            conn, visit_id, resolution, by, services.now()
+            conn, visit_id, "accepted", by, services.now()
         )
     if visit is None:
         await query.answer(t(language, "flags.unknown"), show_alert=True)
@@ -173,17 +175,32 @@ async def flag_button(update: Update, context: FieldContext) -> None:
         await query.answer(t(language, "flags.already", visit=visit_id), show_alert=True)
         return
     await query.answer()
-    if resolution == "accepted":
-        await context.bot.send_message(
-            update.effective_chat.id, t(language, "flags.accepted", visit=visit_id)
-        )
+    await context.bot.send_message(
+        update.effective_chat.id, t(language, "flags.accepted", visit=visit_id)
+    )
+
+
+async def _penalize(update: Update, context: FieldContext, visit_id: int) -> None:
+    """Into the penalty form for the visit's technician; the flags are settled only when the
+    penalty is recorded, so an abandoned form leaves them open."""
+    query = update.callback_query
+    language = context.lang
+    async with context.services.db.lookup() as conn:
+        visit = await visit_store.flagged_visit(conn, visit_id)
+    if visit is None:
+        await query.answer(t(language, "flags.unknown"), show_alert=True)
         return
+    if visit.resolution is not None:
+        await query.answer(t(language, "flags.already", visit=visit_id), show_alert=True)
+        return
+    await query.answer()
     await open_penalty_for(
         update,
         context,
         visit.technician,
         t(language, "flags.penalize_hint", visit=visit_id, name=visit.technician),
         payroll.DEDUCTION,
+        flagged_visit=visit_id,
     )
 
 

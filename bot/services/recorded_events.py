@@ -14,6 +14,7 @@ from bot.domain.models import RecordedEvent, Role
 from bot.services import Services, corrections
 from storage import contests, ledger, people
 from storage import promises as promise_store
+from storage import visits as visit_store
 from storage.db import Database
 
 
@@ -34,6 +35,7 @@ class EventProblem(StrEnum):
     ALL_STAFF_RULE = "events.all_staff_rule"
     NO_STAFF = "events.no_staff"
     NOT_ALLOWED = "events.not_allowed"
+    FLAGS_SETTLED = "events.flags_settled"
 
 
 class EventError(Exception):
@@ -94,6 +96,7 @@ async def record(
     slip_id: int | None = None,
     source_key: str | None = None,
     roles: frozenset[Role] | None = None,
+    flagged_visit: int | None = None,
 ) -> Recorded:
     """Record an event on its own day; one that falls in a closed month is carried (ADJ-CLOSED).
 
@@ -103,6 +106,8 @@ async def record(
     it belongs to the month that slip is settled in (SLIP-EVENT-MONTH). `technician` "*" (all
     station staff, RMA-LOST only) is split among the staff on record now, and the shares kept.
     With `roles` (the recorder's, from a front end), REC-WHO decides whether they may record it.
+    With `flagged_visit`, the penalty settles that visit's open flags in the same transaction,
+    and is refused when somebody settled them first.
     """
     if roles is not None and not access.may_record(roles, rule):
         raise EventError(EventProblem.NOT_ALLOWED, rule=rule)
@@ -129,6 +134,10 @@ async def record(
             if found is None or found[0] != technician:
                 raise EventError(EventProblem.SLIP_NOT_FOUND, slip=slip_id, name=technician)
             day = found[1]
+        if flagged_visit is not None and not await visit_store.resolve_flags(
+            conn, flagged_visit, "penalized", recorded_by, services.now()
+        ):
+            raise EventError(EventProblem.FLAGS_SETTLED, visit=flagged_visit)
         shares = await _staff_shares(conn, rule, amount) if all_staff else ()
         event_id = await ledger.insert_event(
             conn,

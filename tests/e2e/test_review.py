@@ -44,21 +44,48 @@ async def test_flags_lists_the_month_and_accept_settles_it(harness: BotHarness) 
     assert await h.count("SELECT count(*) FROM visit_flags WHERE resolution = 'penalized'") == 0
 
 
-async def test_penalize_opens_the_penalty_form_for_the_technician(harness: BotHarness) -> None:
+async def test_penalize_opens_the_penalty_form_and_settles_the_flags_when_recorded(
+    harness: BotHarness,
+) -> None:
     h = harness
     visit_id = await flagged_visit(h)
     await h.say(MANAGER, "/flags")
     mark = h.emu.mark()
     await h.press(MANAGER, MANAGER, f"flag:x:{visit_id}")
-    prompt = await h.emu.wait_for_message(MANAGER, "已记为处罚", after=mark)
+    prompt = await h.emu.wait_for_message(MANAGER, "记处罚", after=mark)
     assert "张伟" in prompt["text"]
     rules = [b["callback_data"] for row in prompt["reply_markup"]["inline_keyboard"] for b in row]
     assert "penalty:r:DED-LATE" in rules
-    assert await h.count("SELECT count(*) FROM visit_flags WHERE resolution = 'penalized'") >= 1
-    # The existing form goes on from the rule: DED-LATE has a fixed amount.
+    # Opening the form settles nothing: an abandoned form leaves the flags open.
+    assert await h.count("SELECT count(*) FROM visit_flags WHERE resolution IS NOT NULL") == 0
+    # DED-LATE has a fixed amount: the form asks only for the note, then records.
     mark = h.emu.mark()
     await h.press(MANAGER, MANAGER, "penalty:r:DED-LATE")
     await h.emu.wait_for(lambda c: c.method == "sendMessage" and c.chat_id == MANAGER, after=mark)
+    assert await h.count("SELECT count(*) FROM visit_flags WHERE resolution IS NOT NULL") == 0
+    reply = await h.say(MANAGER, "签退点离客户太远")
+    assert "已登记" in reply["text"] and "DED-LATE" in reply["text"]
+    assert await h.count("SELECT count(*) FROM events WHERE rule = 'DED-LATE'") == 1
+    assert await h.count("SELECT count(*) FROM visit_flags WHERE resolution IS NULL") == 0
+    assert await h.count("SELECT count(*) FROM visit_flags WHERE resolution = 'penalized'") >= 1
+
+
+async def test_a_penalty_for_flags_accepted_meanwhile_is_not_recorded(harness: BotHarness) -> None:
+    h = harness
+    visit_id = await flagged_visit(h)
+    await h.say(MANAGER, "/flags")
+    await h.press(MANAGER, MANAGER, f"flag:x:{visit_id}")
+    await h.press(MANAGER, MANAGER, "penalty:r:DED-LATE")
+    # Meanwhile the flags are accepted (from the same list, say by another manager).
+    await h.press(MANAGER, MANAGER, f"flag:a:{visit_id}")
+    reply = await h.say(MANAGER, "签退点离客户太远")
+    assert "已经有人处理过" in reply["text"]
+    assert await h.count("SELECT count(*) FROM events") == 0
+    assert await h.count("SELECT count(*) FROM visit_flags WHERE resolution = 'penalized'") == 0
+    # And a second Penalize tap on settled flags is refused at once.
+    mark = h.emu.mark()
+    await h.press(MANAGER, MANAGER, f"flag:x:{visit_id}")
+    assert "已经处理过" in h.answers(mark)[0]
 
 
 async def test_many_flagged_visits_are_paged_within_telegram_limits(harness: BotHarness) -> None:
