@@ -76,6 +76,13 @@ async def seed(db_path: Path) -> None:
             (MANAGER,),
         )
         await identities.backfill_telegram_people(conn)  # the gate knows people by identity
+        # One penalty in the month, voided after the close: a correction to a closed month.
+        await conn.execute(
+            "INSERT INTO events (technician_id, rule, day, amount_fen, note, recorded_by,"
+            " recorded_at) SELECT id, 'DED-LATE', ?, NULL, '', NULL, '2026-11-20T00:00:00+00:00'"
+            " FROM people WHERE role = 'technician' ORDER BY id LIMIT 1",
+            (f"{MONTH}-20",),
+        )
     await db.close()
 
 
@@ -111,6 +118,31 @@ def monitor_max(path: Path, start: float, end: float, key: str) -> float | None:
         if start <= record["t"] <= end + 1.0 and key in record:  # stamped when a window ends
             worst = max(worst or 0.0, record[key])
     return worst
+
+
+async def manager_phase(
+    emu: BotApiEmulator,
+    command: str,
+    answer_contains: str,
+    monitor_file: Path,
+    helps: list[tuple[float, float]],
+) -> dict:
+    """The manager sends command and waits for the answer: its time, the loop's worst block
+    and the /help latency meanwhile."""
+    mark = emu.mark()
+    wall_start, started = time.time(), time.perf_counter()
+    emu.send_text(MANAGER, command)
+    await emu.wait_for_message(MANAGER, answer_contains, after=mark, timeout=SUMMARY_TIMEOUT)
+    ended, wall_end = time.perf_counter(), time.time()
+    await asyncio.sleep(1.2)  # the monitor logs each second's window when it ends
+    during = sorted(lat for sent, lat in helps if started <= sent <= ended)
+    return {
+        "s": round(ended - started, 2),
+        "loop_block_max_ms": monitor_max(monitor_file, wall_start, wall_end, "busy_ms"),
+        "help_p99_ms": round(during[max(0, int(len(during) * 0.99) - 1)] * 1000, 1)
+        if during
+        else None,
+    }
 
 
 async def bench_summary(folder: Path) -> dict:
@@ -173,6 +205,10 @@ async def bench_summary(folder: Path) -> dict:
             summary_s = time.perf_counter() - started
             ended, wall_end = time.perf_counter(), time.time()
             await asyncio.sleep(1.0)
+            closing = await manager_phase(
+                emu, f"/closemonth {MONTH}", "已月结", monitor_file, helps
+            )
+            voiding = await manager_phase(emu, "/void 1 补录错误", "作废", monitor_file, helps)
             stop.set()
             await asyncio.gather(*askers)
             errors = [
@@ -207,6 +243,11 @@ async def bench_summary(folder: Path) -> dict:
         if during
         else None,
         "helps_during_summary": len(during),
+        "closemonth_s": closing["s"],
+        "closemonth_loop_block_max_ms": closing["loop_block_max_ms"],
+        "help_p99_ms_during_closemonth": closing["help_p99_ms"],
+        "void_in_closed_month_s": voiding["s"],
+        "void_in_closed_month_loop_block_max_ms": voiding["loop_block_max_ms"],
         "rss_before_mb": round(rss_before, 1),
         "peak_rss_mb": round(peak, 1),
         "peak_children_rss_mb": round(sampler.peak_children_mb, 1),

@@ -167,8 +167,8 @@ async def closemonth(update: Update, context: FieldContext) -> None:
             services.config,
             month,
             by,
-            snapshot_of=lambda: report_worker.month_snapshot(
-                services.db.path, services.config, month, typing
+            stage_parts=lambda attempt: report_worker.stage_month_parts(
+                services.db.path, services.config, month, attempt, typing
             ),
         )
     except report_worker.ReportJobError:

@@ -5,17 +5,19 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 import aiosqlite
 
 from storage.direct import DirectConnection
 from storage.writer_lock import WriterLock
+
+T = TypeVar("T")
 
 # The update being handled; a transaction that commits records it as handled in the same commit,
 # so a re-delivered update is recognised after a crash.
@@ -209,6 +211,23 @@ class Database:
             finally:
                 outbox_written.reset(written_token)
                 current_transaction.reset(open_token)
+
+    async def transaction_off_loop(self, work: Callable[[DirectConnection], Awaitable[T]]) -> T:
+        """One transaction run on a worker thread, for the rare write too big for the loop's
+        thread (a closed month's snapshot: tens of MB). It holds the writer lock like any
+        other; `work` runs on its own event loop there, so it must only use the connection."""
+        async with self._lock.hold():
+            return await asyncio.to_thread(asyncio.run, self._transaction_of(work))
+
+    async def _transaction_of(self, work: Callable[[DirectConnection], Awaitable[T]]) -> T:
+        await self.conn.begin()
+        try:
+            result = await work(self.conn)
+            await self.conn.execute("COMMIT")
+        except BaseException:
+            await self.conn.execute("ROLLBACK")
+            raise
+        return result
 
     def join_update(self, update_id: int, work: UpdateWork) -> None:
         """Commit work with this update (see UpdateWork)."""

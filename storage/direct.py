@@ -60,7 +60,9 @@ class DirectConnection:
     """sqlite3 used synchronously on the loop's thread, with aiosqlite's async surface."""
 
     def __init__(self, path: str, busy_timeout_ms: int) -> None:
-        self._conn = sqlite3.connect(path, isolation_level=None, timeout=0)
+        # Used by one task at a time (the writer lock), but that task may be a transaction
+        # run on a worker thread (Database.transaction_off_loop).
+        self._conn = sqlite3.connect(path, isolation_level=None, timeout=0, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
         self.busy_timeout_s = busy_timeout_ms / 1000
 

@@ -202,23 +202,22 @@ async def slips_between(
     among: Iterable[str] | None = None,
 ) -> list[Slip]:
     """Slips checked out in [start, end), optionally of one technician or of those `among`."""
-    bounds: list[object] = [_utc(start), _utc(end)]
-    technicians = dict(await conn.execute_fetchall("SELECT id, name FROM people"))
-    customers = dict(
-        await conn.execute_fetchall(
-            f"SELECT id, name FROM customers WHERE id IN (SELECT s.customer_id {MONTH_SLIPS})",
-            bounds,
-        )
-    )
-    sql = f"SELECT {SLIP_COLUMNS} {MONTH_SLIPS}"
+    which, params = MONTH_SLIPS, [_utc(start), _utc(end)]
     if technician is not None:
-        sql += " AND s.technician_id IN (SELECT id FROM people WHERE name = ?)"
-        bounds.append(technician)
+        which += " AND s.technician_id IN (SELECT id FROM people WHERE name = ?)"
+        params.append(technician)
     if among is not None:
         names = sorted(set(among))
         marks = ", ".join("?" * len(names)) or "NULL"
-        sql += f" AND s.technician_id IN (SELECT id FROM people WHERE name IN ({marks}))"
-        bounds.extend(names)
+        which += f" AND s.technician_id IN (SELECT id FROM people WHERE name IN ({marks}))"
+        params.extend(names)
+    technicians = dict(await conn.execute_fetchall("SELECT id, name FROM people"))
+    customers = dict(
+        await conn.execute_fetchall(
+            f"SELECT id, name FROM customers WHERE id IN (SELECT s.customer_id {which})", params
+        )
+    )
+    sql, bounds = f"SELECT {SLIP_COLUMNS} {which}", params
     rows = await conn.execute_fetchall(sql, bounds)
     return slips_from_rows(rows, technicians, customers)
 

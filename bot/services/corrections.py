@@ -17,6 +17,7 @@ from bot.domain import adjustments, payroll
 from bot.domain.line_text import NoteRenderer
 from bot.domain.models import MonthStatement, RecordedEvent, Slip, statement_from_json
 from bot.i18n import t
+from bot.services import snapshots
 from storage import adjustments as stored_adjustments
 from storage import ledger, months
 
@@ -90,6 +91,35 @@ def concerns(event: RecordedEvent) -> set[str] | None:
     return {name for name, _fen in event.shares} or None
 
 
+async def frozen(
+    conn: aiosqlite.Connection, month: str, among: Collection[str] | None = None
+) -> MonthStatement | None:
+    """A closed month's snapshot (None while open); with `among`, only those technicians'
+    parts are read, so a correction in a big month does not parse the whole station's."""
+    closed, attempt = await months.parts_attempt(conn, month)
+    if not closed:
+        return None
+    if among is not None and attempt is not None:
+        found = await months.parts(conn, month, attempt, among)
+        items = [json.loads(found[name]) for name in sorted(found)]
+        return statement_from_json({"month": month, "technicians": items})
+    text = await frozen_text(conn, month, attempt)
+    statement = statement_from_json(json.loads(text))
+    if among is None:
+        return statement
+    wanted = set(among)
+    return MonthStatement(month, tuple(t for t in statement.technicians if t.technician in wanted))
+
+
+async def frozen_text(conn: aiosqlite.Connection, month: str, attempt: str | None) -> str:
+    """A closed month's snapshot text: as stored, or (stored as its parts) the parts joined."""
+    text = await months.snapshot(conn, month)
+    assert text is not None, f"{month} is not closed"
+    if text == months.FROM_PARTS and attempt is not None:
+        return snapshots.whole_text(month, await months.all_parts(conn, month, attempt))
+    return text
+
+
 async def carry(
     conn: aiosqlite.Connection,
     config: Config,
@@ -102,10 +132,9 @@ async def carry(
     Returns (that open month, lines carried), or None when `month` is not closed. Calling it
     again with nothing changed carries nothing.
     """
-    frozen = await months.snapshot(conn, month)
-    if frozen is None:
+    snapshot = await frozen(conn, month, among)
+    if snapshot is None:
         return None
-    snapshot = statement_from_json(json.loads(frozen))
     recomputed = await live(conn, config, month, among)
     carried = await stored_adjustments.of_month(conn, month)
     renderer = NoteRenderer(config.language)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import hashlib
 import logging
 import os
 import pickle
@@ -160,50 +159,77 @@ class _Stopwatch:
         self._last = now
 
 
-@dataclass(frozen=True)
-class SnapshotResult:
-    """A month's statement as the canonical JSON stored when it is closed, and its hash."""
-
-    path: str
-    sha256: str
+PARTS_PER_WRITE_BYTES = 256 * 1024  # parts written per transaction: a few ms of the lock each
 
 
 @dataclass(frozen=True)
-class SnapshotJob:
-    """The month's statement snapshot (sorted-key JSON) written to a file in folder."""
+class StagePartsJob:
+    """The month's statement computed, and its snapshot's parts written under `attempt`, a few
+    per transaction so the bot's own writes never wait long; returns the snapshot's sha256
+    ("" when somebody closed the month meanwhile)."""
 
     db_path: str
     config: Config
     month: str
-    folder: str
+    attempt: str
 
-    async def run(self) -> SnapshotResult:
-        from bot.services import statements
+    async def run(self) -> str:
+        from bot.services import snapshots, statements
+        from storage import months
+        from storage.direct import DirectConnection
 
         db = ReadOnlyDatabase(self.db_path, self.config.busy_timeout_ms)
         try:
             statement = await statements.compute(db, self.config, self.month)  # type: ignore[arg-type]
         finally:
             await db.close()
-        text = statements.snapshot_json(statement, self.config.language)
-        path = Path(self.folder) / f"snapshot-{self.month}.json"
-        path.write_text(text, encoding="utf-8")
-        return SnapshotResult(str(path), hashlib.sha256(text.encode("utf-8")).hexdigest())
+        snapshot = snapshots.make_snapshot(statement, self.config.language)
+        del statement
+        conn = await DirectConnection.open(self.db_path, self.config.busy_timeout_ms)
+        try:
+            position = 0
+            for batch in _batches(snapshot.parts, PARTS_PER_WRITE_BYTES):
+                await conn.begin()
+                try:
+                    if await months.closed(conn, self.month) is not None:
+                        await conn.execute("ROLLBACK")
+                        return ""  # closed meanwhile (the close says so and drops these)
+                    await months.stage_parts(conn, self.month, self.attempt, position, batch)
+                    await conn.execute("COMMIT")
+                except BaseException:
+                    await conn.execute("ROLLBACK")
+                    raise
+                position += len(batch)
+        finally:
+            await conn.close()
+        return snapshot.sha256
 
 
-async def month_snapshot(
+def _batches(
+    parts: tuple[tuple[str, str], ...], max_bytes: int
+) -> list[tuple[tuple[str, str], ...]]:
+    """Consecutive parts grouped up to about max_bytes of text (at least one a group)."""
+    batches: list[tuple[tuple[str, str], ...]] = []
+    start, size = 0, 0
+    for index, (_name, part) in enumerate(parts):
+        if index > start and size + len(part) > max_bytes:
+            batches.append(parts[start:index])
+            start, size = index, 0
+        size += len(part)
+    if start < len(parts):
+        batches.append(parts[start:])
+    return batches
+
+
+async def stage_month_parts(
     db_path: str,
     config: Config,
     month: str,
+    attempt: str,
     progress: Callable[[], Awaitable[None]] | None = None,
-) -> tuple[str, str]:
-    """A month's closing snapshot JSON and its sha256, computed in a worker process."""
-    import tempfile
-
-    with tempfile.TemporaryDirectory() as folder:
-        made = await run_job(SnapshotJob(db_path, config, month, folder), progress)
-        text = await asyncio.to_thread(Path(made.path).read_text, encoding="utf-8")
-    return text, made.sha256
+) -> str:
+    """StagePartsJob in a worker process: the month's parts written, its sha256 returned."""
+    return await run_job(StagePartsJob(db_path, config, month, attempt), progress)
 
 
 # --- the bot's side --------------------------------------------------------------------------

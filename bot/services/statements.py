@@ -3,22 +3,25 @@
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
+import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from bot.config import Config
 from bot.domain import parsing, payroll
 from bot.domain.evidence import Flag
-from bot.domain.models import MonthStatement, Reason, StatementLine, statement_from_json
+from bot.domain.models import MonthStatement, Reason, StatementLine
 from bot.services import corrections
+from bot.services.snapshots import Snapshot, make_snapshot
 from storage import complaints as complaint_store
 from storage import ledger, months
 from storage import visits as visit_store
 from storage.db import Database
+from storage.direct import DirectConnection
 
 ALLOWANCE = payroll.ALLOWANCE
 
@@ -55,15 +58,9 @@ async def compute(
 ) -> MonthStatement:
     """The live statement of month (closed months return their frozen snapshot)."""
     async with db.read() as conn:
-        frozen = await months.snapshot(conn, month)
+        frozen = await corrections.frozen(conn, month, None if technician is None else {technician})
     if frozen is not None:
-        statement = statement_from_json(json.loads(frozen))
-        if technician is not None:
-            statement = MonthStatement(
-                statement.month,
-                tuple(t for t in statement.technicians if t.technician == technician),
-            )
-        return statement
+        return frozen
     with payroll.gc_paused():  # a month is ~100k short-lived objects and not one cycle
         async with db.read() as conn:
             statement = await corrections.live(
@@ -124,13 +121,7 @@ class Closing:
 def snapshot_json(statement: MonthStatement, language: str | None = None) -> str:
     """The canonical JSON a closed month is stored as (sorted keys, so its hash is stable),
     notes in `language` (the station's)."""
-    return json.dumps(statement.as_json(language), ensure_ascii=False, sort_keys=True)
-
-
-def _snapshot(statement: MonthStatement, language: str) -> tuple[str, str]:
-    """A closed month's JSON snapshot and its sha256."""
-    snapshot = snapshot_json(statement, language)
-    return snapshot, hashlib.sha256(snapshot.encode("utf-8")).hexdigest()
+    return make_snapshot(statement, language).text
 
 
 async def close_month(
@@ -138,15 +129,19 @@ async def close_month(
     config: Config,
     month: str,
     by: int | None,
-    snapshot_of: Callable[[], Awaitable[tuple[str, str]]] | None = None,
+    stage_parts: Callable[[str], Awaitable[str]] | None = None,
 ) -> Closing:
     """Freeze a month's statements as a stored snapshot with its hash.
 
-    snapshot_of, if given, makes the (snapshot JSON, sha256) elsewhere (the bot uses a worker
-    process); by default the statement is computed here. The month is computed outside the
-    write transaction (it can be large); should anything of the month change meanwhile, it is
-    computed again, so no change slips in between the snapshot and the close (after it, every
-    change is carried by ADJ-CLOSED).
+    The month is computed outside the write transaction (it can be large); should anything of
+    it change meanwhile, it is computed again, so no change slips in between the snapshot and
+    the close (after it, every change is carried by ADJ-CLOSED).
+
+    stage_parts, if given, computes the month elsewhere (the bot uses a worker process) and
+    writes its parts under the attempt token it is given, a few at a time, returning the
+    snapshot's sha256; the close itself is then one small transaction. Otherwise (and on the
+    last attempt) the month is computed here and written in one transaction, off the event
+    loop's thread. Either way the month is stored as its parts (months.FROM_PARTS).
     """
     for attempt in range(_CLOSE_ATTEMPTS):
         async with db.read() as conn:
@@ -154,24 +149,57 @@ async def close_month(
             before = await corrections.fingerprint(conn, config, month)
         if existing is not None:
             return Closing(month, existing, already=True)
-        if snapshot_of is not None:
-            snapshot, digest = await snapshot_of()
+        last = attempt + 1 == _CLOSE_ATTEMPTS
+        if stage_parts is not None and not last:
+            token = uuid.uuid4().hex
+            digest = await stage_parts(token)
+            async with db.transaction() as conn:
+                changed = await corrections.fingerprint(conn, config, month) != before
+                if changed:
+                    await months.drop_parts(conn, month, token)
+                else:
+                    stored = await months.close(conn, month, months.FROM_PARTS, digest, by, token)
+            if changed:
+                continue
+            return Closing(month, stored, already=stored != digest)
+        if last:
+            snapshot = None  # computed inside the transaction: nothing can change meanwhile
         else:
             statement = await compute(db, config, month)
             # Writing every line's note takes a while in a large month: off the loop's thread.
-            snapshot, digest = await asyncio.to_thread(_snapshot, statement, config.language)
-        async with db.transaction() as conn:
-            if await corrections.fingerprint(conn, config, month) != before:
-                if attempt + 1 < _CLOSE_ATTEMPTS:
-                    continue  # changed while it was computed: compute it again
-                statement = await corrections.live(conn, config, month)
-                snapshot, digest = _snapshot(statement, config.language)
-            stored = await months.close(conn, month, snapshot, digest, by)
-        return Closing(month, stored, already=stored != digest)
+            snapshot = await asyncio.to_thread(make_snapshot, statement, config.language)
+        outcome = await db.transaction_off_loop(
+            partial(_store_closing, config, month, by, snapshot, before)
+        )
+        if outcome is None:
+            continue
+        stored, ours = outcome
+        return Closing(month, stored, already=stored != ours)
     raise AssertionError("unreachable")
 
 
 _CLOSE_ATTEMPTS = 3
+
+
+async def _store_closing(
+    config: Config,
+    month: str,
+    by: int | None,
+    snapshot: Snapshot | None,
+    before: tuple,
+    conn: DirectConnection,
+) -> tuple[str, str] | None:
+    """Close the month with the snapshot (as its parts), in the write transaction: (the
+    hash stored, the hash of what this call wrote). None when the month changed since `before`
+    was read (compute it again); without a snapshot it is computed here."""
+    if snapshot is not None and await corrections.fingerprint(conn, config, month) != before:
+        return None
+    if snapshot is None:
+        snapshot = make_snapshot(await corrections.live(conn, config, month), config.language)
+    token = uuid.uuid4().hex
+    await months.stage_parts(conn, month, token, 0, snapshot.parts)
+    stored = await months.close(conn, month, months.FROM_PARTS, snapshot.sha256, by, token)
+    return stored, snapshot.sha256
 
 
 async def is_closed(db: Database, month: str) -> bool:
@@ -202,7 +230,7 @@ async def compute_with_metrics(
     """compute() and metrics() of the whole station from one read of the month's slips."""
     start, end = month_bounds(month, config.tz)
     async with db.read() as conn:
-        frozen = await months.snapshot(conn, month)
+        frozen = await corrections.frozen(conn, month)
     with payroll.gc_paused():
         async with db.read() as conn:
             slips = await ledger.slips_between(conn, start, end)
@@ -214,7 +242,7 @@ async def compute_with_metrics(
                 statement = await corrections.live(conn, config, month, slips=slips)
                 flagged = await visit_store.flags_of_slips_between(conn, start, end)
         if frozen is not None:
-            statement = statement_from_json(json.loads(frozen))
+            statement = frozen
         elif flagged:
             statement = mark_flagged(statement, flagged)
         return statement, _metrics_of(slips, arrivals, upheld)

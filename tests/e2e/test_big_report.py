@@ -155,9 +155,17 @@ async def test_closemonth_snapshot_from_the_worker_matches_the_statement(
     reply = await harness.say(MANAGER, "/closemonth 2026-11")
     assert digest[:16] in reply["text"]
     async with harness.db.read() as conn:
+        from bot.services import corrections
         from storage import months
 
-        assert await months.snapshot(conn, "2026-11") == expected
+        # The worker wrote the month as its parts; joined, they are exactly the text hashed.
+        assert await months.snapshot(conn, "2026-11") == months.FROM_PARTS
+        _closed, attempt = await months.parts_attempt(conn, "2026-11")
+        assert await corrections.frozen_text(conn, "2026-11", attempt) == expected
+        rows = await conn.execute_fetchall(
+            "SELECT count(*) FROM closed_month_parts WHERE attempt = ?", (attempt,)
+        )
+        assert rows[0][0] == 12
 
 
 async def test_one_read_gives_the_same_statement_and_metrics(harness: BotHarness) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 
 import pytest
 
@@ -245,3 +246,41 @@ def test_migration_statements_keep_a_trigger_body_whole() -> None:
         "CREATE TRIGGER t AFTER INSERT ON a\nBEGIN\n  DELETE FROM b; DELETE FROM c;\nEND",
         "CREATE INDEX i ON a (x)",
     ]
+
+
+async def test_a_transaction_off_the_loop_runs_on_another_thread_and_commits(db: Database) -> None:
+    loop_thread = threading.get_ident()
+    seen = []
+
+    async def write(conn) -> int:  # noqa: ANN001
+        seen.append(threading.get_ident())
+        await conn.execute(
+            "INSERT INTO people (name, role, created_at) VALUES ('离线', 'technician', 'x')"
+        )
+        rows = await conn.execute_fetchall("SELECT count(*) FROM people")
+        return rows[0][0]
+
+    assert await db.transaction_off_loop(write) == 1
+    assert seen and seen[0] != loop_thread
+    async with db.read() as conn:
+        assert (await conn.execute_fetchall("SELECT name FROM people"))[0][0] == "离线"
+
+
+async def test_a_failed_transaction_off_the_loop_leaves_nothing_and_frees_the_writer(
+    db: Database,
+) -> None:
+    async def fail(conn) -> None:  # noqa: ANN001
+        await conn.execute(
+            "INSERT INTO people (name, role, created_at) VALUES ('半截', 'technician', 'x')"
+        )
+        raise RuntimeError("disk on fire")
+
+    with pytest.raises(RuntimeError):
+        await db.transaction_off_loop(fail)
+    async with db.transaction() as conn:  # the lock was handed on and no transaction is open
+        await conn.execute(
+            "INSERT INTO people (name, role, created_at) VALUES ('之后', 'technician', 'x')"
+        )
+    async with db.read() as conn:
+        names = [row[0] for row in await conn.execute_fetchall("SELECT name FROM people")]
+    assert names == ["之后"]
