@@ -35,7 +35,8 @@ from bot.domain.repair_timers import (
 )
 from bot.i18n import t
 from bot.services import Services, recorded_events, repair_deadlines
-from storage import complaints, customers, deadlines, people, spares, tickets
+from storage import complaints, customers, deadlines, people, spares, ticket_warranty, tickets
+from storage import identities as identity_store
 from storage import promises as promises_store
 from storage import repairs as store
 
@@ -439,11 +440,11 @@ async def register_complaint(
             item_id,
             ticket_id,
         )
-        await _arm_complaint(services, conn, ComplaintClock(complaint_id, services.now()))
+        await arm_complaint(services, conn, ComplaintClock(complaint_id, services.now()))
         return complaint_id
 
 
-async def _arm_complaint(services: Services, conn, clock: ComplaintClock) -> None:  # noqa: ANN001
+async def arm_complaint(services: Services, conn, clock: ComplaintClock) -> None:  # noqa: ANN001
     """CMP-ACK and CMP-VERIFY as deadline rows (restart-safe, each alert fired once)."""
     now = services.now()
     for promise in complaint_promises(clock, services.config, calendar_of(services)):
@@ -669,7 +670,13 @@ async def register_taken_back(
         ticket_id=ticket.id,
     )
     item = check_new_item(item, today)
-    return await insert_item(services, conn, item, by)
+    created = await insert_item(services, conn, item, by)
+    override = await ticket_warranty.latest(conn, ticket.id)
+    if override is not None:  # WTY-CHECK: the ticket's override comes along with its machine
+        await store.set_warranty(conn, created.id, override.in_warranty, override.note)
+        created = await store.get(conn, created.id)
+        assert created is not None
+    return created
 
 
 async def item_of_ticket(services: Services, ticket_id: int) -> Item | None:
@@ -685,11 +692,13 @@ async def link_customer(services: Services, token: str, telegram_id: int) -> Ite
             return None
         staff = telegram_id in services.config.admins
         if not staff and await people.by_telegram_id(conn, telegram_id) is None:
-            await conn.execute(
+            cur = await conn.execute(
                 "UPDATE customers SET telegram_id = ? WHERE id = ?"
                 " AND (telegram_id IS NULL OR telegram_id = ?)",
                 (telegram_id, item.customer_id, telegram_id),
             )
+            if cur.rowcount == 1:  # the chat now speaks for the customer (access, complaints)
+                await identity_store.sync_telegram_customer(conn, telegram_id)
         return await store.get(conn, item.id)
 
 
