@@ -194,7 +194,8 @@ async def complaints_listing(context: FieldContext, arg: str) -> paging.Listing 
             lang,
             "desk.cmp.line",
             id=found.id,
-            customer=found.customer_name,
+            customer=found.customer_name
+            + (t(lang, "custdesk.cmp.filed_marker") if found.by_customer else ""),
             category=t(lang, f"desk.cmp.class.{found.category}"),
             technician=found.technician_name or "—",
             stage=stage_text(lang, found),

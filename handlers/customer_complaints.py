@@ -100,6 +100,20 @@ def item_button(language: str, item_id: int) -> InlineKeyboardMarkup:
     )
 
 
+def visit_button(language: str, ticket_id: int) -> InlineKeyboardMarkup:
+    """The complaint button after an unhappy answer on the customer's own slip."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    t(language, "custdesk.cmp.visit_button"),
+                    callback_data=limits.callback_data(PREFIX, "t", ticket_id),
+                )
+            ]
+        ]
+    )
+
+
 async def start(update: Update, context: FieldContext) -> None:
     """/complaint from a linked customer: what is it about (their own visits and items)?"""
     message = update.effective_message
@@ -142,7 +156,8 @@ def _subject(value: str) -> tuple[str, int] | None:
 
 
 async def button(update: Update, context: FieldContext) -> None:
-    """ccmp:i:ITEM (the item view's button), ccmp:a|c:TOKEN:VALUE (the form's steps)."""
+    """ccmp:i:ITEM / ccmp:t:TICKET (the item view's and the slip's buttons), ccmp:a|c:TOKEN:VALUE
+    (the form's steps)."""
     query = update.callback_query
     actor = context.actor
     assert query is not None and actor is not None
@@ -151,17 +166,17 @@ async def button(update: Update, context: FieldContext) -> None:
     if actor.customer_id is None:
         await query.answer(t(lang, "custdesk.cmp.not_linked"), show_alert=True)
         return
-    if len(parts) == 3 and parts[1] == "i":
-        item_id = parse_id(parts[2])
+    if len(parts) == 3 and parts[1] in (customer_desk.ITEM, customer_desk.TICKET):
+        number = parse_id(parts[2])
         try:
-            if item_id is None:
+            if number is None:
                 raise RepairError("custdesk.cmp.not_yours")
-            await service.subject_of_item(context.services, actor.customer_id, item_id)
+            await service.check_subject(context.services, actor.customer_id, parts[1], number)
         except RepairError as exc:
             await query.answer(t(lang, exc.key, **exc.values), show_alert=True)
             return
         await query.answer()
-        await _ask_class(update, context, (customer_desk.ITEM, item_id))
+        await _ask_class(update, context, (parts[1], number))
         return
     if len(parts) != 4 or parts[1] not in ("a", "c"):
         await query.answer(t(lang, "form.expired"), show_alert=True)

@@ -57,15 +57,19 @@ async def subjects(services: Services, customer_id: int) -> list[Subject]:
         return await customer_desk.subjects(conn, customer_id, SUBJECTS_SHOWN)
 
 
-async def subject_of_item(services: Services, customer_id: int, item_id: int) -> Subject:
-    """A repair item of this customer's, as a subject (RepairError when it is not theirs)."""
+async def check_subject(services: Services, customer_id: int, kind: str, number: int) -> None:
+    """RepairError unless this ticket or repair item is the customer's own."""
     async with services.db.read() as conn:
-        item = await repair_store.get(conn, item_id)
-    if item is None or item.customer_id != customer_id:
+        if kind == customer_desk.TICKET:
+            view = await tickets.ticket_for_visit(conn, number)
+            owner = view.customer_id if view is not None else None
+        elif kind == customer_desk.ITEM:
+            item = await repair_store.get(conn, number)
+            owner = item.customer_id if item is not None else None
+        else:
+            owner = None
+    if owner is None or owner != customer_id:
         raise RepairError("custdesk.cmp.not_yours")
-    return Subject(
-        customer_desk.ITEM, item.id, item.taken_in_at, item.product, None, item.voucher_no
-    )
 
 
 def check_content(text: str) -> str:

@@ -15,7 +15,17 @@ from bot.services import dispatching
 from tests.e2e.harness import BotHarness
 from tests.e2e.test_promises import DISPATCHER, office, take_back
 from tests.e2e.test_repair_desk_chat import _said, deadline_state, press, say_all
-from tests.e2e.test_visits import CUSTOMER, MANAGER, OTHER_TECH, TECH, seed_ticket
+from tests.e2e.test_visits import (
+    CUSTOMER,
+    MANAGER,
+    OTHER_TECH,
+    TECH,
+    arrive,
+    check_out,
+    seed_ticket,
+    send_location,
+    slip_row,
+)
 
 STRANGER = 999
 
@@ -78,7 +88,7 @@ async def test_customer_files_a_complaint_and_hears_the_result(harness: BotHarne
 
     # The desk works it through the register; the result reaches this customer.
     listing = await say_all(h, DISPATCHER, "/complaints")
-    assert "#1 王先生1" in listing
+    assert "#1 王先生1（客户自报）" in listing
     assert "已受理" in await press(h, DISPATCHER, DISPATCHER, "受理 #1")
     assert await deadline_state(h, "CMP-ACK", 1) == "done"
     await press(h, DISPATCHER, DISPATCHER, "核实 #1")
@@ -184,3 +194,26 @@ async def test_ticket_warranty_override_shown_and_inherited(harness: BotHarness)
     # The manager's later word reaches the open item too.
     await say_all(h, MANAGER, "/warranty t1 out 外壳摔裂，人为损坏")
     assert "❌ 不在保修期内" in await say_all(h, DISPATCHER, f"/warranty {item}")
+
+
+async def test_an_unhappy_slip_answer_leads_to_a_complaint_about_that_visit(
+    harness: BotHarness,
+) -> None:
+    h = harness
+    ticket = await office(h)
+    await arrive(h, ticket)
+    await send_location(h, live_period=600)
+    await check_out(h, "resolved")
+    slip = await slip_row(h)
+    h.emu.user(CUSTOMER, "王先生")
+    token = slip["customer_token"]
+    await h.say(CUSTOMER, f"/start slip_{token}")
+    await h.press(CUSTOMER, CUSTOMER, "不满意")
+    await h.press(CUSTOMER, CUSTOMER, f"cslip:cd:{token}:shoes:1")
+    await h.press(CUSTOMER, CUSTOMER, f"cslip:cd:{token}:eating:1")
+    assert "投诉主要是关于" in await press(h, CUSTOMER, CUSTOMER, "投诉此次上门服务")
+    await press(h, CUSTOMER, CUSTOMER, "服务质量")
+    assert "编号 #1" in await say_all(h, CUSTOMER, "问题没有解决就走了")
+    row = await complaint_row(h, 1)
+    tech_id = await h.count("SELECT id FROM people WHERE telegram_id = ?", TECH)
+    assert (row["ticket_id"], row["technician_id"], row["class"]) == (ticket, tech_id, "service")

@@ -89,9 +89,12 @@ async def test_a_customer_never_files_for_another_customer(station: Station) -> 
         with pytest.raises(RepairError) as refused:
             await customer_complaints.file(services, CHANNEL, SHOP, "收费太高", "charges", subject)
         assert refused.value.key == "custdesk.cmp.not_yours"
-    with pytest.raises(RepairError) as refused:
-        await customer_complaints.subject_of_item(services, other_id + 1, 1)
-    assert refused.value.key == "custdesk.cmp.not_yours"
+    own_id = await customer_complaints.customer_of(services, CHANNEL, SHOP)
+    await customer_complaints.check_subject(services, other_id, "t", other_ticket)
+    for kind, number in (("t", other_ticket), ("i", 1), ("t", 999), ("x", other_ticket)):
+        with pytest.raises(RepairError) as refused:
+            await customer_complaints.check_subject(services, own_id, kind, number)
+        assert refused.value.key == "custdesk.cmp.not_yours"
     # Strangers and staff have no customer to file for.
     for sender in ("nobody", "tech"):
         assert await customer_complaints.customer_of(services, CHANNEL, sender) is None
