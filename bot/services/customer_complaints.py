@@ -82,7 +82,9 @@ def check_content(text: str) -> str:
     return text
 
 
-async def desk_recipients(services: Services, conn: aiosqlite.Connection) -> list:
+async def desk_recipients(
+    services: Services, conn: aiosqlite.Connection
+) -> list[notices.Recipient]:
     """Who hears about complaints: the managers privately (and configured admins); the dispatch
     group when no manager is on record."""
     managers = await people.with_role(conn, Role.MANAGER)

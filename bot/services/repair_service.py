@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from bot.config import ITEM_KINDS
-from bot.domain import payroll, policy, repairs, warranty
+from bot.domain import cards, payroll, policy, repairs, warranty
 from bot.domain.calendar import ServiceCalendar
 from bot.domain.dispatch_models import TicketView
 from bot.domain.note_codes import coded
@@ -34,7 +34,7 @@ from bot.domain.repair_timers import (
     next_promise,
 )
 from bot.i18n import t
-from bot.services import Services, recorded_events, repair_deadlines
+from bot.services import Services, notices, recorded_events, repair_deadlines
 from storage import complaints, customers, deadlines, people, spares, ticket_warranty, tickets
 from storage import identities as identity_store
 from storage import promises as promises_store
@@ -460,11 +460,25 @@ async def _complaint(conn, complaint_id: int) -> complaints.Complaint:  # noqa: 
 
 
 async def acknowledge_complaint(services: Services, complaint_id: int, by: int | None) -> None:
+    """Acknowledge; a linked customer is told, with the date it will be verified by."""
     async with services.db.transaction() as conn:
-        await _complaint(conn, complaint_id)
+        found = await _complaint(conn, complaint_id)
         if not await complaints.acknowledge(conn, complaint_id, by, services.now()):
             raise RepairError("repairs.error.complaint_acknowledged", id=complaint_id)
         await deadlines.complete(conn, CMP_ACK, complaint_id)
+        if found.customer_telegram_id:
+            clock = ComplaintClock(complaint_id, found.registered_at)
+            verify = complaint_promises(clock, services.config, calendar_of(services))[1]
+            when = cards.when(verify.due_at, services.config.tz)
+            await notices.post(
+                conn,
+                notices.text(
+                    notices.customer(found.customer_id),
+                    "custdesk.cmp.customer_acknowledged",
+                    id=complaint_id,
+                    verify=when,
+                ),
+            )
 
 
 async def verify_complaint(

@@ -89,8 +89,10 @@ async def test_customer_files_a_complaint_and_hears_the_result(harness: BotHarne
     # The desk works it through the register; the result reaches this customer.
     listing = await say_all(h, DISPATCHER, "/complaints")
     assert "#1 王先生1（客户自报）" in listing
+    mark = h.emu.mark()
     assert "已受理" in await press(h, DISPATCHER, DISPATCHER, "受理 #1")
     assert await deadline_state(h, "CMP-ACK", 1) == "done"
+    await h.emu.wait_for_message(CUSTOMER, "您的投诉 #1 已受理", after=mark)
     await press(h, DISPATCHER, DISPATCHER, "核实 #1")
     await say_all(h, DISPATCHER, "属实")
     await say_all(h, DISPATCHER, "/complaints")
