@@ -4,8 +4,6 @@ to the linked customer and, when upheld against a technician, DED-COMPLAINT with
 
 from __future__ import annotations
 
-import logging
-
 import aiosqlite
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.ext import Application
@@ -23,8 +21,6 @@ from bot.services.timers import BREACH, DueAlert
 from handlers import customer_complaints, forms, manager, paging
 from handlers.context import FieldContext
 from storage import complaints, customers, deadlines, people
-
-log = logging.getLogger(__name__)
 
 REGISTER_FORM = form_engine.define(
     form_engine.FormSpec("complaint", steps=("customer", "content", "class", "technician"))
