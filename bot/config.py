@@ -178,6 +178,7 @@ class RepairConfig:
     board_page_size: int = 20
     complaint_ack_hours: float = 24  # CMP-REGISTER: acknowledged within this
     complaint_verify_days: int = 3  # verified within this many working days
+    customer_open_complaints: int = 3  # complaints a customer may have open that they filed
 
 
 @dataclass(frozen=True)
@@ -592,6 +593,7 @@ def _repairs(rep: _Reader, file: str) -> RepairConfig:
         board_page_size=rep.integer("board_page_size", 20, minimum=1),
         complaint_ack_hours=rep.number("complaint_ack_hours", 24, positive=True),
         complaint_verify_days=rep.integer("complaint_verify_days", 3, minimum=1),
+        customer_open_complaints=rep.integer("customer_open_complaints", 3, minimum=1),
     )
 
 

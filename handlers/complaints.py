@@ -4,11 +4,8 @@ to the linked customer and, when upheld against a technician, DED-COMPLAINT with
 
 from __future__ import annotations
 
-import logging
-
 import aiosqlite
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
-from telegram.error import TelegramError
 from telegram.ext import Application
 
 from bot.domain import cards, limits, payroll
@@ -17,14 +14,13 @@ from bot.domain.parsing import parse_id
 from bot.domain.repair_timers import CMP_ACK, CMP_VERIFY
 from bot.i18n import t
 from bot.services import Services, notices, recorded_events, repair_service, timers
+from bot.services import customer_complaints as customer_complaint_service
 from bot.services import forms as form_engine
 from bot.services.repair_service import COMPLAINT_CLASSES, RepairError
 from bot.services.timers import BREACH, DueAlert
-from handlers import forms, manager, paging
+from handlers import customer_complaints, forms, manager, paging
 from handlers.context import FieldContext
 from storage import complaints, customers, deadlines, people
-
-log = logging.getLogger(__name__)
 
 REGISTER_FORM = form_engine.define(
     form_engine.FormSpec("complaint", steps=("customer", "content", "class", "technician"))
@@ -48,9 +44,13 @@ def _error(language: str, exc: RepairError) -> str:
 
 
 async def complaint_command(update: Update, context: FieldContext) -> None:
-    """Register a complaint: customer, content, class, the technician concerned (guided)."""
+    """Register a complaint: customer, content, class, the technician concerned (guided); a
+    linked customer files their own (handlers/customer_complaints.py)."""
     message = update.effective_message
     assert message is not None
+    if customer_complaints.is_customer(context):
+        await customer_complaints.start(update, context)
+        return
     await forms.start(update, context, REGISTER_FORM.kind, {"step": "customer"})
     await message.reply_text(
         t(context.lang, "desk.cmp.ask_customer"), reply_markup=ForceReply(selective=True)
@@ -190,7 +190,8 @@ async def complaints_listing(context: FieldContext, arg: str) -> paging.Listing 
             lang,
             "desk.cmp.line",
             id=found.id,
-            customer=found.customer_name,
+            customer=found.customer_name
+            + (t(lang, "custdesk.cmp.filed_marker") if found.by_customer else ""),
             category=t(lang, f"desk.cmp.class.{found.category}"),
             technician=found.technician_name or "—",
             stage=stage_text(lang, found),
@@ -355,17 +356,12 @@ async def _announce(context: FieldContext, decided: repair_service.Decided, chat
             lang, "desk.cmp.event", event=decided.event.event.id, name=found.technician_name
         )
     await context.bot.send_message(chat_id, text)
-    if found.customer_telegram_id:
-        async with services.db.read() as conn:
-            language = await customers.language_of(conn, found.customer_id)
-        language = language or services.config.language
+    if found.customer_telegram_id:  # through the outbox, in the customer's language
         key = f"desk.cmp.customer_{found.result}"
-        try:
-            await context.bot.send_message(
-                found.customer_telegram_id, t(language, key, id=found.id, note=found.result_note)
-            )
-        except TelegramError as exc:
-            log.warning("complaint %s result not told to the customer: %s", found.id, exc)
+        recipient = notices.customer(found.customer_id)
+        await notices.post_soon(
+            services.db, notices.text(recipient, key, id=found.id, note=found.result_note)
+        )
     recorded = decided.event
     if recorded is not None and recorded.technician_telegram_id is not None:
         amount = payroll.format_yuan(recorded_events.event_amount(recorded.event, context.services))
@@ -384,11 +380,7 @@ async def notify(app: Application, alert: DueAlert, conn: aiosqlite.Connection) 
     found = await complaints.get(conn, alert.ref_id)
     if found is None:
         return
-    managers = await people.with_role(conn, Role.MANAGER)
-    recipients = [notices.person(p.id) for p in managers if p.telegram_id is not None]
-    recipients += [notices.chat(admin) for admin in services.config.admins]
-    if not recipients and await people.bound_chat(conn, "dispatch") is not None:
-        recipients.append(notices.group())
+    recipients = await customer_complaint_service.desk_recipients(services, conn)
     key = "desk.cmp.alert_breach" if alert.phase == BREACH else "desk.cmp.alert_warning"
     values = {
         "id": found.id,

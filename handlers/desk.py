@@ -6,7 +6,7 @@ from __future__ import annotations
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, MessageHandler, filters
 
-from handlers import complaints, forms, paging, policy, repairs, spares
+from handlers import complaints, customer_complaints, forms, paging, policy, repairs, spares
 from handlers.common import add_command
 from handlers.context import FieldContext
 
@@ -33,10 +33,12 @@ def register(app: Application) -> None:
     paging.add_lister(app, "complaints", complaints.complaints_listing)
     app.add_handler(CallbackQueryHandler(spares.spare_button, pattern=r"^spare:"))
     app.add_handler(CallbackQueryHandler(complaints.complaint_button, pattern=r"^cmp:"))
+    app.add_handler(CallbackQueryHandler(customer_complaints.button, pattern=r"^ccmp:"))
     app.add_handler(CallbackQueryHandler(policy.policy_button, pattern=r"^pol:"))
     app.add_handler(MessageHandler(filters.UpdateType.MESSAGE & filters.PHOTO, on_photo))
     forms.add_text_consumer(spares.add_name_text)
     forms.add_text_consumer(complaints.register_text)
     forms.add_text_consumer(complaints.step_text)
+    forms.add_text_consumer(customer_complaints.content_text)
     forms.add_text_consumer(policy.sale_text)
     complaints.install_notifier(app)

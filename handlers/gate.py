@@ -95,7 +95,10 @@ async def gate(update: Update, context: FieldContext) -> None:
         refusal = access.decide(actor, action, chat_kind, in_group)
     if refusal is None:
         return
-    text = t(actor.language, refusal.value)
+    key = refusal.value
+    if refusal is access.Refusal.STRANGER and action is not None:
+        key = access.STRANGER_HINTS.get(action, key)
+    text = t(actor.language, key)
     if update.callback_query is not None:
         await update.callback_query.answer(text, show_alert=True)
     elif message is not None:

@@ -9,16 +9,16 @@ from datetime import date
 from telegram import ForceReply, InlineKeyboardButton, InlineKeyboardMarkup, Update
 
 from bot.config import ITEM_KINDS
-from bot.domain import access, limits, policy, warranty
+from bot.domain import access, cards, limits, policy, warranty
 from bot.domain.parsing import parse_id
 from bot.i18n import t
 from bot.services import forms as form_engine
 from bot.services import repair_service
+from bot.services import ticket_warranty as ticket_warranty_service
 from bot.services.repair_service import RepairError
 from handlers import forms
 from handlers.context import FieldContext
 from storage import repairs as repair_store
-from storage import tickets
 
 FORM = form_engine.define(
     form_engine.FormSpec("policy", steps=("kind", "sale", "item", "condition"))
@@ -207,61 +207,88 @@ def render_warranty(language: str, what: str, verdict: warranty.Verdict) -> str:
 
 
 async def warranty_command(update: Update, context: FieldContext) -> None:
-    """/warranty ITEM — the verdict; /warranty ITEM in|out NOTE — override it with a note."""
+    """/warranty ITEM|tTICKET — the verdict; /warranty ITEM|tTICKET in|out NOTE — override it."""
     message = update.effective_message
     assert message is not None
     lang = context.lang
     args = list(context.args or [])
-    ticket_id = parse_id(args[0][1:]) if len(args) == 1 and args[0][:1] in ("t", "T") else None
-    if ticket_id is not None:
-        await message.reply_text(await ticket_warranty(context, ticket_id))
-        return
-    item_id = parse_id(args[0]) if args else None
-    if (
-        item_id is None
-        or len(args) == 2
-        or (len(args) > 2 and args[1].lower() not in ("in", "out"))
-    ):
+    target = args[0] if args else ""
+    is_ticket = target[:1] in ("t", "T")
+    number = parse_id(target[1:] if is_ticket else target)
+    if number is None:
         await message.reply_text(t(lang, "desk.wty.usage"))
         return
-    services = context.services
-    if len(args) > 2:
-        actor = context.actor
-        if actor is None or not actor.roles & access.WARRANTY_OVERRIDE:
-            await message.reply_text(t(lang, "desk.wty.override_role"))
-            return
-        by = actor.person.id if actor.person else None
-        try:
-            verdict = await repair_service.override_warranty(
-                services, item_id, args[1].lower() == "in", " ".join(args[2:]), by
-            )
-        except RepairError as exc:
-            await message.reply_text(t(lang, exc.key, **exc.values))
-            return
-        await message.reply_text(
-            render_warranty(lang, t(lang, "desk.wty.item", id=item_id), verdict)
-        )
+    if len(args) == 1:
+        show = ticket_warranty_text if is_ticket else _item_warranty
+        await message.reply_text(await show(context, number))
         return
-    async with services.db.read() as conn:
+    word = args[1].lower()
+    if word not in ("in", "out"):
+        await message.reply_text(t(lang, "custdesk.wty.bad_word", word=args[1][:20]))
+        return
+    change = _override_ticket if is_ticket else _override_item
+    await message.reply_text(await change(context, number, word == "in", " ".join(args[2:])))
+
+
+async def _item_warranty(context: FieldContext, item_id: int) -> str:
+    lang = context.lang
+    async with context.services.db.read() as conn:
         item = await repair_store.get(conn, item_id)
     if item is None:
-        await message.reply_text(t(lang, "repairs.error.unknown", id=item_id))
-        return
-    verdict = repair_service.warranty_of(services, item)
-    await message.reply_text(render_warranty(lang, t(lang, "desk.wty.item", id=item_id), verdict))
+        return t(lang, "repairs.error.unknown", id=item_id)
+    verdict = repair_service.warranty_of(context.services, item)
+    return render_warranty(lang, t(lang, "desk.wty.item", id=item_id), verdict)
 
 
-async def ticket_warranty(context: FieldContext, ticket_id: int) -> str:
-    """WTY-CHECK for the machine of a ticket, from its purchase date or warranty end on record."""
+async def _override_item(context: FieldContext, item_id: int, in_warranty: bool, note: str) -> str:
+    lang = context.lang
+    actor = context.actor
+    if actor is None or not actor.roles & access.WARRANTY_OVERRIDE:
+        return t(lang, "desk.wty.override_role")
+    by = actor.person.id if actor.person else None
+    try:
+        verdict = await repair_service.override_warranty(
+            context.services, item_id, in_warranty, note, by
+        )
+    except RepairError as exc:
+        return t(lang, exc.key, **exc.values)
+    return render_warranty(lang, t(lang, "desk.wty.item", id=item_id), verdict)
+
+
+async def _override_ticket(
+    context: FieldContext, ticket_id: int, in_warranty: bool, note: str
+) -> str:
+    """WTY-CHECK on a ticket: managers, or the technician the ticket is assigned to."""
+    actor = context.actor
+    roles = actor.roles if actor is not None else frozenset()
+    person = actor.person.id if actor is not None and actor.person is not None else None
+    try:
+        await ticket_warranty_service.override(
+            context.services, ticket_id, in_warranty, note, roles, person
+        )
+    except RepairError as exc:
+        return t(context.lang, exc.key, **exc.values)
+    return await ticket_warranty_text(context, ticket_id)
+
+
+async def ticket_warranty_text(context: FieldContext, ticket_id: int) -> str:
+    """WTY-CHECK for the machine of a ticket, from its purchase date or warranty end on record,
+    or the override in force with its note, who and when."""
     services = context.services
     lang = context.lang
-    async with services.db.read() as conn:
-        view = await tickets.ticket_for_visit(conn, ticket_id)
-    if view is None:
-        return t(lang, "repairs.error.ticket_unknown", id=ticket_id)
-    if view.purchase_date is None and view.warranty_end is None:
+    try:
+        found = await ticket_warranty_service.ticket_verdict(services, ticket_id)
+    except RepairError as exc:
+        return t(lang, exc.key, **exc.values)
+    if found.verdict is None:
         return t(lang, "desk.wty.ticket_no_machine", id=ticket_id)
-    facts = warranty.Facts(purchase_date=view.purchase_date, warranty_end=view.warranty_end)
-    today = services.local_now().date()
-    verdict = warranty.check(facts, today, services.config.warranty_months)
-    return render_warranty(lang, t(lang, "desk.wty.ticket", id=ticket_id), verdict)
+    text = render_warranty(lang, t(lang, "desk.wty.ticket", id=ticket_id), found.verdict)
+    override = found.override
+    if override is not None:
+        text += "\n" + t(
+            lang,
+            "custdesk.wty.overridden_by",
+            name=override.by_name or "—",
+            at=cards.when(override.at, services.config.tz),
+        )
+    return text

@@ -23,7 +23,7 @@ from bot.i18n import t
 from bot.services import Services, notices, repair_service, voucher
 from bot.services import forms as form_engine
 from bot.services.forms import FormInvalid
-from handlers import forms, paging, repair_policy, visit_slip
+from handlers import customer_complaints, forms, paging, repair_policy, visit_slip
 from handlers.common import add_command
 from handlers.context import FieldContext
 from handlers.dispatch_common import actor_person_id, actor_role
@@ -1035,5 +1035,11 @@ async def customer_start(update: Update, context: FieldContext, token: str) -> N
             state=state_label(lang, item.state),
             expected=item.expected_back.isoformat() if item.expected_back else "—",
             answer=item.answer or t(lang, "rmadesk.customer.no_answer"),
-        )
+        ),
+        # The chat now speaks for the item's customer: a complaint can start from here.
+        reply_markup=(
+            customer_complaints.item_button(lang, item.id)
+            if item.customer_telegram_id == update.effective_user.id
+            else None
+        ),
     )

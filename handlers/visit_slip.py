@@ -14,7 +14,7 @@ from bot.domain import evidence
 from bot.domain.parsing import parse_id
 from bot.i18n import t
 from bot.services import notices, visit_service
-from handlers import forms
+from handlers import customer_complaints, forms
 from handlers.context import FieldContext
 from handlers.visit_common import (
     SATISFACTION_LABELS,
@@ -131,7 +131,20 @@ async def _answer_slip(
             closing = t(language, "visit.thanks_customer")
             if via != "customer":
                 closing += "\n" + t(language, "visit.ask_signature")
-            await query.edit_message_text(closing)
+            unhappy = slip.satisfaction == "dissatisfied" or False in (
+                slip.conduct_shoe_covers,
+                slip.conduct_no_eating,
+            )
+            ticket_id = await _ticket_of_slip(context, slip) if via == "customer" else None
+            # In their own chat, an unhappy customer may go on to a complaint about this visit.
+            await query.edit_message_text(
+                closing,
+                reply_markup=(
+                    customer_complaints.visit_button(language, ticket_id)
+                    if unhappy and ticket_id is not None
+                    else None
+                ),
+            )
         if ok == "0":
             async with services.db.lookup() as conn:
                 tech = await people.by_id(conn, slip.technician_id)

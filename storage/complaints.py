@@ -31,6 +31,7 @@ class Complaint:
     result: str | None
     result_note: str
     event_id: int | None
+    by_customer: bool = False  # filed by the customer in their own chat
 
     @property
     def stage(self) -> str:
@@ -72,6 +73,7 @@ def _complaint(row: aiosqlite.Row) -> Complaint:
         result=row["result"],
         result_note=row["result_note"],
         event_id=row["event_id"],
+        by_customer=bool(row["by_customer"]),
     )
 
 
@@ -85,10 +87,11 @@ async def insert(
     at: datetime,
     item_id: int | None = None,
     ticket_id: int | None = None,
+    by_customer: bool = False,
 ) -> int:
     cur = await conn.execute(
         "INSERT INTO complaints (customer_id, item_id, ticket_id, content, class, technician_id, "
-        "registered_by, registered_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        "registered_by, registered_at, by_customer) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (
             customer_id,
             item_id,
@@ -98,9 +101,20 @@ async def insert(
             technician_id,
             registered_by,
             to_iso(at),
+            int(by_customer),
         ),
     )
     return int(cur.lastrowid)
+
+
+async def open_filed_by_customer(conn: aiosqlite.Connection, customer_id: int) -> int:
+    """How many complaints the customer filed themselves are not decided yet."""
+    rows = await conn.execute_fetchall(
+        "SELECT count(*) FROM complaints WHERE customer_id = ? AND by_customer = 1"
+        " AND decided_at IS NULL",
+        (customer_id,),
+    )
+    return int(rows[0][0])
 
 
 async def get(conn: aiosqlite.Connection, complaint_id: int) -> Complaint | None:

@@ -32,6 +32,7 @@ class Permission:
     roles: frozenset[Role]
     where: Where = Where.ANY
     in_menu: bool = True  # listed by /help and set_my_commands
+    customers: Where | None = None  # a linked customer may too, in this scope (their own only)
 
 
 # Commands (by name) and button actions (the prefix of callback data before the first ":").
@@ -96,9 +97,11 @@ PERMISSIONS: dict[str, Permission] = {
     # repair desk: spares, complaints (CMP-REGISTER), the policy desk, the warranty verdict
     "spares": Permission(STAFF, Where.PRIVATE_OR_DISPATCH),
     "spare": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH),  # add, lend, back; its buttons
-    "complaint": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH),
+    # the desk registers any customer's complaint; a linked customer only their own, privately
+    "complaint": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH, customers=Where.PRIVATE),
     "complaints": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH),
     "cmp": Permission(OFFICE, Where.PRIVATE_OR_DISPATCH, in_menu=False),  # register's buttons
+    "ccmp": Permission(CUSTOMERS, Where.PRIVATE, in_menu=False),  # a customer's complaint form
     "policy": Permission(STAFF, Where.PRIVATE_OR_DISPATCH),
     "pol": Permission(STAFF, Where.PRIVATE_OR_DISPATCH, in_menu=False),  # /policy's buttons
     "warranty": Permission(STAFF, Where.PRIVATE_OR_DISPATCH),
@@ -106,8 +109,28 @@ PERMISSIONS: dict[str, Permission] = {
 }
 
 
+# What a stranger asking for one of these is told instead of the general refusal: how a
+# customer links their chat.
+STRANGER_HINTS: dict[str, str] = {"complaint": "custdesk.cmp.stranger"}
+
+
 # WTY-CHECK: who may override the warranty verdict of an item (with a note).
 WARRANTY_OVERRIDE = MANAGEMENT | FIELD
+
+
+# WTY-CHECK on a ticket: these roles always; a technician (WARRANTY_OVERRIDE) only on the
+# ticket assigned to him, the one who sees the machine; other technicians read the verdict.
+TICKET_WARRANTY_OVERRIDE = MANAGEMENT
+
+
+def may_override_ticket_warranty(
+    roles: frozenset[Role], person_id: int | None, assigned_to: int | None
+) -> bool:
+    """Whether a holder of these roles may override the warranty verdict of this ticket."""
+    if roles & TICKET_WARRANTY_OVERRIDE:
+        return True
+    technician = bool(roles & WARRANTY_OVERRIDE & FIELD)
+    return technician and person_id is not None and person_id == assigned_to
 
 
 # REC-WHO: who may record each rule from chat (imports are the operator's and not checked).
@@ -178,14 +201,17 @@ def decide(actor: Actor, action: str, chat_kind: str, in_dispatch_group: bool) -
         return Refusal.STRANGER
     if permission is None:
         return Refusal.UNKNOWN
+    where = permission.where
     if not actor.roles & permission.roles:
-        return Refusal.ROLE
+        if permission.customers is None or Role.CUSTOMER not in actor.roles:
+            return Refusal.ROLE
+        where = permission.customers
     private = chat_kind == "private"
-    if permission.where is Where.PRIVATE and not private:
+    if where is Where.PRIVATE and not private:
         return Refusal.PRIVATE_ONLY
-    if permission.where is Where.DISPATCH_GROUP and not in_dispatch_group:
+    if where is Where.DISPATCH_GROUP and not in_dispatch_group:
         return Refusal.GROUP_ONLY
-    if permission.where is Where.PRIVATE_OR_DISPATCH and not (private or in_dispatch_group):
+    if where is Where.PRIVATE_OR_DISPATCH and not (private or in_dispatch_group):
         return Refusal.PRIVATE_OR_DISPATCH
     return None
 
@@ -195,5 +221,10 @@ def menu_for(roles: frozenset[Role], available: set[str]) -> list[str]:
     return [
         name
         for name, permission in PERMISSIONS.items()
-        if name in available and permission.in_menu and roles & permission.roles
+        if name in available
+        and permission.in_menu
+        and (
+            roles & permission.roles
+            or (permission.customers is not None and Role.CUSTOMER in roles)
+        )
     ]

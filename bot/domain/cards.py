@@ -44,6 +44,7 @@ class CardFacts:
     respond_due: datetime | None = None
     arrive_due: datetime | None = None
     visit: VisitFacts | None = None
+    warranty_note: str = ""  # the note of a warranty override (WTY-CHECK), when overridden
 
 
 def when(moment: datetime | None, tz: ZoneInfo) -> str:
@@ -108,6 +109,8 @@ def terms_text(facts: CardFacts, language: str) -> str:
         text += t(language, "dispatch.warranty.in")
     else:
         text += t(language, "dispatch.warranty.out")
+    if facts.warranty_note:
+        text += t(language, "custdesk.wty.card_note", note=facts.warranty_note)
     return text
 
 

@@ -25,7 +25,7 @@ from bot.domain.geo import geodesic_m
 from bot.domain.intake import IntakeError, normalize_fault
 from bot.domain.models import CUSTOMER_CLASSES
 from bot.services import Services, notices, timers
-from storage import customers, deadlines, people, tickets
+from storage import customers, deadlines, people, ticket_warranty, tickets
 
 M_PER_KM = 1000
 PROMISE_KINDS = (SLA_RESPOND, SLA_ARRIVE, DISPATCH_ACCEPT)
@@ -428,11 +428,14 @@ async def card_facts(services: Services, ticket_id: int) -> CardFacts | None:
             return None
         pending = await deadlines.pending_for(conn, PROMISE_KINDS, [ticket_id])
         visit = await tickets.latest_visit(conn, ticket_id)
+        override = await ticket_warranty.latest(conn, ticket_id)
     respond_due = _due(pending, SLA_RESPOND, ticket_id)
     window = timedelta(hours=config.sla.respond_hours)
     score = priority.score(facts_of(view, respond_due), services.now(), config.priority, window)
     distance_km = geodesic_m(config.station_location, view.site) / M_PER_KM if view.site else None
     warranty = warranty_state(view, services.local_now().date(), config.warranty_months)
+    if override is not None:  # WTY-CHECK: the override with its note has the last word
+        warranty = override.in_warranty
     outside_city = distance_km is not None and distance_km > config.free_radius_km
     mode = service_mode.recommend_mode(
         view.customer_class,
@@ -463,4 +466,5 @@ async def card_facts(services: Services, ticket_id: int) -> CardFacts | None:
         respond_due=respond_due,
         arrive_due=_due(pending, SLA_ARRIVE, ticket_id),
         visit=visit,
+        warranty_note=override.note if override is not None else "",
     )

@@ -14,7 +14,7 @@ from datetime import date, datetime, timedelta
 from typing import NamedTuple
 
 from bot.config import ITEM_KINDS
-from bot.domain import payroll, policy, repairs, warranty
+from bot.domain import cards, payroll, policy, repairs, warranty
 from bot.domain.calendar import ServiceCalendar
 from bot.domain.dispatch_models import TicketView
 from bot.domain.note_codes import coded
@@ -34,8 +34,9 @@ from bot.domain.repair_timers import (
     next_promise,
 )
 from bot.i18n import t
-from bot.services import Services, recorded_events, repair_deadlines
-from storage import complaints, customers, deadlines, people, spares, tickets
+from bot.services import Services, notices, recorded_events, repair_deadlines
+from storage import complaints, customers, deadlines, people, spares, ticket_warranty, tickets
+from storage import identities as identity_store
 from storage import promises as promises_store
 from storage import repairs as store
 
@@ -439,11 +440,11 @@ async def register_complaint(
             item_id,
             ticket_id,
         )
-        await _arm_complaint(services, conn, ComplaintClock(complaint_id, services.now()))
+        await arm_complaint(services, conn, ComplaintClock(complaint_id, services.now()))
         return complaint_id
 
 
-async def _arm_complaint(services: Services, conn, clock: ComplaintClock) -> None:  # noqa: ANN001
+async def arm_complaint(services: Services, conn, clock: ComplaintClock) -> None:  # noqa: ANN001
     """CMP-ACK and CMP-VERIFY as deadline rows (restart-safe, each alert fired once)."""
     now = services.now()
     for promise in complaint_promises(clock, services.config, calendar_of(services)):
@@ -459,11 +460,25 @@ async def _complaint(conn, complaint_id: int) -> complaints.Complaint:  # noqa: 
 
 
 async def acknowledge_complaint(services: Services, complaint_id: int, by: int | None) -> None:
+    """Acknowledge; a linked customer is told, with the date it will be verified by."""
     async with services.db.transaction() as conn:
-        await _complaint(conn, complaint_id)
+        found = await _complaint(conn, complaint_id)
         if not await complaints.acknowledge(conn, complaint_id, by, services.now()):
             raise RepairError("repairs.error.complaint_acknowledged", id=complaint_id)
         await deadlines.complete(conn, CMP_ACK, complaint_id)
+        if found.customer_telegram_id:
+            clock = ComplaintClock(complaint_id, found.registered_at)
+            verify = complaint_promises(clock, services.config, calendar_of(services))[1]
+            when = cards.when(verify.due_at, services.config.tz)
+            await notices.post(
+                conn,
+                notices.text(
+                    notices.customer(found.customer_id),
+                    "custdesk.cmp.customer_acknowledged",
+                    id=complaint_id,
+                    verify=when,
+                ),
+            )
 
 
 async def verify_complaint(
@@ -669,7 +684,13 @@ async def register_taken_back(
         ticket_id=ticket.id,
     )
     item = check_new_item(item, today)
-    return await insert_item(services, conn, item, by)
+    created = await insert_item(services, conn, item, by)
+    override = await ticket_warranty.latest(conn, ticket.id)
+    if override is not None:  # WTY-CHECK: the ticket's override comes along with its machine
+        await store.set_warranty(conn, created.id, override.in_warranty, override.note)
+        created = await store.get(conn, created.id)
+        assert created is not None
+    return created
 
 
 async def item_of_ticket(services: Services, ticket_id: int) -> Item | None:
@@ -685,11 +706,13 @@ async def link_customer(services: Services, token: str, telegram_id: int) -> Ite
             return None
         staff = telegram_id in services.config.admins
         if not staff and await people.by_telegram_id(conn, telegram_id) is None:
-            await conn.execute(
+            cur = await conn.execute(
                 "UPDATE customers SET telegram_id = ? WHERE id = ?"
                 " AND (telegram_id IS NULL OR telegram_id = ?)",
                 (telegram_id, item.customer_id, telegram_id),
             )
+            if cur.rowcount == 1:  # the chat now speaks for the customer (access, complaints)
+                await identity_store.sync_telegram_customer(conn, telegram_id)
         return await store.get(conn, item.id)
 
 

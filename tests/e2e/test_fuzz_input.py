@@ -21,6 +21,7 @@ STEPS = {
     "visit": ["arrive", "late", "told", "out", "oc", "st", "mk", "co", "pd"],
     "slip": ["qr", "sat", "cd"],
     "cslip": ["sat", "cd"],
+    "ccmp": ["i", "t", "a", "c"],
     "assign": ["s", "p"],
     "dispatch": ["accept", "decline"],
     "penalty": ["t", "r"],

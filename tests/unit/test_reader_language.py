@@ -91,6 +91,7 @@ INPUT_WORDS = {
         "complete",
     },
     "desk.wty.usage": {"in", "out"},
+    "custdesk.wty.bad_word": {"in", "out"},
 }
 
 
