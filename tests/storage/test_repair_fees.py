@@ -4,6 +4,8 @@ nothing, and a fee of a closed month carried into the first open one (ADJ-CLOSED
 
 from __future__ import annotations
 
+import json
+import sqlite3
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -16,6 +18,7 @@ from bot.services.repair_service import RepairError
 from storage import people
 from storage import repair_fees as store
 from storage.db import Database
+from tests.storage.test_cli_statement import load_examples, run
 from tests.storage.test_repairs import customer, new_item, person
 
 NOV = datetime(2026, 11, 10, 2, 0, tzinfo=UTC)  # 10:00 in Chengdu
@@ -244,3 +247,46 @@ async def test_a_fee_in_a_closed_month_is_carried_into_the_first_open_one(
         assert await people.technician_named(conn, "李娜") is not None
         rows = await conn.execute_fetchall("SELECT count(*) FROM adjustments")
     assert rows[0][0] == 3
+
+
+def test_the_cli_statement_shows_the_line_and_leaves_the_rest_alone(tmp_path, capsys) -> None:
+    db = tmp_path / "x.db"
+    load_examples(db)
+    capsys.readouterr()
+    assert run("statement", "--month", "2026-11", "--db", str(db), "--json") == 0
+    before = json.loads(capsys.readouterr().out)
+    conn = sqlite3.connect(db)
+    with conn:
+        tech_id, name = conn.execute("SELECT id, name FROM people ORDER BY id LIMIT 1").fetchone()
+        customer_id = conn.execute("SELECT min(id) FROM customers").fetchone()[0]
+        returned = "2026-11-20T06:00:00+00:00"
+        conn.execute(
+            "INSERT INTO repair_items (id, voucher_no, token, customer_id, product, fault, "
+            "packaging, taken_in_at, state, outcome, back_at, finished_at, created_at, "
+            "updated_at) VALUES (41, 'FX-20261118-0001', 't41', ?, '主机', '不开机', 'none', "
+            "?, 'returned', 'repaired', ?, ?, ?, ?)",
+            (customer_id, returned, returned, returned, returned, returned),
+        )
+        conn.execute(
+            "INSERT INTO repair_fees (item_id, technician_id, fee_fen, parts_fen, recorded_at, "
+            "changed_at) VALUES (41, ?, 20000, 8050, ?, ?)",
+            (tech_id, returned, returned),
+        )
+    conn.close()
+    assert run("statement", "--month", "2026-11", "--db", str(db), "--json") == 0
+    after = json.loads(capsys.readouterr().out)
+    xlsx = tmp_path / "s.xlsx"
+    assert run("statement", "--month", "2026-11", "--db", str(db), "--xlsx", str(xlsx)) == 0
+    assert xlsx.stat().st_size > 0
+    old = {t["technician"]: t for t in before["technicians"]}
+    for tech in after["technicians"]:
+        if tech["technician"] != name:
+            assert tech == old[tech["technician"]]
+            continue
+        *kept, added = tech["lines"]
+        assert kept == old[name]["lines"]
+        assert added["rule"] == "RWD-REVENUE" and added["ref"] == "repair 41"
+        assert added["amount_fen"] == 1195 and added["kind"] == "reward"
+        assert "FX-20261118-0001" in added["note"] and "119.50" in added["note"]
+        assert tech["reward_fen"] == old[name]["reward_fen"] + 1195
+        assert tech["net_fen"] == old[name]["net_fen"] + 1195
