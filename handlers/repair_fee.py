@@ -11,8 +11,8 @@ from bot.domain import payroll, repair_revenue
 from bot.domain.parsing import parse_id, parse_yuan
 from bot.domain.repair_models import Item
 from bot.i18n import t
-from bot.services import Services, repair_fees
 from bot.services import forms as form_engine
+from bot.services import repair_fees
 from bot.services.forms import FormInvalid
 from bot.services.repair_service import RepairError
 from handlers import forms
@@ -41,47 +41,54 @@ FEE = form_engine.define(
 def register(app: Application) -> None:
     """Attach /repairfee, the Record-fee button and its form's typed answers."""
     add_command(app, "repairfee", fee_command)
-    app.add_handler(CallbackQueryHandler(fee_button, pattern=rf"^{ACTION}:"))
+    app.add_handler(CallbackQueryHandler(fee_pressed, pattern=rf"^{ACTION}:"))
     forms.add_text_consumer(form_text)
 
 
-def fee_button_for(context: FieldContext, item: Item) -> InlineKeyboardButton | None:
-    """The item's Record-fee button in a private chat, when the item takes a fee (repaired
-    here, out of warranty): fees are recorded privately."""
+def _may_press(context: FieldContext, item: Item, recorded: bool) -> bool:
+    """Fees are recorded in a private chat, on an item that takes one; once recorded, only a
+    manager changes it."""
     if context.chat_kind != "private" or not repair_fees.may_record(context.services, item):
-        return None
+        return False
+    return not recorded or actor_role(context) in repair_fees.CHANGERS
+
+
+def fee_button(context: FieldContext, item: Item) -> InlineKeyboardButton:
     return InlineKeyboardButton(
         t(context.lang, "repairfee.button"), callback_data=f"{ACTION}:fee:{item.id}"
     )
 
 
-async def card_line(services: Services, language: str, item: Item) -> str:
-    """The fee on record, as a line of the item's card ("" when none)."""
+async def card_part(context: FieldContext, item: Item) -> tuple[str, InlineKeyboardButton | None]:
+    """The fee on record as a line of the item's card ("" when none), and the Record-fee
+    button when this caller may press it here."""
+    services = context.services
     fee = await repair_fees.fee_of(services, item.id)
+    button = fee_button(context, item) if _may_press(context, item, fee is not None) else None
     if fee is None:
-        return ""
+        return "", button
     reward = repair_revenue.reward_fen(fee.fee_fen, fee.parts_fen, services.config.rules)
-    return t(
-        language,
+    line = t(
+        context.lang,
         "repairfee.card",
         fee=payroll.format_yuan(fee.fee_fen),
         parts=payroll.format_yuan(fee.parts_fen),
         name=fee.technician,
         reward=payroll.format_yuan(reward if fee.fee_fen > 0 else 0),
     )
+    return line, button
 
 
 async def offer_after_return(update: Update, context: FieldContext, item: Item) -> None:
     """After a return in a private chat: ask for the fee when the item takes one and has none."""
-    if update.effective_chat is None or update.effective_chat.type != "private":
+    if await repair_fees.fee_of(context.services, item.id) is not None:
         return
-    button = fee_button_for(context, item)
-    if button is None or await repair_fees.fee_of(context.services, item.id) is not None:
+    if not _may_press(context, item, recorded=False):
         return
     await context.bot.send_message(
         update.effective_chat.id,
         t(context.lang, "repairfee.prompt", id=item.id),
-        reply_markup=InlineKeyboardMarkup([[button]]),
+        reply_markup=InlineKeyboardMarkup([[fee_button(context, item)]]),
     )
 
 
@@ -140,7 +147,7 @@ async def fee_command(update: Update, context: FieldContext) -> None:
     await message.reply_text(await _record(context, item_id, fee, parts, technician))
 
 
-async def fee_button(update: Update, context: FieldContext) -> None:
+async def fee_pressed(update: Update, context: FieldContext) -> None:
     """rv:fee:<item> — open the fee form of an item that takes a fee."""
     query = update.callback_query
     parts = (query.data or "").split(":")
@@ -154,6 +161,12 @@ async def fee_button(update: Update, context: FieldContext) -> None:
         return
     if not repair_fees.may_record(context.services, item):
         await query.answer(t(context.lang, "rmadesk.stale"), show_alert=True)
+        return
+    if not _may_press(
+        context, item, await repair_fees.fee_of(context.services, item.id) is not None
+    ):
+        refusal = t(context.lang, "repairfee.error.change_managers", id=item.id)
+        await query.answer(refusal, show_alert=True)
         return
     await query.answer()
     chat = update.effective_chat.id

@@ -350,9 +350,9 @@ async def item_card(context: FieldContext, item_id: int) -> tuple[str, InlineKey
         )
     for row in explained[-3:]:
         lines.append(t(lang, "rmadesk.item.explained", reason=row["reason"], date=row["new_date"]))
-    lines.insert(2, await repair_fee.card_line(services, lang, item))
+    fee_line, fee_button = await repair_fee.card_part(context, item)
+    lines.insert(2, fee_line)
     text = limits.truncate("\n".join(line for line in lines if line))  # one message
-    fee_button = repair_fee.fee_button_for(context, item)
     if repairs.is_final(item.state):
         return text, InlineKeyboardMarkup([[fee_button]]) if fee_button else None
     role = actor_role(context)

@@ -65,6 +65,10 @@ async def test_the_fee_is_asked_at_the_return_and_shows_on_me(harness: BotHarnes
     assert await h.count("SELECT count(*) FROM forms") == 0
     card = await show(h, TECH, item_id)
     assert "收费 200.00 元" in card
+    keyboard = (h.emu.messages_to(TECH)[-1].get("reply_markup") or {}).get("inline_keyboard", [])
+    assert keyboard == []  # recorded: a change is the managers'
+    popups, _ = await press(h, TECH, TECH, f"rv:fee:{item_id}")  # the old button
+    assert any("只有经理" in p for p in popups)
     me = (await h.say(TECH, "/me"))["text"]
     assert "RWD-REVENUE 11.95" in me and "站内维修" in me
     # A technician cannot change it; a manager can, and /me follows.
