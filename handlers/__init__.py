@@ -20,6 +20,7 @@ from handlers import (
     manager,
     paging,
     promises,
+    repair_fee,
     repairs,
     review,
     technician,
@@ -65,6 +66,7 @@ def register(app: Application) -> None:
     dispatch.register(app)
     desk.register(app)  # before visits: its one photo handler hands photos on in turn
     repairs.register(app)
+    repair_fee.register(app)
     visits.register(app)
     promises.register(app)
     review.register(app)

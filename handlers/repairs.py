@@ -23,7 +23,7 @@ from bot.i18n import t
 from bot.services import Services, notices, repair_service, voucher
 from bot.services import forms as form_engine
 from bot.services.forms import FormInvalid
-from handlers import customer_complaints, forms, paging, repair_policy, visit_slip
+from handlers import customer_complaints, forms, paging, repair_fee, repair_policy, visit_slip
 from handlers.common import add_command
 from handlers.context import FieldContext
 from handlers.dispatch_common import actor_person_id, actor_role
@@ -350,9 +350,11 @@ async def item_card(context: FieldContext, item_id: int) -> tuple[str, InlineKey
         )
     for row in explained[-3:]:
         lines.append(t(lang, "rmadesk.item.explained", reason=row["reason"], date=row["new_date"]))
+    fee_line, fee_button = await repair_fee.card_part(context, item)
+    lines.insert(2, fee_line)
     text = limits.truncate("\n".join(line for line in lines if line))  # one message
     if repairs.is_final(item.state):
-        return text, None
+        return text, InlineKeyboardMarkup([[fee_button]]) if fee_button else None
     role = actor_role(context)
     buttons = [
         _button(lang, f"repairs.event.{event}", "ri", "mv", item.id, event, item.state)
@@ -362,6 +364,8 @@ async def item_card(context: FieldContext, item_id: int) -> tuple[str, InlineKey
         buttons.append(_button(lang, "rmadesk.button.answer", "ri", "ans", item.id))
     if repair_policy.allows_policy(item):
         buttons.append(_button(lang, "rfpol.button", "ri", "pol", item.id))
+    if fee_button is not None:
+        buttons.append(fee_button)
     rows = [buttons[i : i + 2] for i in range(0, len(buttons), 2)]
     return text, InlineKeyboardMarkup(rows) if rows else None
 
@@ -614,6 +618,8 @@ async def _announce(update: Update, context: FieldContext, item: Item, event: st
         await tell_customer(services, context.bot, item, "rmadesk.customer.back")
     elif repairs.is_final(item.state):
         await tell_customer(services, context.bot, item, "rmadesk.customer.final", state=item.state)
+    if event == repairs.Event.RETURN:
+        await repair_fee.offer_after_return(update, context, item)
 
 
 # --- answers asked by the item's buttons and its promises -------------------------------------

@@ -71,6 +71,9 @@ PERMISSIONS: dict[str, Permission] = {
     "rma": Permission(STAFF, Where.PRIVATE),
     "ri": Permission(STAFF, Where.PRIVATE_OR_DISPATCH, in_menu=False),  # item buttons
     "rf": Permission(STAFF, Where.PRIVATE, in_menu=False),  # registration form buttons
+    # RWD-REVENUE of a repair done here: its fee (a change once recorded: managers, checked there)
+    "repairfee": Permission(STAFF, Where.PRIVATE),
+    "rv": Permission(STAFF, Where.PRIVATE, in_menu=False),  # the Record-fee button
     # technicians
     "jobs": Permission(FIELD, Where.PRIVATE),
     "duty": Permission(FIELD, Where.PRIVATE),

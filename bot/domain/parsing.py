@@ -65,3 +65,16 @@ def parse_month(text: str | None) -> str | None:
     if not (MIN_YEAR <= year <= MAX_YEAR and 1 <= month <= 12):
         return None
     return f"{year:04d}-{month:02d}"
+
+
+_YUAN = re.compile(r"([0-9]{1,10})(?:\.([0-9]{1,2}))?")
+
+
+def parse_yuan(text: str | None) -> int | None:
+    """An amount typed in 元 (ASCII digits, at most two decimals: 120, 120.5, 0.80) as fen,
+    at most MAX_AMOUNT_FEN; else None (no sign, exponent, spaces inside or separators)."""
+    match = _YUAN.fullmatch((text or "").strip())
+    if match is None:
+        return None
+    fen = int(match[1]) * 100 + int((match[2] or "0").ljust(2, "0"))
+    return fen if fen <= MAX_AMOUNT_FEN else None

@@ -13,13 +13,13 @@ from datetime import timedelta
 import aiosqlite
 
 from bot.config import Config
-from bot.domain import adjustments, payroll
+from bot.domain import adjustments, payroll, repair_revenue
 from bot.domain.line_text import NoteRenderer
 from bot.domain.models import MonthStatement, RecordedEvent, Slip, statement_from_json
 from bot.i18n import t
 from bot.services import snapshots
 from storage import adjustments as stored_adjustments
-from storage import ledger, months
+from storage import ledger, months, repair_fees
 
 
 def next_month(month: str) -> str:
@@ -55,6 +55,10 @@ async def live(
         events = [e for e in events if e.technician in among or e.technician == payroll.ALL_STAFF]
     staff = await ledger.technician_names(conn)
     statement = payroll.compute_month(month, slips, events, config.rules, config.tz, staff)
+    # RWD-REVENUE of repairs done at the station: the month's returns, in one query.
+    fees = await repair_fees.returned_between(conn, start, end, among=among)
+    if fees:
+        statement = repair_revenue.with_repair_revenue(statement, fees, config.rules, config.tz)
     statement = adjustments.with_adjustments(
         statement, await stored_adjustments.into_month(conn, month)
     )
@@ -67,7 +71,7 @@ async def live(
 
 async def fingerprint(conn: aiosqlite.Connection, config: Config, month: str) -> tuple:
     """A cheap summary of what a month's statement is computed from: it changes when a slip,
-    an event, a void or an adjustment of that month is written."""
+    an event, a void, a repair fee or an adjustment of that month is written."""
     start, end = payroll.month_bounds(month, config.tz)
     first, following = payroll.month_days(month)
     events = await conn.execute_fetchall(
@@ -81,7 +85,8 @@ async def fingerprint(conn: aiosqlite.Connection, config: Config, month: str) ->
     carried = await conn.execute_fetchall(
         "SELECT count(*), max(id) FROM adjustments WHERE month = ?", (month,)
     )
-    return (tuple(events[0]), tuple(slips[0]), tuple(carried[0]))
+    fees = await repair_fees.fingerprint(conn, start, end)
+    return (tuple(events[0]), tuple(slips[0]), tuple(carried[0]), fees)
 
 
 def concerns(event: RecordedEvent) -> set[str] | None:

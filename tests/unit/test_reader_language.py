@@ -38,6 +38,7 @@ from bot.domain.payroll import (
     config_value,
 )
 from bot.domain.priority import ScoreBreakdown
+from bot.domain.repair_revenue import RepairFee, with_repair_revenue
 from bot.i18n import catalog
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -92,6 +93,7 @@ INPUT_WORDS = {
     },
     "desk.wty.usage": {"in", "out"},
     "custdesk.wty.bad_word": {"in", "out"},
+    "repairfee.refused.in_warranty": {"out"},
 }
 
 
@@ -186,6 +188,9 @@ def every_kind() -> list[StatementLine]:
         ),
     ]
     statement = compute_month(MONTH, a + forfeit, events, RULES, TZ, ["甲", "乙", "丙"])
+    returned = datetime(2026, 11, 21, 15, 0, tzinfo=TZ).astimezone(UTC)
+    repair = RepairFee(31, "甲", returned, 20_000, 8_000, "FX-20261102-0001", "客户31")
+    statement = with_repair_revenue(statement, [repair], RULES, TZ)
     lines = [line for tech in statement.technicians for line in tech.lines]
     minimum = replace(RULES, travel=TravelRules(minimum_fen=5000))
     zones = replace(
@@ -222,7 +227,7 @@ def test_every_statement_line_kind_reads_in_chinese() -> None:
     reasons = {key.removeprefix("line.") for key in catalog("zh-CN") if key.startswith("line.")}
     layout = {"date", "separator", "title_separator", "part_separator", "adjusts"}
     layout |= {"no_longer_due", "flagged"}  # written by ADJ-CLOSED and the evidence flags
-    layout |= {"ref_slip", "ref_event"}
+    layout |= {"ref_slip", "ref_event", "ref_repair"}
     assert reason_keys(lines) | {"parts"} == (reasons - layout) | {"parts"}
     assert len({*lines}) > 60  # lines stay hashable
     render = NoteRenderer("zh-CN")
