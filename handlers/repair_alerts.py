@@ -10,11 +10,12 @@ import logging
 import aiosqlite
 from telegram.ext import Application
 
-from bot.domain import cards, repairs
+from bot.domain import cards, payroll, repairs
 from bot.domain.repair_models import Item
 from bot.domain.repair_timers import Action, Promise
-from bot.services import Services, notices, repair_deadlines, repair_service
+from bot.services import Services, notices, recorded_events, repair_deadlines, repair_service
 from bot.services.timers import BREACH, DueAlert
+from handlers import manager
 from storage import people
 from storage import repairs as repair_store
 
@@ -102,11 +103,12 @@ async def _record(
     values: dict,
     tell_by_hand: bool,
 ) -> bool:
-    """RMA-10DAY / RMA-20DAY recorded by the bot in conn's transaction, the dispatch group told
-    in it; True if recorded now. A receiver who is not a technician leaves it to the managers
-    (told only when tell_by_hand)."""
+    """RMA-10DAY / RMA-20DAY recorded by the bot in conn's transaction, the dispatch group and
+    the person recorded against told in it; True if recorded now. A receiver who is not a
+    technician leaves it to the managers (told only when tell_by_hand)."""
     if await repair_service.promise_event_recorded(conn, rule, item.id):
         return False  # recorded and told before
+    recorded = None
     try:
         recorded = await repair_service.record_promise_event(services, item.id, rule, within=conn)
     except repair_service.RepairError:
@@ -119,8 +121,13 @@ async def _record(
         key = "rmadesk.alert.recorded"
     receiver = await people.by_id(conn, item.taken_in_by) if item.taken_in_by else None
     who = receiver.name if receiver else "—"
-    await notices.post(conn, notices.text(notices.group(), key, who=who, **values))
-    return key == "rmadesk.alert.recorded"
+    told = [notices.text(notices.group(), key, who=who, **values)]
+    if recorded is not None and receiver is not None and receiver.telegram_id is not None:
+        # REC-WHO: the person recorded against is told, and may contest it
+        amount = payroll.format_yuan(recorded_events.event_amount(recorded.event, services))
+        told.append(manager.event_notice(notices.person(receiver.id), recorded.event, amount))
+    await notices.post(conn, *told)
+    return recorded is not None
 
 
 def recorder(services: Services) -> repair_service.PromiseRecorder:

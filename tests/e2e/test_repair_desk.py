@@ -571,7 +571,8 @@ async def test_a_crash_between_the_claim_and_the_recording_is_finished_at_start(
     harness: BotHarness,
 ) -> None:
     """A claim that committed without its event (written by an older version, or a notifier
-    that failed): the start-up records it once and tells the dispatch group once."""
+    that failed): the start-up records it once and tells the dispatch group and the technician
+    once."""
     h = harness
     await setup(h)
     item_id = await register(h)
@@ -595,11 +596,14 @@ async def test_a_crash_between_the_claim_and_the_recording_is_finished_at_start(
     )
     told = [t for t in bot_texts(h, GROUP, mark) if "记录 RMA-10DAY" in t]
     assert len(told) == 1
+    told = [t for t in bot_texts(h, TECH, mark) if "扣款" in t and "RMA-10DAY" in t]
+    assert len(told) == 1
 
 
 async def test_the_bot_records_its_event_with_the_claim(harness: BotHarness) -> None:
-    """RMA-10DAY at the end of day 10: the event and the group's notice commit with the claim
-    (nothing is left to a later task that a crash could lose)."""
+    """RMA-10DAY at the end of day 10: the event, the group's notice and the technician's (who
+    may contest it, REC-WHO) commit with the claim (nothing is left to a later task that a crash
+    could lose)."""
     h = harness
     await setup(h)
     await register(h)
@@ -607,10 +611,11 @@ async def test_the_bot_records_its_event_with_the_claim(harness: BotHarness) -> 
     alerts = await timers.run_due(h.app)
     assert ("repair:RMA-10DAY", "breach") in [(a.kind, a.phase) for a in alerts]
     assert await h.count("SELECT count(*) FROM events WHERE rule = 'RMA-10DAY'") == 1
-    queued = await h.count(
-        "SELECT count(*) FROM outbox WHERE body LIKE ?", "%rmadesk.alert.recorded%"
-    )
-    assert queued == 1
+    for key in ("rmadesk.alert.recorded", "events.notice_deduction"):  # the group, REC-WHO
+        assert await h.count("SELECT count(*) FROM outbox WHERE body LIKE ?", f"%{key}%") == 1
+    await h.delivered()
+    told = [t for t in bot_texts(h, TECH, 0) if "扣款" in t and "RMA-10DAY" in t]
+    assert len(told) == 1
 
 
 async def wait_for(count, timeout: float = 5.0) -> None:  # noqa: ANN001

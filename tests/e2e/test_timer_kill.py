@@ -191,6 +191,8 @@ async def _seed(config_path: Path) -> tuple[list[Row], list[Expect]]:
         Expect("RMA-10DAY question", TECH, (item(explain), "请填写原因")),
         Expect("RMA-10DAY recorded", GROUP, (item(explain), "已对 李工 记录 RMA-10DAY")),
         Expect("RMA-20DAY recorded", GROUP, (item(report), "已对 李工 记录 RMA-20DAY")),
+        Expect("RMA-10DAY deduction", TECH, ("扣款", "RMA-10DAY", "乙机")),  # REC-WHO
+        Expect("RMA-20DAY deduction", TECH, ("扣款", "RMA-20DAY", "丙机")),
         Expect("SLA-SPARE question", TECH, (item(spare), "SLA-SPARE")),
         Expect("RMA-SEND reminder", SENDER, (item(sent), "确认收货")),
         Expect("RMA-AGENT question", TECH, (item(agent), "RMA-AGENT")),
