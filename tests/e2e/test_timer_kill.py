@@ -11,7 +11,8 @@ bot runs, which is what the clock passing them looks like to the next process.
    (before any breach is due);
 3. the breaches and single-stage alerts are due: killed right after claiming them, the notices
    again held;
-4. everything is delivered and recorded; killed once it all arrived;
+4. everything is delivered and recorded, and one more reminder falls due while it runs;
+   killed once it all arrived;
 5. a last run adds nothing.
 """
 
@@ -41,6 +42,7 @@ from tests.e2e.processes import ADMIN, wait_until, write_config
 ROOT = Path(__file__).resolve().parents[2]
 TECH, SENDER, MANAGER = 201, 202, 203
 GROUP = -1001
+LIVE_S = 4.0  # the last reminder falls due this long after the fourth run is started
 
 
 @dataclass(frozen=True)
@@ -136,6 +138,8 @@ async def _seed(config_path: Path) -> tuple[list[Row], list[Expect]]:
         spare = await take_in(firm, "丁机")  # SLA-SPARE (industry)
         sent = await take_in(home, "戊机")  # RMA-SEND
         await send_up(sent)
+        live = await take_in(home, "壬机")  # RMA-SEND falling due while a bot runs
+        await send_up(live)
         agent = await take_in(local, "己机")  # RMA-AGENT
         back = await take_in(home, "庚机")  # RMA-BACK, a local customer: deliver today
         await send_up(back)
@@ -177,6 +181,7 @@ async def _seed(config_path: Path) -> tuple[list[Row], list[Expect]]:
         Row("RMA-BACK county", "repair:RMA-BACK", county_back, warns=False),
         Row("CMP-ACK", "CMP-ACK", complaint, warns=True),
         Row("CMP-VERIFY", "CMP-VERIFY", complaint, warns=True),
+        Row("RMA-SEND live", "repair:RMA-SEND", live, warns=False),
     ]
 
     def item(number: int) -> str:
@@ -195,6 +200,7 @@ async def _seed(config_path: Path) -> tuple[list[Row], list[Expect]]:
         Expect("RMA-20DAY deduction", TECH, ("扣款", "RMA-20DAY", "丙机")),
         Expect("SLA-SPARE question", TECH, (item(spare), "SLA-SPARE")),
         Expect("RMA-SEND reminder", SENDER, (item(sent), "确认收货")),
+        Expect("RMA-SEND reminder, live", SENDER, (item(live), "确认收货")),
         Expect("RMA-AGENT question", TECH, (item(agent), "RMA-AGENT")),
         Expect("RMA-BACK deliver", TECH, (item(back), "送还客户")),
         Expect("RMA-BACK tell the county", TECH, (item(county_back), "通知县级公司")),
@@ -295,7 +301,9 @@ async def test_every_repair_and_complaint_timer_alerts_once_across_sigkills(
             tmp_path, emu.base_url, emu.base_file_url, "[reports]", "monthly_summary = false"
         )
         db_path = tmp_path / "bot.db"
-        rows, expects = await _seed(config)
+        every, expects = await _seed(config)
+        live = every[-1:]  # falls due while the fourth run is up (its own timer, not start-up)
+        rows = every[:-1]
         two_stage = [row for row in rows if row.warns]
         command = [sys.executable, "-m", "bot", "--config", str(config), "run"]
         env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -349,7 +357,10 @@ async def test_every_repair_and_complaint_timer_alerts_once_across_sigkills(
         await hold.off()
         assert _tally(emu, expects) == nothing
 
-        # 4. Everything arrives; the bot is killed once it has.
+        # 4. Everything arrives, and one more reminder falls due a little after the start (from
+        # the timer the run arms, unless the machine is slow to start it); killed once all came.
+        _move(db_path, live, "due_at", datetime.now(UTC) + timedelta(seconds=LIVE_S))
+
         def all_arrived() -> bool:
             unsent = _query(db_path, "SELECT count(*) FROM outbox WHERE state != 'sent'")
             return (
@@ -368,6 +379,6 @@ async def test_every_repair_and_complaint_timer_alerts_once_across_sigkills(
         assert _tally(emu, expects) == once
         rules = sorted(rule for rule, _ in _events(db_path))
         assert rules == ["RMA-10DAY", "RMA-20DAY"]
-        assert all(state == "fired" for _, state, _ in _claims(db_path, rows))
+        assert all(state == "fired" for _, state, _ in _claims(db_path, every))
         assert all(warned for name, _, warned in _claims(db_path, rows) if name in warners)
         assert not [c for c in emu.sent[seen:] if c.method == "sendMessage"]
