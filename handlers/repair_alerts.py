@@ -111,7 +111,7 @@ async def _record(
     recorded = None
     try:
         recorded = await repair_service.record_promise_event(services, item.id, rule, within=conn)
-    except repair_service.RepairError:
+    except (repair_service.RepairError, recorded_events.EventError):
         if not tell_by_hand:
             return False
         key = "rmadesk.alert.record_by_hand"

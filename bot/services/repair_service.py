@@ -771,7 +771,7 @@ async def finish_unrecorded(services: Services, recorder: PromiseRecorder | None
                 else:
                     found = await record_promise_event(services, item_id, rule, within=conn)
                     recorded = found is not None
-        except RepairError:
-            continue  # a receiver who is not a technician: the managers were told at the claim
+        except (RepairError, recorded_events.EventError):
+            continue  # e.g. a receiver who is not a technician: the managers were told at the claim
         done += int(recorded)
     return done
