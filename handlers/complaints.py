@@ -386,7 +386,8 @@ async def notify(app: Application, alert: DueAlert, conn: aiosqlite.Connection) 
         return
     managers = await people.with_role(conn, Role.MANAGER)
     recipients = [notices.person(p.id) for p in managers if p.telegram_id is not None]
-    recipients += [notices.chat(admin) for admin in services.config.admins]
+    known = {p.telegram_id for p in managers}  # an admin on record as a manager: one alert
+    recipients += [notices.chat(admin) for admin in services.config.admins if admin not in known]
     if not recipients and await people.bound_chat(conn, "dispatch") is not None:
         recipients.append(notices.group())
     key = "desk.cmp.alert_breach" if alert.phase == BREACH else "desk.cmp.alert_warning"
