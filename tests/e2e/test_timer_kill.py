@@ -377,8 +377,8 @@ async def test_every_repair_and_complaint_timer_alerts_once_across_sigkills(
 
         once = dict.fromkeys(_tally(emu, expects), 1)
         assert _tally(emu, expects) == once
-        rules = sorted(rule for rule, _ in _events(db_path))
-        assert rules == ["RMA-10DAY", "RMA-20DAY"]
+        recorded = sorted((rule, note.split()[-1]) for rule, note in _events(db_path))
+        assert recorded == [("RMA-10DAY", "乙机"), ("RMA-20DAY", "丙机")]  # once, on their items
         assert all(state == "fired" for _, state, _ in _claims(db_path, every))
         assert all(warned for name, _, warned in _claims(db_path, rows) if name in warners)
         assert not [c for c in emu.sent[seen:] if c.method == "sendMessage"]
