@@ -347,6 +347,13 @@ async def notify_technician(
     for a deduction (in their own language)."""
     async with context.services.db.lookup() as conn:
         person = await people.by_telegram_id(conn, telegram_id)
+    who = notices.person(person.id) if person is not None else notices.chat(telegram_id)
+    await notices.post_soon(context.services.db, event_notice(who, event, value))
+
+
+def event_notice(who: notices.Recipient, event: RecordedEvent, value: str) -> notices.Notice:
+    """What the person recorded against is told (value: the amount shown), with the contest
+    button for a deduction; to be queued by the caller."""
     info = payroll.EVENT_RULES[event.rule]
     key = "events.notice_reward" if info.kind == payroll.REWARD else "events.notice_deduction"
     buttons: tuple[tuple[notices.Button, ...], ...] = ()
@@ -362,10 +369,7 @@ async def notify_technician(
         "note": notices.by_language(zh_CN=_event_note(event, "zh-CN"), en=_event_note(event, "en")),
         "id": event.id,
     }
-    who = notices.person(person.id) if person is not None else notices.chat(telegram_id)
-    await notices.post_soon(
-        context.services.db, notices.Notice(who, parts=((key, values),), buttons=buttons)
-    )
+    return notices.Notice(who, parts=((key, values),), buttons=buttons)
 
 
 def _event_note(event: RecordedEvent, language: str, empty: str = "—") -> str:

@@ -1,25 +1,25 @@
 """What the repair desk's promise timers say and do when a stage of a promise comes
 (bot.domain.repair_timers): the question to the person concerned, the warning or the breach to the
-dispatch group, and RMA-10DAY / RMA-20DAY recorded when no explanation came. The deadline row was
-claimed before this runs, so each stage is acted on once, also across restarts."""
+dispatch group, and RMA-10DAY / RMA-20DAY recorded when no explanation came. This runs in the
+transaction that claims the deadline row, so each stage is acted on once, also across restarts."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 import aiosqlite
 from telegram.ext import Application
 
-from bot.domain import cards, repairs
-from bot.domain.repair_timers import Action
-from bot.services import Services, notices, repair_deadlines, repair_service
+from bot.domain import cards, payroll, repairs
+from bot.domain.repair_models import Item
+from bot.domain.repair_timers import Action, Promise
+from bot.services import Services, notices, recorded_events, repair_deadlines, repair_service
 from bot.services.timers import BREACH, DueAlert
+from handlers import manager
 from storage import people
 from storage import repairs as repair_store
 
 log = logging.getLogger(__name__)
-RECORDING_KEY = "repair_events_recording"  # bot_data: the events being recorded after a claim
 
 # The button under each question: (i18n key of its label, button action).
 _BUTTONS: dict[Action, tuple[tuple[str, str], ...]] = {
@@ -43,9 +43,21 @@ def _buttons(action: Action, item_id: int) -> tuple[tuple[notices.Button, ...], 
     return (row,) if row else ()
 
 
+def _values(services: Services, item: Item, rule: str, promise: Promise) -> dict:
+    """What the catalog texts of an item's alert show."""
+    return {
+        "id": item.id,
+        "label": item.voucher_no or f"#{item.id}",
+        "product": item.product,
+        "customer": item.customer_name,
+        "rule": rule,
+        "due": cards.when(promise.due_at, services.config.tz),
+    }
+
+
 async def notify(app: Application, alert: DueAlert, conn: aiosqlite.Connection) -> None:
-    """Act on one claimed stage of an item's promise: its notices are queued in the claiming
-    transaction; an event the bot records itself follows right after that commits."""
+    """Act on one claimed stage of an item's promise: its notices (and an event the bot records
+    itself) are written in the claiming transaction."""
     services: Services = app.bot_data["services"]
     rule = repair_deadlines.rule_of(alert.kind)
     item = await repair_store.get(conn, alert.ref_id)
@@ -57,21 +69,9 @@ async def notify(app: Application, alert: DueAlert, conn: aiosqlite.Connection) 
     action = promise.due_action if alert.phase == BREACH else promise.warn_action
     if action is None:
         return
-    values = {
-        "id": item.id,
-        "label": item.voucher_no or f"#{item.id}",
-        "product": item.product,
-        "customer": item.customer_name,
-        "rule": rule,
-        "due": cards.when(promise.due_at, services.config.tz),
-    }
-    if action == Action.RECORD_EVENT:
-        # Recording is a transaction of its own; a crash before it is finished at start-up
-        # (repair_service.finish_unrecorded), so the claim can commit first.
-        task = app.create_task(_record_event(app, item.id, item.taken_in_by, rule, values))
-        running = app.bot_data.setdefault(RECORDING_KEY, set())
-        running.add(task)
-        task.add_done_callback(running.discard)
+    values = _values(services, item, rule, promise)
+    if action == Action.RECORD_EVENT:  # recorded with the claim: both commit, or neither
+        await _record(services, conn, item, rule, values, tell_by_hand=True)
         return
     person_id = item.sent_by if action == Action.REMIND_SENDER and item.sent_by else None
     person_id = person_id or item.taken_in_by
@@ -95,27 +95,51 @@ async def notify(app: Application, alert: DueAlert, conn: aiosqlite.Connection) 
     await notices.post(conn, *told)
 
 
-async def _record_event(
-    app: Application, item_id: int, receiver_id: int | None, rule: str, values: dict
-) -> None:
-    """RMA-10DAY / RMA-20DAY recorded by the bot, then the dispatch group is told."""
-    services: Services = app.bot_data["services"]
+async def _record(
+    services: Services,
+    conn: aiosqlite.Connection,
+    item: Item,
+    rule: str,
+    values: dict,
+    tell_by_hand: bool,
+) -> bool:
+    """RMA-10DAY / RMA-20DAY recorded by the bot in conn's transaction, the dispatch group and
+    the person recorded against told in it; True if recorded now. A receiver who is not a
+    technician leaves it to the managers (told only when tell_by_hand)."""
+    if await repair_service.promise_event_recorded(conn, rule, item.id):
+        return False  # recorded and told before
+    recorded = None
     try:
-        recorded = await repair_service.record_promise_event(services, item_id, rule)
-    except repair_service.RepairError:
+        recorded = await repair_service.record_promise_event(services, item.id, rule, within=conn)
+    except (repair_service.RepairError, recorded_events.EventError):
+        if not tell_by_hand:
+            return False
         key = "rmadesk.alert.record_by_hand"
     else:
         if recorded is None:
-            return
+            return False
         key = "rmadesk.alert.recorded"
-    async with services.db.read() as conn:
-        receiver = await people.by_id(conn, receiver_id) if receiver_id else None
-    text = notices.text(notices.group(), key, who=receiver.name if receiver else "—", **values)
-    await notices.post_soon(services.db, text)
+    receiver = await people.by_id(conn, item.taken_in_by) if item.taken_in_by else None
+    who = receiver.name if receiver else "—"
+    told = [notices.text(notices.group(), key, who=who, **values)]
+    if recorded is not None and receiver is not None and receiver.telegram_id is not None:
+        # REC-WHO: the person recorded against is told, and may contest it
+        amount = payroll.format_yuan(recorded_events.event_amount(recorded.event, services))
+        told.append(manager.event_notice(notices.person(receiver.id), recorded.event, amount))
+    await notices.post(conn, *told)
+    return recorded is not None
 
 
-async def recorded(app: Application) -> None:
-    """Wait until the events the repair timers started recording are written."""
-    running = list(app.bot_data.get(RECORDING_KEY, ()))
-    if running:
-        await asyncio.gather(*running, return_exceptions=True)
+def recorder(services: Services) -> repair_service.PromiseRecorder:
+    """Records at start-up an event whose deadline fired without it (a claim from before the
+    recording went with the claim, or one whose recording failed), the group told with it."""
+
+    async def record(conn: aiosqlite.Connection, item_id: int, rule: str) -> bool:
+        item = await repair_store.get(conn, item_id)
+        promise = repair_deadlines.promise_of(services, item, rule) if item else None
+        if item is None or promise is None:
+            return False
+        values = _values(services, item, rule, promise)
+        return await _record(services, conn, item, rule, values, tell_by_hand=False)
+
+    return record

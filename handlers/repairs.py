@@ -23,7 +23,15 @@ from bot.i18n import t
 from bot.services import Services, notices, repair_service, voucher
 from bot.services import forms as form_engine
 from bot.services.forms import FormInvalid
-from handlers import customer_complaints, forms, paging, repair_fee, repair_policy, visit_slip
+from handlers import (
+    customer_complaints,
+    forms,
+    paging,
+    repair_alerts,
+    repair_fee,
+    repair_policy,
+    visit_slip,
+)
 from handlers.common import add_command
 from handlers.context import FieldContext
 from handlers.dispatch_common import actor_person_id, actor_role
@@ -138,7 +146,7 @@ def register(app: Application) -> None:
 async def _finish_unrecorded(context: Any) -> None:
     """At start-up: RMA-10DAY / RMA-20DAY whose deadline fired before a crash get recorded."""
     services: Services = context.application.bot_data["services"]
-    done = await repair_service.finish_unrecorded(services)
+    done = await repair_service.finish_unrecorded(services, repair_alerts.recorder(services))
     if done:
         log.info("recorded %s repair promise events a crash had left", done)
 

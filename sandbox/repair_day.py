@@ -13,7 +13,6 @@ from typing import Any
 
 from bot.domain.repair_models import NewItem
 from bot.services import repair_service, timers
-from handlers import repair_alerts
 
 ZHANG, LI, DISPATCHER = 103, 104, 102
 SIGNED = b"\xff\xd8\xff\xe0 the customer's signed return slip"
@@ -65,7 +64,6 @@ async def _timers_at(day: Any, moment: datetime, what: str) -> None:
     print(f"  ({local:%Y-%m-%d %H:%M}：{what})", file=day.log.out)
     mark = day.emu.mark()
     await timers.run_due(day.app)
-    await repair_alerts.recorded(day.app)
     for _ in range(200):  # until the outbox has delivered what the timer queued
         async with day.db.read() as conn:
             rows = await conn.execute_fetchall(

@@ -9,7 +9,7 @@ import aiosqlite
 
 from bot.domain.dispatch_models import Deadline, from_iso, to_iso
 
-PENDING, DONE = "pending", "done"
+PENDING, DONE, FIRED = "pending", "done", "fired"
 _CHUNK = 500  # refs per IN (...) list, well under SQLite's variable limit
 
 
@@ -131,7 +131,7 @@ async def claim_warning(conn: aiosqlite.Connection, deadline_id: int, now: datet
 async def claim_breach(conn: aiosqlite.Connection, deadline_id: int, now: datetime) -> bool:
     """Record that the deadline fired now (no longer pending); False if it already fired."""
     cur = await conn.execute(
-        "UPDATE deadlines SET fired_at = ?, state = 'fired' WHERE id = ? AND state = ?",
-        (to_iso(now), deadline_id, PENDING),
+        "UPDATE deadlines SET fired_at = ?, state = ? WHERE id = ? AND state = ?",
+        (to_iso(now), FIRED, deadline_id, PENDING),
     )
     return cur.rowcount == 1

@@ -89,7 +89,8 @@ async def desk_recipients(
     group when no manager is on record."""
     managers = await people.with_role(conn, Role.MANAGER)
     recipients = [notices.person(p.id) for p in managers if p.telegram_id is not None]
-    recipients += [notices.chat(admin) for admin in services.config.admins]
+    known = {p.telegram_id for p in managers}  # an admin on record as a manager: one alert
+    recipients += [notices.chat(admin) for admin in services.config.admins if admin not in known]
     if not recipients and await people.bound_chat(conn, "dispatch") is not None:
         recipients.append(notices.group())
     return recipients

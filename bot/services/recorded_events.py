@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date
 from enum import StrEnum
+from typing import Any
 
 import aiosqlite
 
@@ -97,6 +100,7 @@ async def record(
     source_key: str | None = None,
     roles: frozenset[Role] | None = None,
     flagged_visit: int | None = None,
+    within: aiosqlite.Connection | None = None,
 ) -> Recorded:
     """Record an event on its own day; one that falls in a closed month is carried (ADJ-CLOSED).
 
@@ -108,6 +112,7 @@ async def record(
     With `roles` (the recorder's, from a front end), REC-WHO decides whether they may record it.
     With `flagged_visit`, the penalty settles that visit's open flags in the same transaction,
     and is refused when somebody settled them first.
+    With `within`, it is written in the caller's transaction (with whatever else that commits).
     """
     if roles is not None and not access.may_record(roles, rule):
         raise EventError(EventProblem.NOT_ALLOWED, rule=rule)
@@ -125,7 +130,7 @@ async def record(
     stored_amount = amount if info.amount != payroll.FIXED else None
     config = services.config
     day = day or services.local_now().date()
-    async with services.db.transaction() as conn:
+    async with _unit(services.db, within) as conn:
         person = None if all_staff else await people.technician_named(conn, technician)
         if person is None and not all_staff:
             raise EventError(EventProblem.UNKNOWN_TECHNICIAN, name=technician)
@@ -170,6 +175,16 @@ async def record(
         tuple((telegram_id, name, fen) for _, name, fen, telegram_id in shares),
         carried[0] if carried is not None else None,
     )
+
+
+@asynccontextmanager
+async def _unit(db: Database, within: aiosqlite.Connection | None) -> AsyncIterator[Any]:
+    """The caller's transaction, or one of its own."""
+    if within is not None:
+        yield within
+        return
+    async with db.transaction() as conn:
+        yield conn
 
 
 async def _staff_shares(

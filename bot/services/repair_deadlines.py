@@ -2,9 +2,10 @@
 deadline timer fires each stage exactly once, also across restarts.
 
 sync() runs inside the transaction that changes an item: it creates a row for each open promise
-(kind `repair:<rule>`, ref the item), re-arms one whose times moved, and completes the rows of
-promises kept or ended. An item taken back from a ticket shares the ticket's own SLA-TAKEBACK row:
-there is one answer promise per take-back, met by an answer on either.
+(kind `repair:<rule>`, ref the item), re-arms one whose times moved (never one that fired, nor the
+warning given for the same deadline), and completes the rows of promises kept or ended. An item
+taken back from a ticket shares the ticket's own SLA-TAKEBACK row: there is one answer promise
+per take-back, met by an answer on either.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from bot.domain.repair_timers import ITEM_RULES, Promise, item_promises
 from bot.services import Services
 from storage import deadlines
 from storage import repairs as store
+from storage.deadlines import FIRED
 
 PREFIX = "repair:"
 
@@ -65,6 +67,12 @@ async def sync(services: Services, conn: aiosqlite.Connection, item_id: int) -> 
                 await deadlines.complete(conn, kind, item_id)
             continue
         if row is not None:
+            # Only the config moves an item's times once they are set (a restart with another
+            # warning lead or day count): what was told stays told, never told twice.
+            if row.state == FIRED:
+                continue  # broken, and said so once
+            if row.warned_at is not None and row.due_at == promise.due_at:
+                continue  # warned for this very deadline already
             stored_warn = to_iso(row.warn_at) if row.warn_at is not None else None
             if _same(to_iso(row.due_at), stored_warn, promise):
                 continue  # unchanged: whatever it already fired stays fired

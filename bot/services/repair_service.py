@@ -8,15 +8,18 @@ returns board. Refusals are RepairError (an i18n key and its placeholders); noth
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import NamedTuple
+
+import aiosqlite
 
 from bot.config import ITEM_KINDS
 from bot.domain import cards, payroll, policy, repairs, warranty
 from bot.domain.calendar import ServiceCalendar
 from bot.domain.dispatch_models import TicketView
+from bot.domain.models import Person
 from bot.domain.note_codes import coded
 from bot.domain.repair_models import PACKAGING, Item, NewItem
 from bot.domain.repair_timers import (
@@ -251,16 +254,19 @@ AUTO_RULES = ("RMA-10DAY", "RMA-20DAY")
 
 
 async def record_promise_event(
-    services: Services, item_id: int, rule: str
+    services: Services, item_id: int, rule: str, within: aiosqlite.Connection | None = None
 ) -> recorded_events.Recorded | None:
     """RMA-10DAY / RMA-20DAY at their deadline: recorded by the bot against the person who
     took the item in, once (the source key is the rule and the item); None when an
-    explanation came in time or the item is finished."""
+    explanation came in time or the item is finished. With `within`, in the caller's
+    transaction (the one that claims the deadline, so the claim and the event commit together)."""
     if rule not in AUTO_RULES:
         raise ValueError(f"{rule} is not recorded automatically")
-    async with services.db.read() as conn:
-        item = await _open_item(conn, item_id)
-        receiver = await people.by_id(conn, item.taken_in_by) if item.taken_in_by else None
+    if within is None:
+        async with services.db.read() as conn:
+            item, receiver = await _item_and_receiver(conn, item_id)
+    else:
+        item, receiver = await _item_and_receiver(within, item_id)
     if item.explained_at is not None or repairs.is_final(item.state):
         return None
     if receiver is None or receiver.role != "technician":
@@ -273,8 +279,28 @@ async def record_promise_event(
         None,
         f"{label} {item.product}",
         None,
-        source_key=f"{rule}:repair:{item_id}",
+        source_key=promise_event_key(rule, item_id),
+        within=within,
     )
+
+
+def promise_event_key(rule: str, item_id: int) -> str:
+    """The source key of the RMA-10DAY / RMA-20DAY event of an item (once per item)."""
+    return f"{rule}:repair:{item_id}"
+
+
+async def promise_event_recorded(conn, rule: str, item_id: int) -> bool:  # noqa: ANN001
+    """The item's RMA-10DAY / RMA-20DAY event is on record already."""
+    return (
+        await promises_store.event_id_by_source_key(conn, promise_event_key(rule, item_id))
+        is not None
+    )
+
+
+async def _item_and_receiver(conn, item_id: int) -> tuple[Item, Person | None]:  # noqa: ANN001
+    item = await _open_item(conn, item_id)
+    receiver = await people.by_id(conn, item.taken_in_by) if item.taken_in_by else None
+    return item, receiver
 
 
 async def record_loss(
@@ -748,16 +774,27 @@ async def open_count(services: Services) -> int:
         return await store.count_open(conn)
 
 
-async def finish_unrecorded(services: Services) -> int:
-    """Record the RMA-10DAY / RMA-20DAY events whose deadline fired but whose recording a crash
-    interrupted (run at start-up); how many were recorded. Once only: the source key."""
+# recorder(conn, item id, rule): record the event in conn's transaction, with whatever the front
+# end tells of it; True if it was recorded now.
+PromiseRecorder = Callable[[aiosqlite.Connection, int, str], Awaitable[bool]]
+
+
+async def finish_unrecorded(services: Services, recorder: PromiseRecorder | None = None) -> int:
+    """Record the RMA-10DAY / RMA-20DAY events whose deadline fired but whose recording was
+    lost (run at start-up); how many were recorded. Once only: the source key. Each is recorded
+    in a transaction of its own, with recorder's notices when given."""
     async with services.db.read() as conn:
         pending = await store.unrecorded_breaches(conn)
     done = 0
     for rule, item_id in pending:
         try:
-            if await record_promise_event(services, item_id, rule) is not None:
-                done += 1
-        except RepairError:
-            continue  # a receiver who is not a technician: the managers were told
+            async with services.db.transaction() as conn:
+                if recorder is not None:
+                    recorded = await recorder(conn, item_id, rule)
+                else:
+                    found = await record_promise_event(services, item_id, rule, within=conn)
+                    recorded = found is not None
+        except (RepairError, recorded_events.EventError):
+            continue  # e.g. a receiver who is not a technician: the managers were told at the claim
+        done += int(recorded)
     return done

@@ -139,10 +139,15 @@ async def run_due(app: Any) -> list[DueAlert]:
         if notifier is None:
             log.warning("deadline %s %s for %s: no notifier", alert.kind, alert.phase, alert.ref_id)
             return
+        # The claim stands; a broken notice must not hold back the others, nor leave half of
+        # what its notifier wrote (an event recorded without its notice).
+        await conn.execute("SAVEPOINT notify")
         try:
             await notifier(app, alert, conn)
-        except Exception:  # the claim stands; a broken notice must not hold back the others
+        except Exception:
+            await conn.execute("ROLLBACK TO SAVEPOINT notify")
             log.exception("could not queue %s %s for %s", alert.kind, alert.phase, alert.ref_id)
+        await conn.execute("RELEASE SAVEPOINT notify")
 
     return await claim_due(services, tell)
 

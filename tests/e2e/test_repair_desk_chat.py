@@ -312,3 +312,25 @@ async def test_warranty_verdict_and_override(harness: BotHarness) -> None:
     ticket = await say_all(h, DISPATCHER, "/warranty t1")
     assert "工单 #1：❌ 不在保修期内。依据：已过保修期。保修截止日 2026-06-01" in ticket
     assert "没有编号为 2 的工单" in await say_all(h, DISPATCHER, "/warranty t2")
+
+
+async def test_an_admin_who_is_a_manager_gets_each_complaint_alert_once(
+    harness: BotHarness,
+) -> None:
+    """The station's admin (config) is also on record as a manager: one chat, one alert."""
+    h = harness
+    await setup(h)
+    admin = h.config.admins[0]
+    await h.seed(admin, "周站长", Role.MANAGER)
+    await repair_service.register_complaint(h.services, 1, "上门太慢", "delay", None, by=None)
+    h.clock.set(NOW + timedelta(hours=23, minutes=40))
+    mark = h.emu.mark()
+    assert await cmp_alerts(h) == [("CMP-ACK", "warning")]
+    await h.delivered()
+    for chat in (admin, MANAGER):
+        said = [
+            c.params.get("text") or ""
+            for c in h.emu.calls("sendMessage", after=mark)
+            if c.ok and c.chat_id == chat
+        ]
+        assert len([text for text in said if "提醒：投诉 #1" in text]) == 1, chat

@@ -1,7 +1,10 @@
 """The repair desk's promises as deadline rows: armed on register, never re-armed when
-unchanged (a fired stage stays fired), re-armed when times move, completed when kept or ended."""
+unchanged (a fired stage stays fired, also when the config moves its times), re-armed when times
+move, completed when kept or ended."""
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from bot.domain import repairs
 from bot.services import repair_deadlines, timers
@@ -66,3 +69,35 @@ def test_only_repair_kinds_are_the_repair_desks() -> None:
     assert repair_deadlines.rule_of("repair:RMA-10DAY") == "RMA-10DAY"
     assert repair_deadlines.rule_of("repair:NOPE") is None
     assert repair_deadlines.rule_of("SLA-TAKEBACK") is None
+
+
+async def test_a_fired_stage_stays_fired_when_the_config_moves_its_times(services) -> None:  # noqa: ANN001
+    """The station restarts with another warning lead: a promise broken before is not broken
+    (and told) again when its item next changes."""
+    tax = await customer(services, "税务局")
+    tech = await person(services, "张伟")
+    item = await desk.register_item(services, new_item(tax), tech)
+    advance(services, hours=25)
+    fired = await timers.claim_due(services)
+    assert ("repair:SLA-TAKEBACK", "breach") in [(a.kind, a.phase) for a in fired]
+    sla = replace(services.config.sla, warn_before_minutes=90)
+    services.config = replace(services.config, sla=sla)
+    await desk.move_item(services, item.id, repairs.Event.REPAIR_HERE, "technician", tech)
+    assert [a for a in await timers.claim_due(services) if "TAKEBACK" in a.kind] == []
+    assert (await rows(services))["repair:SLA-TAKEBACK"] == "fired"
+
+
+async def test_a_warning_given_is_not_given_again_when_the_config_moves_it(services) -> None:  # noqa: ANN001
+    tax = await customer(services, "税务局")
+    tech = await person(services, "张伟")
+    item = await desk.register_item(services, new_item(tax), tech)
+    advance(services, hours=23, minutes=45)  # inside the 30 minutes before SLA-TAKEBACK
+    warned = await timers.claim_due(services)
+    assert ("repair:SLA-TAKEBACK", "warning") in [(a.kind, a.phase) for a in warned]
+    sla = replace(services.config.sla, warn_before_minutes=90)
+    services.config = replace(services.config, sla=sla)
+    await desk.move_item(services, item.id, repairs.Event.REPAIR_HERE, "technician", tech)
+    assert [a for a in await timers.claim_due(services) if "TAKEBACK" in a.kind] == []
+    advance(services, hours=1)
+    fired = [(a.kind, a.phase) for a in await timers.claim_due(services)]
+    assert ("repair:SLA-TAKEBACK", "breach") in fired  # the breach still comes, once
