@@ -1,7 +1,8 @@
 """The sandbox day's repair desk chapter: a machine taken back through chat (its voucher, the
 day-3 RMA-SEND reminder, the day-10 question answered, back and returned with sign-off), a spare
-lent on day 7 against the customer's receipt and returned, a complaint registered, acknowledged, verified and upheld, a /policy look-up and
-the warranty verdict of the item."""
+lent on day 7 against the customer's receipt and returned, a complaint registered, acknowledged,
+verified and upheld, a /policy look-up, the warranty verdict of the item, and a paid repair at
+the station with its fee and the technician's share."""
 
 from __future__ import annotations
 
@@ -155,3 +156,31 @@ async def repair_chapter(day: Any, out_dir: Path) -> None:
     await day.say(ZHANG, f"/policy local {sale} monitor opened")
     await day.say(ZHANG, f"/policy county {date.fromisoformat(sale).isoformat()} machine faulty")
     await day.say(ZHANG, f"/warranty {item}")
+    await paid_repair_chapter(day, customer_id)
+
+
+async def paid_repair_chapter(day: Any, customer_id: int) -> None:
+    """An out-of-warranty machine repaired at the station and returned: the fee asked at the
+    return, and the technician's RWD-REVENUE share on /me."""
+    day.log.heading("站内有偿维修 A paid repair at the station (RWD-REVENUE)")
+    item = await repair_service.register_item(
+        day.services,
+        NewItem(
+            customer_id=customer_id,
+            product="惠普 ProDesk 400 主机",
+            fault="电源损坏，不开机",
+            packaging="complete",
+            purchase_date=day.services.local_now().date() - timedelta(days=900),  # out of warranty
+            accessories=(),
+        ),
+        by=None,
+    )
+    print(f"  (前台登记了返修品 {item.id}：购买已两年多，保修期外)", file=day.log.out)
+    for step in ("repair_here:received", "repaired:repairing", "return:back"):
+        await day.say(ZHANG, f"/repair {item.id}")
+        await day.press(ZHANG, ZHANG, f"ri:mv:{item.id}:{step}")
+    await day.press(ZHANG, ZHANG, "收回返修凭证")
+    await day.press(ZHANG, ZHANG, f"rv:fee:{item.id}")
+    await day.say(ZHANG, "260")
+    await day.say(ZHANG, "95.50")
+    await day.say(ZHANG, "/me")

@@ -46,4 +46,7 @@ def test_run_without_token_plays_the_sandbox_day(tmp_path: Path) -> None:
     assert "已借出：借用 #1" in out and "借用 #1 已归还" in out
     assert "投诉 #1 处理结果：成立" in out and "（DED-COMPLAINT）" in out
     assert "政策查询：本地公司" in out and "POL-OPENED" in out
+    # a paid repair at the station: the fee asked at the return, the share on /me
+    assert "请登记收费和配件成本" in out
+    assert "RWD-REVENUE 16.45 效益提成" in out and "效益 164.50 元的 10%" in out
     assert "投诉成立 1（李娜 1）" in out  # in the month's summary
