@@ -1,17 +1,18 @@
-"""A message the Bot API returned, decoded from its JSON only when something reads it.
+"""A message the bot sent, decoded from the Bot API's JSON only when something reads it.
 
 Every send and edit answers with the whole message, and python-telegram-bot decodes it into
 a Message with all its parts; most callers never look at it, or read only its message_id.
-SentMessage is a real telegram.Message (isinstance holds, every attribute reads the same): it
-keeps the JSON and its message_id, and the first read of anything else decodes the rest,
-exactly as Message.de_json would.
+A pressed button's update carries the bot's message again (text and keyboard), and handlers
+mostly read only its chat and id. SentMessage is a real telegram.Message (isinstance holds,
+every attribute reads the same): it keeps the JSON, its message_id (and chat, when asked),
+and the first read of anything else decodes the rest, exactly as Message.de_json would.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from telegram import Bot, Message
+from telegram import Bot, Chat, Message, Update
 
 # Every slot a decoded Message fills (its own and its base classes').
 _MESSAGE_SLOTS = tuple(
@@ -31,15 +32,19 @@ class SentMessage(Message):
         raise TypeError("SentMessage is made by SentMessage.of()")
 
     @classmethod
-    def of(cls, data: dict[str, Any], bot: Bot | None) -> Message:
-        """The message for this JSON (decoded at once if it lacks a message id)."""
+    def of(cls, data: dict[str, Any], bot: Bot | None, with_chat: bool = False) -> Message:
+        """The message for this JSON (decoded at once if it lacks a message id or a date, as
+        an inaccessible message has; with_chat, its chat is decoded at once too)."""
         message_id = data.get("message_id")
-        if type(message_id) is not int:
+        chat = data.get("chat")
+        if type(message_id) is not int or not data.get("date") or not isinstance(chat, dict):
             return Message.de_json(data, bot)
         sent = object.__new__(cls)
         object.__setattr__(sent, "_sent_json", data)
         object.__setattr__(sent, "_bot", bot)
         object.__setattr__(sent, "message_id", message_id)
+        if with_chat:
+            object.__setattr__(sent, "chat", Chat.de_json(chat, bot))
         return sent
 
     def __getattr__(self, name: str) -> Any:
@@ -50,6 +55,11 @@ class SentMessage(Message):
         object.__setattr__(self, "_sent_json", None)
         decoded = Message.de_json(data, object.__getattribute__(self, "_bot"))
         for slot in _MESSAGE_SLOTS:
+            try:
+                object.__getattribute__(self, slot)
+                continue  # filled at once (message_id, chat): keep the same object
+            except AttributeError:
+                pass
             try:
                 value = object.__getattribute__(decoded, slot)
             except AttributeError:
@@ -66,3 +76,18 @@ class SentMessage(Message):
     def __repr__(self) -> str:
         """As the decoded Message's."""
         return "Message" + super().__repr__()[len(type(self).__name__) :]
+
+
+def decode_update(raw: dict[str, Any], bot: Bot) -> Update:
+    """Update.de_json, a pressed button's message (the bot's own) decoded only when read."""
+    query = raw.get("callback_query")
+    message = query.get("message") if isinstance(query, dict) else None
+    if not isinstance(message, dict):
+        return Update.de_json(raw, bot)
+    bare = {key: value for key, value in query.items() if key != "message"}
+    update = Update.de_json({**raw, "callback_query": bare}, bot)
+    if update.callback_query is not None:
+        object.__setattr__(
+            update.callback_query, "message", SentMessage.of(message, bot, with_chat=True)
+        )
+    return update

@@ -259,9 +259,9 @@ class Database:
         return update_id in await self.handled_among([update_id])
 
     async def handled_among(self, update_ids: list[int]) -> set[int]:
-        """Which of these updates were handled before."""
+        """Which of these updates were handled before (a keyed lookup: on the loop's thread)."""
         marks = ", ".join("?" * len(update_ids))
-        async with self.read() as conn:
+        async with self.lookup() as conn:
             rows = await conn.execute_fetchall(
                 f"SELECT update_id FROM handled_updates WHERE update_id IN ({marks})", update_ids
             )

@@ -7,11 +7,17 @@ import copy
 from typing import Any
 
 import pytest
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram import (
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    ReplyParameters,
+    Update,
+)
 from telegram.ext import ExtBot
 
 from handlers.outbound import FieldBot
-from handlers.sent import SentMessage
+from handlers.sent import SentMessage, decode_update
 
 RESULT = {
     "message_id": 42,
@@ -123,3 +129,46 @@ def test_conflicting_reply_arguments_are_refused_as_ptb_refuses_them() -> None:
             bot.send_message(7, "x", reply_to_message_id=5, reply_parameters=ReplyParameters(5))
         )
     assert bot._posts == []
+
+
+def _button_update(message: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "update_id": 9,
+        "callback_query": {
+            "id": "q1",
+            "from": {"id": 7, "is_bot": False, "first_name": "技术员", "language_code": "zh-hans"},
+            "chat_instance": "ci",
+            "data": "visit:out:3",
+            "message": message,
+        },
+    }
+
+
+def test_a_pressed_buttons_message_is_read_as_ptb_decodes_it() -> None:
+    bot = ExtBot(token="123:abc")
+    raw = _button_update(copy.deepcopy(RESULT))
+    plain = Update.de_json(copy.deepcopy(raw), bot)
+    update = decode_update(copy.deepcopy(raw), bot)
+    message = update.callback_query.message
+    assert isinstance(message, SentMessage)
+    assert update.effective_chat == plain.effective_chat and update.effective_chat.type == "private"
+    assert message.message_id == 42 and message.chat_id == 7
+    assert object.__getattribute__(message, "_sent_json") is not None  # chat and id only so far
+    chat = message.chat
+    assert update.to_dict() == plain.to_dict()
+    assert message.chat is chat  # the chat read before decoding stays the same object
+    assert update.callback_query == plain.callback_query and update.effective_user.id == 7
+
+
+def test_an_inaccessible_or_missing_message_is_decoded_as_ptb_does() -> None:
+    bot = ExtBot(token="123:abc")
+    gone = {"message_id": 42, "date": 0, "chat": RESULT["chat"]}
+    update = decode_update(_button_update(gone), bot)
+    assert type(update.callback_query.message) is Message  # as python-telegram-bot decodes it
+    assert update.to_dict() == Update.de_json(_button_update(gone), bot).to_dict()
+    raw = _button_update(gone)
+    del raw["callback_query"]["message"]
+    raw["callback_query"]["inline_message_id"] = "im"
+    assert decode_update(raw, bot).callback_query.message is None
+    text = {"update_id": 10, "message": copy.deepcopy(RESULT)}
+    assert type(decode_update(text, bot).message) is Message
