@@ -14,6 +14,16 @@ from typing import Any
 
 from telegram import Bot, Chat, Message, Update
 
+# Fields Message.__init__ keeps exactly as the JSON has them: read without decoding the rest
+# (the gate and the shortcuts, edit_text or reply_text, read these).
+_PLAIN_FIELDS = (
+    "business_connection_id",
+    "is_topic_message",
+    "message_thread_id",
+    "migrate_from_chat_id",
+    "migrate_to_chat_id",
+)
+
 # Every slot a decoded Message fills (its own and its base classes').
 _MESSAGE_SLOTS = tuple(
     slot
@@ -43,6 +53,10 @@ class SentMessage(Message):
         object.__setattr__(sent, "_sent_json", data)
         object.__setattr__(sent, "_bot", bot)
         object.__setattr__(sent, "message_id", message_id)
+        for name in _PLAIN_FIELDS:
+            object.__setattr__(sent, name, data.get(name))
+        if not data.get("entities"):  # every CommandHandler looks at them
+            object.__setattr__(sent, "entities", ())
         if with_chat:
             object.__setattr__(sent, "chat", Chat.de_json(chat, bot))
         return sent

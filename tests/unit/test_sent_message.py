@@ -172,3 +172,16 @@ def test_an_inaccessible_or_missing_message_is_decoded_as_ptb_does() -> None:
     assert decode_update(raw, bot).callback_query.message is None
     text = {"update_id": 10, "message": copy.deepcopy(RESULT)}
     assert type(decode_update(text, bot).message) is Message
+
+
+def test_what_the_gate_and_handlers_check_is_read_without_decoding() -> None:
+    bot = ExtBot(token="123:abc")
+    data = {k: v for k, v in copy.deepcopy(RESULT).items() if k != "entities"}
+    update = decode_update(_button_update(data), bot)
+    message = update.callback_query.message
+    assert message.entities == () and message.business_connection_id is None
+    assert message.migrate_to_chat_id is None and message.message_thread_id is None
+    assert object.__getattribute__(message, "_sent_json") is not None
+    plain = Message.de_json(data, bot)
+    assert message.text == plain.text and message.entities == plain.entities
+    assert message.to_dict() == plain.to_dict()
