@@ -4,10 +4,6 @@ PTB's default transport (httpx) costs about a millisecond of CPU per call on a s
 a visit step makes two or three calls, so the transport is a large share of the bot's work.
 aiohttp is already a dependency (the sandbox's Bot API emulator) and does the same for less.
 
-Calls without files go through handlers/http11.py, a small keep-alive HTTP/1.1 client that
-does per call only what a Bot API call needs (a third of aiohttp's CPU per call); uploads
-(multipart) go through aiohttp.
-
 Parameters go as one JSON body, which the Bot API takes as it takes a form: encoding it is one
 call into the json module, where the form (PTB's default) JSON-encodes each object parameter and
 then percent-encodes every byte of the text, about five times the work for a Chinese message.
@@ -22,8 +18,6 @@ import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
-
-from handlers.http11 import Http11Pool, HttpError
 
 JSON_HEADERS = {"Content-Type": "application/json"}
 
@@ -40,7 +34,6 @@ class AiohttpRequest(BaseRequest):
     __slots__ = (
         "_connect_timeout",
         "_media_write_timeout",
-        "_pool",
         "_pool_size",
         "_read_timeout",
         "_session",
@@ -58,7 +51,6 @@ class AiohttpRequest(BaseRequest):
         self._connect_timeout = connect_timeout
         self._media_write_timeout = media_write_timeout
         self._session: aiohttp.ClientSession | None = None
-        self._pool: Http11Pool | None = None
 
     @property
     def read_timeout(self) -> float:
@@ -66,19 +58,15 @@ class AiohttpRequest(BaseRequest):
         return self._read_timeout
 
     async def initialize(self) -> None:
-        """Open the session and the connection pool (idempotent)."""
+        """Open the session (idempotent)."""
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
                 connector=aiohttp.TCPConnector(limit=self._pool_size),
                 headers={"User-Agent": self.USER_AGENT},
             )
-        if self._pool is None or self._pool.closed:
-            self._pool = Http11Pool(self._pool_size, self.USER_AGENT)
 
     async def shutdown(self) -> None:
-        """Close the session and the pool (idempotent)."""
-        if self._pool is not None:
-            self._pool.close()
+        """Close the session (idempotent)."""
         if self._session is not None and not self._session.closed:
             await self._session.close()
 
@@ -102,16 +90,6 @@ class AiohttpRequest(BaseRequest):
         connect = (
             self._connect_timeout if isinstance(connect_timeout, DefaultValue) else connect_timeout
         )
-        if not files and method == "POST" and self._pool is not None:
-            body = json_body(request_data) if request_data is not None else b""
-            try:
-                return await self._pool.post(
-                    url, body, JSON_HEADERS["Content-Type"], _seconds(connect), _seconds(read)
-                )
-            except TimeoutError as err:
-                raise TimedOut from err
-            except HttpError as err:
-                raise NetworkError(f"http11.{err.__class__.__name__}: {err}") from err
         timeout = aiohttp.ClientTimeout(total=None, sock_connect=connect, sock_read=read)
         data: aiohttp.FormData | bytes | None = None
         headers = None
@@ -130,10 +108,6 @@ class AiohttpRequest(BaseRequest):
             raise
         except aiohttp.ClientError as err:
             raise NetworkError(f"aiohttp.{err.__class__.__name__}: {err}") from err
-
-
-def _seconds(timeout: object) -> float | None:
-    return float(timeout) if isinstance(timeout, int | float) else None
 
 
 def _form(request_data: RequestData) -> aiohttp.FormData:
