@@ -13,10 +13,12 @@ from telegram import (
     Message,
     ReplyParameters,
     Update,
+    WebAppInfo,
 )
 from telegram.ext import ExtBot
+from telegram.request._requestparameter import RequestParameter
 
-from handlers.outbound import FieldBot
+from handlers.outbound import FieldBot, markup_dict
 from handlers.sent import SentMessage, decode_update
 
 RESULT = {
@@ -37,7 +39,9 @@ class Recorder(FieldBot):
     _posts: list[tuple[str, dict[str, Any], dict[str, Any]]]
 
     async def _post(self, endpoint: str, data: Any = None, **kwargs: Any) -> Any:
-        self._posts.append((endpoint, dict(data or {}), kwargs))
+        # What goes on the wire: each parameter as python-telegram-bot encodes it.
+        sent = {k: RequestParameter.from_input(k, v).value for k, v in (data or {}).items()}
+        self._posts.append((endpoint, sent, kwargs))
         return copy.deepcopy(self._answer)
 
 
@@ -95,7 +99,7 @@ def test_send_posts_what_ptb_posts_and_returns_a_lazy_message() -> None:
 
     ours, theirs, sent, decoded = asyncio.run(both())
     assert ours._posts == theirs._posts
-    assert ours._posts[0][1]["reply_parameters"] == ReplyParameters(message_id=5)
+    assert ours._posts[0][1]["reply_parameters"] == {"message_id": 5}
     assert isinstance(sent, SentMessage) and not isinstance(decoded, SentMessage)
     assert sent.to_dict() == decoded.to_dict()
 
@@ -185,3 +189,24 @@ def test_what_the_gate_and_handlers_check_is_read_without_decoding() -> None:
     plain = Message.de_json(data, bot)
     assert message.text == plain.text and message.entities == plain.entities
     assert message.to_dict() == plain.to_dict()
+
+
+def test_plain_keyboards_are_encoded_as_ptb_encodes_them() -> None:
+    plain = InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton("签退", callback_data="visit:out:3")],
+            [],
+            [
+                InlineKeyboardButton("地图", url="https://example.com/m"),
+                InlineKeyboardButton("x", pay=True),
+            ],
+        ]
+    )
+    assert markup_dict(plain) == plain.to_dict()
+    for other in (
+        InlineKeyboardMarkup([]),
+        InlineKeyboardMarkup([[InlineKeyboardButton("w", web_app=WebAppInfo("https://e.x"))]]),
+        InlineKeyboardMarkup([[InlineKeyboardButton("k", callback_data="d", api_kwargs={"z": 1})]]),
+        InlineKeyboardMarkup([[InlineKeyboardButton("k", callback_data="d")]], api_kwargs={"z": 1}),
+    ):
+        assert markup_dict(other) is other  # left to python-telegram-bot
