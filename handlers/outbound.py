@@ -14,11 +14,12 @@ import inspect
 import logging
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Message
-from telegram._utils.defaultvalue import DefaultValue
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
+from telegram._utils.defaultvalue import DEFAULT_NONE, DefaultValue
 from telegram.ext import ExtBot
 
 from bot.domain import limits
+from handlers.sent import SentMessage
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,60 @@ def _mode(parse_mode: object) -> str | None:
     return str(parse_mode) if parse_mode else None
 
 
+# The message fields Bot._send_message puts into every send or edit, with their defaults.
+_MESSAGE_FIELDS = {
+    name: parameter.default
+    for name, parameter in inspect.signature(Bot._send_message).parameters.items()
+    if parameter.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+    and name not in ("self", "endpoint", "data")
+}
+_TIMEOUTS = ("read_timeout", "write_timeout", "connect_timeout", "pool_timeout")
+_KNOWN_ARGUMENTS = frozenset(
+    (
+        *_MESSAGE_FIELDS,
+        *_TIMEOUTS,
+        "reply_to_message_id",
+        "allow_sending_without_reply",
+        "api_kwargs",
+    )
+)
+
+
+# An inline button's fields as python-telegram-bot's to_dict lists them.
+_BUTTON_FIELDS = tuple(
+    name
+    for name in InlineKeyboardButton("x", callback_data="x")._get_attrs_names(False)
+    if name != "api_kwargs"
+)
+_PLAIN_VALUES = (str, int, bool)
+
+
+def markup_dict(markup: InlineKeyboardMarkup) -> dict[str, Any] | InlineKeyboardMarkup:
+    """The keyboard as InlineKeyboardMarkup.to_dict() gives it, built directly when every
+    button holds only plain values (text, callback data, a url); else the markup itself, for
+    python-telegram-bot to convert. to_dict walks every slot of every button generically, a
+    good part of the cost of a send with buttons."""
+    if markup.api_kwargs or not markup.inline_keyboard:
+        return markup
+    rows = []
+    for row in markup.inline_keyboard:
+        buttons = []
+        for button in row:
+            if type(button) is not InlineKeyboardButton or button.api_kwargs:
+                return markup
+            fields = {}
+            for name in _BUTTON_FIELDS:
+                value = getattr(button, name)
+                if value is None:
+                    continue
+                if type(value) not in _PLAIN_VALUES:
+                    return markup
+                fields[name] = value
+            buttons.append(fields)
+        rows.append(buttons)
+    return {"inline_keyboard": rows}
+
+
 def _bind(method: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
     """The call's arguments by name (only taken on the rare long path)."""
     bound = inspect.signature(method).bind(*args, **kwargs)
@@ -51,7 +106,40 @@ def _bind(method: Any, *args: Any, **kwargs: Any) -> dict[str, Any]:
 
 
 class FieldBot(ExtBot):
-    """ExtBot whose sends and edits fit Telegram's limits by construction."""
+    """ExtBot whose sends and edits fit Telegram's limits by construction.
+
+    The message a send or edit returns is decoded only when the caller reads it (SentMessage).
+    """
+
+    async def _send_message(
+        self, endpoint: str, data: dict[str, Any], *args: Any, **kwargs: Any
+    ) -> Any:
+        """Bot._send_message, returning a SentMessage instead of decoding the result at once."""
+        if args or self.callback_data_cache is not None or not _KNOWN_ARGUMENTS.issuperset(kwargs):
+            return await super()._send_message(endpoint, data, *args, **kwargs)
+        reply_to = kwargs.pop("reply_to_message_id", None)
+        allow_without_reply = kwargs.pop("allow_sending_without_reply", DEFAULT_NONE)
+        timeouts = {name: kwargs.pop(name, DEFAULT_NONE) for name in _TIMEOUTS}
+        api_kwargs = kwargs.pop("api_kwargs", None)
+        fields = {**_MESSAGE_FIELDS, **kwargs}
+        # The same checks and reply parameters as Bot._send_message.
+        if allow_without_reply is not DEFAULT_NONE and fields["reply_parameters"] is not None:
+            raise ValueError(
+                "`allow_sending_without_reply` and `reply_parameters` are mutually exclusive."
+            )
+        if reply_to is not None and fields["reply_parameters"] is not None:
+            raise ValueError("`reply_to_message_id` and `reply_parameters` are mutually exclusive.")
+        if reply_to is not None:
+            fields["reply_parameters"] = ReplyParameters(
+                message_id=reply_to, allow_sending_without_reply=allow_without_reply
+            )
+        if isinstance(fields["reply_markup"], InlineKeyboardMarkup):
+            fields["reply_markup"] = markup_dict(fields["reply_markup"])
+        data.update(fields)
+        result = await self._post(endpoint, data, **timeouts, api_kwargs=api_kwargs)
+        if result is True:
+            return result
+        return SentMessage.of(result, self)
 
     async def send_message(self, chat_id: Any, text: str, *args: Any, **kwargs: Any) -> Message:
         """send_message, split into several messages when the text is too long."""

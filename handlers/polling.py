@@ -31,6 +31,7 @@ from telegram.ext import Application
 
 from bot.services import notices
 from handlers.delivery import Attempt, current_attempt
+from handlers.sent import decode_update
 from storage import dead_letters, inbox
 from storage.db import Database, current_update_id
 
@@ -57,7 +58,7 @@ def encode(raw: dict[str, Any]) -> str:
 def decode(app: Application, raw: dict[str, Any]) -> Update | str:
     """The update, or the error that made it undecodable."""
     try:
-        return Update.de_json(raw, app.bot)
+        return decode_update(raw, app.bot)
     except Exception as exc:  # any malformed or too-old shape: this update only
         log.error("update %s cannot be decoded", raw.get("update_id"), exc_info=exc)
         return _error_text(exc)

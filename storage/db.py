@@ -97,6 +97,37 @@ class _MarkBatch:
         self.written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
 
 
+class Lookups:
+    """Where a lookup's statement runs: on the writer connection while no transaction is open
+    on it, else on the query-only connection; either way it reads committed data.
+
+    After each commit SQLite makes every other connection drop its page cache, so a keyed read
+    on the query-only connection re-reads its pages (about 20us for the gate's identity join
+    against 13us on the writer, whose cache stays warm). Only SELECTs go to the writer; anything
+    else meets the query-only connection, which refuses writes.
+    """
+
+    def __init__(self, writer: DirectConnection, quick: DirectConnection) -> None:
+        self._writer = writer
+        self._quick = quick
+
+    def _for(self, sql: str) -> DirectConnection:
+        if self._writer.in_transaction or sql.lstrip()[:6].upper() != "SELECT":
+            return self._quick
+        return self._writer
+
+    def execute(self, sql: str, parameters: Sequence[object] | dict[str, object] = ()) -> object:
+        return self._for(sql).execute(sql, parameters)
+
+    async def execute_fetchall(
+        self, sql: str, parameters: Sequence[object] | dict[str, object] = ()
+    ) -> list[sqlite3.Row]:
+        return await self._for(sql).execute_fetchall(sql, parameters)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._quick, name)  # anything else: the query-only connection's
+
+
 class Database:
     """The application's database: one writer connection behind a lock, readers beside it.
 
@@ -113,6 +144,7 @@ class Database:
         self._readers: asyncio.Queue[aiosqlite.Connection] = asyncio.Queue()
         self._all_readers: list[aiosqlite.Connection] = []
         self.quick: DirectConnection  # set by open()
+        self._lookup: Lookups  # set by open()
         self.recorded: set[int] = set()  # updates whose handled row a transaction committed
         self._marks: _MarkBatch | None = None  # handled marks waiting for the next write
         self._marks_lock = asyncio.Lock()
@@ -126,6 +158,7 @@ class Database:
         db = cls(await DirectConnection.open(str(path), busy_timeout_ms), str(path))
         await db.migrate()
         db.quick = await DirectConnection.open(str(path), busy_timeout_ms, query_only=True)
+        db._lookup = Lookups(db.conn, db.quick)
         for _ in range(READERS):
             reader = await _connect(str(path), busy_timeout_ms)
             await reader.execute("PRAGMA query_only=ON")
@@ -263,7 +296,7 @@ class Database:
         For small indexed reads on the hot path (who is this user, this visit, this slip);
         anything that scans a table uses read(), whose queries run on other threads.
         """
-        yield self.quick
+        yield self._lookup  # type: ignore[misc]
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
@@ -278,9 +311,9 @@ class Database:
         return update_id in await self.handled_among([update_id])
 
     async def handled_among(self, update_ids: list[int]) -> set[int]:
-        """Which of these updates were handled before."""
+        """Which of these updates were handled before (a keyed lookup: on the loop's thread)."""
         marks = ", ".join("?" * len(update_ids))
-        async with self.read() as conn:
+        async with self.lookup() as conn:
             rows = await conn.execute_fetchall(
                 f"SELECT update_id FROM handled_updates WHERE update_id IN ({marks})", update_ids
             )

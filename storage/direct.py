@@ -87,6 +87,10 @@ class DirectConnection:
             raise
         return conn
 
+    @property
+    def in_transaction(self) -> bool:
+        return self._conn.in_transaction
+
     def execute(self, sql: str, parameters: Sequence[Any] | dict[str, Any] = ()) -> _Ran:
         return _Ran(DirectCursor(self._conn.execute(sql, parameters)))
 
