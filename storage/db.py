@@ -99,7 +99,8 @@ class _MarkBatch:
 
 class Lookups:
     """Where a lookup's statement runs: on the writer connection while no transaction is open
-    on it, else on the query-only connection; either way it reads committed data.
+    on it (nor lent to a worker thread), else on the query-only connection; either way it reads
+    committed data.
 
     After each commit SQLite makes every other connection drop its page cache, so a keyed read
     on the query-only connection re-reads its pages (about 20us for the gate's identity join
@@ -112,7 +113,8 @@ class Lookups:
         self._quick = quick
 
     def _for(self, sql: str) -> DirectConnection:
-        if self._writer.in_transaction or sql.lstrip()[:6].upper() != "SELECT":
+        writer = self._writer
+        if writer.in_transaction or writer.lent_to_thread or sql.lstrip()[:6].upper() != "SELECT":
             return self._quick
         return self._writer
 
@@ -250,7 +252,11 @@ class Database:
         thread (a closed month's snapshot: tens of MB). It holds the writer lock like any
         other; `work` runs on its own event loop there, so it must only use the connection."""
         async with self._lock.hold():
-            return await asyncio.to_thread(asyncio.run, self._transaction_of(work))
+            self.conn.lent_to_thread = True  # lookups keep off it, even before its BEGIN
+            try:
+                return await asyncio.to_thread(asyncio.run, self._transaction_of(work))
+            finally:
+                self.conn.lent_to_thread = False
 
     async def _transaction_of(self, work: Callable[[DirectConnection], Awaitable[T]]) -> T:
         await self.conn.begin()

@@ -64,6 +64,7 @@ class DirectConnection:
         # run on a worker thread (Database.transaction_off_loop).
         self._conn = sqlite3.connect(path, isolation_level=None, timeout=0, check_same_thread=False)
         self._conn.row_factory = sqlite3.Row
+        self.lent_to_thread = False  # a transaction runs on it from a worker thread
         self.busy_timeout_s = busy_timeout_ms / 1000
 
     @classmethod
