@@ -231,7 +231,9 @@ class Database:
                 work = self._update_work.get(update_id, []) if update_id is not None else []
                 for item in work:
                     await item.write(self.conn)
-                if update_id is not None:  # its inbox row goes with it (migration 006)
+                # Its inbox row goes with it (migration 006); a second transaction of the same
+                # update finds it committed already.
+                if update_id is not None and update_id not in self.recorded:
                     await self.conn.execute(MARK_HANDLED_SQL, (update_id, utcnow_iso()))
                 await self.conn.execute("COMMIT")
                 for item in work:
