@@ -7,7 +7,9 @@
   deadlines; seconds from the process start until it answers /help.
 - stop_10k_deadlines_s: then SIGTERM; seconds until the process has exited.
 - workbook_100k_s / workbook_100k_peak_mb: the month's workbook (build_workbook below) for
-  100,000 slips, in a child process; its time and the child's peak RSS while building it.
+  100,000 slips, in a fresh child process that reads the month from the database and computes
+  its statement first, as /summary's worker does; the build's time and the child's peak RSS
+  while building (what it holds then, the statement included, and what the build adds).
 """
 
 import sys
@@ -208,31 +210,49 @@ async def start_and_stop(count: int) -> tuple[float, float | None, float | None]
     return first, worst, stop
 
 
-WORKBOOK_CHILD = """
-import asyncio, json, sys, tempfile, time
+FILL_CHILD = """
+import asyncio, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
-from bench.growth import build_workbook, peak_rss_mb, reset_peak_rss
-from bench.statement import MONTH, fill
-from bot.services import statements
+from bench.statement import fill
 from bot.config import load_config
 from storage.db import Database
 
 async def main():
     config = load_config(Path(sys.argv[1]) / "config.example.toml")
-    with tempfile.TemporaryDirectory() as folder:
-        db = await Database.open(Path(folder) / "bench.db")
-        await fill(db, config.station_location)
-        statement = await statements.compute(db, config, MONTH)
-        metrics = await statements.metrics(db, config, MONTH)
-        await db.close()
-        reset_peak_rss()
-        started = time.perf_counter()
-        build_workbook(statement, metrics, Path(folder) / "month.xlsx", config.language)
-        took = time.perf_counter() - started
-        print(json.dumps({"s": took, "peak_mb": peak_rss_mb()}))
+    db = await Database.open(sys.argv[2])
+    await fill(db, config.station_location)
+    await db.close()
 
 asyncio.run(main())
+"""
+
+# Like /summary's worker process: a fresh process reads the month from the database, computes
+# the statement, then builds the workbook (the month was written by another process before).
+WORKBOOK_CHILD = """
+import asyncio, json, sys, time
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from bench.growth import build_workbook, peak_rss_mb, reset_peak_rss
+from bench.statement import MONTH
+from bot.services import statements
+from bot.config import load_config
+from storage.db import Database
+
+async def load(config):
+    db = await Database.open(sys.argv[2])
+    statement = await statements.compute(db, config, MONTH)
+    metrics = await statements.metrics(db, config, MONTH)
+    await db.close()
+    return statement, metrics
+
+config = load_config(Path(sys.argv[1]) / "config.example.toml")
+statement, metrics = asyncio.run(load(config))
+reset_peak_rss()  # from here: what the process holds with the statement, and the build's own
+started = time.perf_counter()
+build_workbook(statement, metrics, Path(sys.argv[3]) / "month.xlsx", config.language)
+took = time.perf_counter() - started
+print(json.dumps({"s": took, "peak_mb": peak_rss_mb()}))
 """
 
 
@@ -258,14 +278,19 @@ def peak_rss_mb() -> float:
 
 
 def workbook_100k() -> tuple[float, float]:
-    """(seconds, peak MB) of building the 100,000-slip workbook in a child process."""
-    out = subprocess.run(
-        [sys.executable, "-c", WORKBOOK_CHILD, str(ROOT)],
-        capture_output=True,
-        text=True,
-        check=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )
+    """(seconds, peak MB) of building the 100,000-slip workbook in a child process that reads
+    the month from the database first, as /summary's worker does."""
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    with tempfile.TemporaryDirectory() as folder:
+        db_path = str(Path(folder) / "bench.db")
+        subprocess.run([sys.executable, "-c", FILL_CHILD, str(ROOT), db_path], check=True, env=env)
+        out = subprocess.run(
+            [sys.executable, "-c", WORKBOOK_CHILD, str(ROOT), db_path, folder],
+            capture_output=True,
+            text=True,
+            check=True,
+            env=env,
+        )
     result = json.loads(out.stdout.strip().splitlines()[-1])
     return result["s"], result["peak_mb"]
 
