@@ -133,7 +133,15 @@ async def _tick(context) -> None:  # noqa: ANN001 - PTB job callback
             log.exception("timed job %s failed", tick.__name__)
 
 
+async def _tidy_at_start(context) -> None:  # noqa: ANN001 - PTB job callback
+    """Once at start-up: what a crash left half-done and never counted is removed."""
+    dropped = await statements.drop_abandoned_parts(context.application.bot_data["services"].db)
+    if dropped:
+        log.info("removed %d snapshot parts of a month close a crash had stopped", dropped)
+
+
 def schedule(app: Application) -> None:
     """Start the periodic checks (the first shortly after start-up, catching up after downtime)."""
     if app.job_queue is not None:
+        app.job_queue.run_once(_tidy_at_start, when=0, name="tidy:closing-parts")
         app.job_queue.run_repeating(_tick, interval=timedelta(seconds=TICK_SECONDS), first=2)

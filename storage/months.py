@@ -91,6 +91,15 @@ async def drop_parts(conn: aiosqlite.Connection, month: str, attempt: str) -> No
     )
 
 
+async def drop_abandoned_parts(conn: aiosqlite.Connection) -> int:
+    """Remove parts no closed month counts (a close stopped by a crash); returns how many."""
+    cur = await conn.execute(
+        "DELETE FROM closed_month_parts WHERE NOT EXISTS (SELECT 1 FROM closed_months c"
+        " WHERE c.month = closed_month_parts.month AND c.parts_attempt = closed_month_parts.attempt)"
+    )
+    return cur.rowcount
+
+
 async def close(
     conn: aiosqlite.Connection,
     month: str,

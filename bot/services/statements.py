@@ -202,6 +202,13 @@ async def _store_closing(
     return stored, snapshot.sha256
 
 
+async def drop_abandoned_parts(db: Database) -> int:
+    """At start-up, before any close: parts of a close a crash stopped are removed (they never
+    counted; a month is closed only with its attempt's parts). Off the loop's thread, as they
+    can be a big month's worth."""
+    return await db.transaction_off_loop(months.drop_abandoned_parts)
+
+
 async def is_closed(db: Database, month: str) -> bool:
     async with db.read() as conn:
         return await months.closed(conn, month) is not None

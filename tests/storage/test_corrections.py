@@ -232,3 +232,24 @@ async def test_a_month_closed_without_parts_is_still_read_and_corrected(
     await add_event(db, zhang, "DED-PRIVATE", date(2025, 3, 10))
     async with db.transaction() as conn:
         assert await corrections.carry(conn, config, MARCH, {"张伟"}, "test") == (APRIL, 1)
+
+
+async def test_parts_of_a_close_a_crash_stopped_are_removed_at_start_and_counted_ones_kept(
+    db: Database, config: Config
+) -> None:
+    await two_technicians_in_march(db)
+    stage = await staged_in_process(db, config, MARCH)
+    await statements.close_month(db, config, MARCH, None, stage)
+    assert await stage("late") == ""  # March is closed: nothing more is staged for it
+    async with db.transaction() as conn:  # staged for a month never closed (as if by a crash)
+        await months.stage_parts(conn, APRIL, "crashed", 0, [("张伟", "{}")])
+    assert await statements.drop_abandoned_parts(db) == 1
+    assert await statements.drop_abandoned_parts(db) == 0
+    async with db.read() as conn:
+        rows = await conn.execute_fetchall(
+            "SELECT month, count(*) FROM closed_month_parts GROUP BY month"
+        )
+    assert [tuple(row) for row in rows] == [(MARCH, 2)]
+    assert (await statements.compute(db, config, MARCH, "李娜")).technicians[
+        0
+    ].deduction_fen == 5000
