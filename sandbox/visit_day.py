@@ -83,6 +83,10 @@ async def visit_chapter(day: Any, out_dir: Path) -> None:
     await day.press(CUSTOMER, CUSTOMER, "否")
     await day.press(CUSTOMER, CUSTOMER, "是")
     await day.photo(LI, b"signed paper slip, ticket 5")
+    # Later, on the same phone, the customer files a complaint about that visit (CMP-REGISTER).
+    await day.press(CUSTOMER, CUSTOMER, "投诉此次上门服务")
+    await day.press(CUSTOMER, CUSTOMER, "言行举止")
+    await day.say(CUSTOMER, "技术员没穿鞋套，进门就踩脏了地毯")
 
     log.heading("技术员查看本月 /me")
     await day.say(ZHANG, "/me")

@@ -36,6 +36,8 @@ def test_run_without_token_plays_the_sandbox_day(tmp_path: Path) -> None:
     assert "不能使用转发的位置" in out
     assert "回执单 #1 已完整" in out and "还缺：客户签字照片" in out
     assert "需要再次上门" in out and "ALW-UNSETTLED" in out
+    # the customer files a complaint about that visit from their own phone
+    assert "已收到您的投诉，编号 #1" in out and "客户自报投诉 #1" in out
     # a machine taken back through chat: its voucher (number, QR, PDF), day 3, day 10, sign-off
     assert "凭证号 FX-20261116-0001" in out
     assert "客户扫此二维码可随时查看维修进度" in out and "返修凭证，可打印交给客户" in out
@@ -44,7 +46,7 @@ def test_run_without_token_plays_the_sandbox_day(tmp_path: Path) -> None:
     assert "现在是「已交还客户」" in out
     # the repair desk: a spare lent against a receipt and returned, a complaint upheld, /policy
     assert "已借出：借用 #1" in out and "借用 #1 已归还" in out
-    assert "投诉 #1 处理结果：成立" in out and "（DED-COMPLAINT）" in out
+    assert "投诉 #2 处理结果：成立" in out and "（DED-COMPLAINT）" in out
     assert "政策查询：本地公司" in out and "POL-OPENED" in out
     # a paid repair at the station: the fee asked at the return, the share on /me
     assert "请登记收费和配件成本" in out
