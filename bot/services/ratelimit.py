@@ -26,7 +26,11 @@ class RollingWindow:
 
     def wait(self, now: float) -> float:
         """Seconds until one more send fits (0 when it fits now)."""
-        cut = bisect.bisect_right(self.times, now - self.window)
+        # A send has left the window once its time + window <= now, computed that way round:
+        # `now - window` rounds differently and could free a send one ulp early.
+        cut = 0
+        while cut < len(self.times) and self.times[cut] + self.window <= now:
+            cut += 1
         if cut:
             del self.times[:cut]
         if len(self.times) < self.limit:

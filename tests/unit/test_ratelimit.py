@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from bot.services.ratelimit import Limiter, Limits, RollingWindow
@@ -47,6 +47,12 @@ sends = st.lists(
 
 @settings(max_examples=150, deadline=None)
 @given(sends)
+@example(  # a send freed one ulp before its window ended (now - window rounded down)
+    [(GROUP_A, 0.0, 0.16832568963958308)]
+    + [(GROUP_A, 0.0, 0.0)] * 6
+    + [(GROUP_A, 1.0, 0.0)]
+    + [(GROUP_A, 0.0, 0.0)] * 3
+)
 def test_never_more_than_the_limit_in_any_window(plan: list[tuple[int, float, float]]) -> None:
     clock = FakeTime()
     limiter = Limiter(LIMITS, clock=clock, sleep=clock.sleep)
