@@ -256,19 +256,9 @@ class Database:
         async with self._lock.hold():
             self.conn.lent_to_thread = True  # lookups keep off it, even before its BEGIN
             try:
-                return await asyncio.to_thread(asyncio.run, self._transaction_of(work))
+                return await asyncio.to_thread(asyncio.run, self.conn.run_transaction(work))
             finally:
                 self.conn.lent_to_thread = False
-
-    async def _transaction_of(self, work: Callable[[DirectConnection], Awaitable[T]]) -> T:
-        await self.conn.begin()
-        try:
-            result = await work(self.conn)
-            await self.conn.execute("COMMIT")
-        except BaseException:
-            await self.conn.execute("ROLLBACK")
-            raise
-        return result
 
     def join_update(self, update_id: int, work: UpdateWork) -> None:
         """Commit work with this update (see UpdateWork)."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Any, TypeVar
 
 T = TypeVar("T")
@@ -121,6 +121,18 @@ class DirectConnection:
     async def begin(self) -> None:
         """BEGIN IMMEDIATE: take SQLite's write lock, waiting asynchronously if need be."""
         await self.retry_busy(lambda: self._conn.execute("BEGIN IMMEDIATE"))
+
+    async def run_transaction(self, work: Callable[[DirectConnection], Awaitable[T]]) -> T:
+        """work(self) in one IMMEDIATE transaction: committed when it returns, rolled back when
+        it raises."""
+        await self.begin()
+        try:
+            result = await work(self)
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        return result
 
     async def close(self) -> None:
         self._conn.close()

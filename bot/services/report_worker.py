@@ -24,6 +24,7 @@ import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -186,19 +187,18 @@ class StagePartsJob:
         snapshot = snapshots.make_snapshot(statement, self.config.language)
         del statement
         conn = await DirectConnection.open(self.db_path, self.config.busy_timeout_ms)
+
+        async def stage(conn: DirectConnection, position: int, batch: tuple) -> bool:
+            if await months.closed(conn, self.month) is not None:
+                return False  # closed meanwhile (the close says so and drops these)
+            await months.stage_parts(conn, self.month, self.attempt, position, batch)
+            return True
+
         try:
             position = 0
             for batch in _batches(snapshot.parts, PARTS_PER_WRITE_BYTES):
-                await conn.begin()
-                try:
-                    if await months.closed(conn, self.month) is not None:
-                        await conn.execute("ROLLBACK")
-                        return ""  # closed meanwhile (the close says so and drops these)
-                    await months.stage_parts(conn, self.month, self.attempt, position, batch)
-                    await conn.execute("COMMIT")
-                except BaseException:
-                    await conn.execute("ROLLBACK")
-                    raise
+                if not await conn.run_transaction(partial(stage, position=position, batch=batch)):
+                    return ""
                 position += len(batch)
         finally:
             await conn.close()

@@ -154,12 +154,8 @@ async def close_month(
             token = uuid.uuid4().hex
             digest = await stage_parts(token)
             async with db.transaction() as conn:
-                changed = await corrections.fingerprint(conn, config, month) != before
-                if changed:
-                    await months.drop_parts(conn, month, token)
-                else:
-                    stored = await months.close(conn, month, months.FROM_PARTS, digest, by, token)
-            if changed:
+                stored = await _close_with_parts(conn, config, month, by, before, token, digest)
+            if stored is None:
                 continue
             return Closing(month, stored, already=stored != digest)
         if last:
@@ -198,8 +194,26 @@ async def _store_closing(
         snapshot = make_snapshot(await corrections.live(conn, config, month), config.language)
     token = uuid.uuid4().hex
     await months.stage_parts(conn, month, token, 0, snapshot.parts)
-    stored = await months.close(conn, month, months.FROM_PARTS, snapshot.sha256, by, token)
+    stored = await _close_with_parts(conn, config, month, by, None, token, snapshot.sha256)
+    assert stored is not None
     return stored, snapshot.sha256
+
+
+async def _close_with_parts(
+    conn: DirectConnection,
+    config: Config,
+    month: str,
+    by: int | None,
+    before: tuple | None,
+    token: str,
+    digest: str,
+) -> str | None:
+    """Close the month as the parts staged under token, returning the hash stored; unless it
+    changed since `before` was read: then those parts are dropped and None returned."""
+    if before is not None and await corrections.fingerprint(conn, config, month) != before:
+        await months.drop_parts(conn, month, token)
+        return None
+    return await months.close(conn, month, months.FROM_PARTS, digest, by, token)
 
 
 async def drop_abandoned_parts(db: Database) -> int:
