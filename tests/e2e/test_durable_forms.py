@@ -122,8 +122,8 @@ async def test_checkout_resumes_after_a_restart_at_every_step(harness: BotHarnes
     assert await h.count("SELECT count(*) FROM forms") == 0
 
 
-async def test_revisit_reason_typed_after_a_restart(harness: BotHarness) -> None:
-    h = harness
+async def at_the_outcome_question(h: BotHarness) -> int:
+    """A visit checked in and checking out, its location sent: the form asks the outcome."""
     ticket = await setup(h)
     await arrive(h, ticket)
     await send_location(h, live_period=600)
@@ -131,6 +131,12 @@ async def test_revisit_reason_typed_after_a_restart(harness: BotHarness) -> None
     vid = visit["id"]
     await h.press(TECH, TECH, f"visit:out:{vid}")
     await send_location(h, horizontal_accuracy=8)
+    return vid
+
+
+async def test_revisit_reason_typed_after_a_restart(harness: BotHarness) -> None:
+    h = harness
+    vid = await at_the_outcome_question(h)
     await press_after_restart(h, f"visit:oc:{vid}:revisit", "reason")
     await h.restart()
     mark = h.emu.mark()
@@ -143,13 +149,7 @@ async def test_revisit_reason_typed_after_a_restart(harness: BotHarness) -> None
 
 async def test_stale_check_out_button_leaves_the_resumed_form_alone(harness: BotHarness) -> None:
     h = harness
-    ticket = await setup(h)
-    await arrive(h, ticket)
-    await send_location(h, live_period=600)
-    [visit] = await visits(h)
-    vid = visit["id"]
-    await h.press(TECH, TECH, f"visit:out:{vid}")
-    await send_location(h, horizontal_accuracy=8)
+    vid = await at_the_outcome_question(h)
     await h.press(TECH, TECH, f"visit:oc:{vid}:resolved")
     await h.restart()
     before = await form_of(h, TECH, TECH)
@@ -166,13 +166,7 @@ async def test_replayed_form_step_is_not_applied_twice(harness: BotHarness) -> N
     """A step handled but not yet confirmed when the bot stops: Telegram sends it again, and
     the form does not move a second time (nor answer it again)."""
     h = harness
-    ticket = await setup(h)
-    await arrive(h, ticket)
-    await send_location(h, live_period=600)
-    [visit] = await visits(h)
-    vid = visit["id"]
-    await h.press(TECH, TECH, f"visit:out:{vid}")
-    await send_location(h, horizontal_accuracy=8)
+    vid = await at_the_outcome_question(h)
     await h.press(TECH, TECH, f"visit:oc:{vid}:resolved")
     await h.stop()
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -330,29 +330,32 @@ async def test_rma_10day_answered_in_time_records_nothing(harness: BotHarness) -
     assert await h.count("SELECT count(*) FROM events WHERE rule LIKE 'RMA-%'") == 0
 
 
+async def breach_once(h: BotHarness, kind: str, at: datetime, chat: int) -> list[str]:
+    """At `at` the timers send the breach of repair promise `kind`; after a restart they do
+    not send it again. What the bot said in chat meanwhile."""
+    h.clock.set(at)
+    mark = h.emu.mark()
+    alerts = await run_due(h)
+    assert (f"repair:{kind}", "breach") in [(a.kind, a.phase) for a in alerts]
+    said = bot_texts(h, chat, mark)
+    await h.restart()
+    assert [a for a in await run_due(h) if a.kind == f"repair:{kind}"] == []
+    return said
+
+
 async def test_takeback_breach_rma_send_and_back_alerts_once(harness: BotHarness) -> None:
     h = harness
     await setup(h)
     item_id = await register(h)
-    h.clock.set(NOW + timedelta(hours=25))
-    mark = h.emu.mark()
-    alerts = await run_due(h)
-    assert ("repair:SLA-TAKEBACK", "breach") in [(a.kind, a.phase) for a in alerts]
-    assert len([t for t in bot_texts(h, GROUP, mark) if "SLA-TAKEBACK" in t]) == 1
-    await h.restart()
-    assert [a for a in await run_due(h) if a.kind == "repair:SLA-TAKEBACK"] == []
+    said = await breach_once(h, "SLA-TAKEBACK", NOW + timedelta(hours=25), GROUP)
+    assert len([t for t in said if "SLA-TAKEBACK" in t]) == 1
     # Sent up: the third afternoon reminds the sender, once.
     await show(h, TECH, item_id)
     await press(h, TECH, TECH, f"ri:mv:{item_id}:send_up:received")
     await reply(h, TECH, "顺丰 SF1")
     await reply(h, TECH, "-")
-    h.clock.set(NOW + timedelta(days=4, hours=7))
-    mark = h.emu.mark()
-    alerts = await run_due(h)
-    assert ("repair:RMA-SEND", "breach") in [(a.kind, a.phase) for a in alerts]
-    assert any("第三天" in t for t in bot_texts(h, TECH, mark))
-    await h.restart()
-    assert [a for a in await run_due(h) if a.kind == "repair:RMA-SEND"] == []
+    said = await breach_once(h, "RMA-SEND", NOW + timedelta(days=4, hours=7), TECH)
+    assert any("第三天" in t for t in said)
     await press(h, TECH, TECH, f"ri:up:{item_id}")
     assert (await item_row(h, item_id))["upstream_confirmed_at"]
 
@@ -366,13 +369,8 @@ async def test_spare_question_at_day_7_for_industry_customers(harness: BotHarnes
         )
     item_id = await register(h)
     assert await deadline(h, "repair:SLA-SPARE", item_id) == "pending"
-    h.clock.set(NOW + timedelta(days=7, minutes=1))
-    mark = h.emu.mark()
-    alerts = await run_due(h)
-    assert ("repair:SLA-SPARE", "breach") in [(a.kind, a.phase) for a in alerts]
-    assert any("SLA-SPARE" in t for t in bot_texts(h, TECH, mark))
-    await h.restart()
-    assert [a for a in await run_due(h) if a.kind == "repair:SLA-SPARE"] == []
+    said = await breach_once(h, "SLA-SPARE", NOW + timedelta(days=7, minutes=1), TECH)
+    assert any("SLA-SPARE" in t for t in said)
     popups, _ = await press(h, TECH, TECH, f"ri:lend:{item_id}")
     assert any("备用机" in p for p in popups)
     await press(h, TECH, TECH, f"ri:nospare:{item_id}")
@@ -464,13 +462,8 @@ async def test_agent_items_ask_for_the_agents_reason_and_county_gets_no_voucher(
     # Agents' items have no SLA-TAKEBACK; RMA-AGENT asks at day 10, once.
     assert await deadline(h, "repair:SLA-TAKEBACK", item_id) is None
     assert await deadline(h, "repair:RMA-AGENT", item_id) == "pending"
-    h.clock.set(NOW + timedelta(days=10, minutes=45))
-    mark = h.emu.mark()
-    alerts = await run_due(h)
-    assert ("repair:RMA-AGENT", "breach") in [(a.kind, a.phase) for a in alerts]
-    assert len([t for t in bot_texts(h, TECH, mark) if "RMA-AGENT" in t]) == 1
-    await h.restart()
-    assert [a for a in await run_due(h) if a.kind == "repair:RMA-AGENT"] == []
+    said = await breach_once(h, "RMA-AGENT", NOW + timedelta(days=10, minutes=45), TECH)
+    assert len([t for t in said if "RMA-AGENT" in t]) == 1
 
 
 async def test_back_at_the_station_asks_for_same_day_delivery_once(harness: BotHarness) -> None:
@@ -481,13 +474,9 @@ async def test_back_at_the_station_asks_for_same_day_delivery_once(harness: BotH
     await press(h, TECH, TECH, f"ri:mv:{item_id}:repair_here:received")
     await show(h, TECH, item_id)
     await press(h, TECH, TECH, f"ri:mv:{item_id}:repaired:repairing")
-    h.clock.set(NOW + timedelta(hours=12))  # 21:00 local: past the end of the working day
-    mark = h.emu.mark()
-    alerts = await run_due(h)
-    assert ("repair:RMA-BACK", "breach") in [(a.kind, a.phase) for a in alerts]
-    assert len([t for t in bot_texts(h, TECH, mark) if "RMA-BACK" in t]) == 1
-    await h.restart()
-    assert [a for a in await run_due(h) if a.kind == "repair:RMA-BACK"] == []
+    # 21:00 local: past the end of the working day
+    said = await breach_once(h, "RMA-BACK", NOW + timedelta(hours=12), TECH)
+    assert len([t for t in said if "RMA-BACK" in t]) == 1
 
 
 async def test_the_board_pages_and_is_refused_to_customers(harness: BotHarness) -> None:

@@ -19,6 +19,7 @@ from bot.domain.models import MonthStatement, StatementLine, TechnicianStatement
 from bot.domain.parsing import parse_yuan
 from bot.domain.payroll import compute_month
 from bot.domain.repair_models import Item
+from tests.unit.repair_items import repair_item
 
 TZ = ZoneInfo("Asia/Shanghai")
 RULES = Rules()
@@ -26,50 +27,25 @@ TAKEN_IN = datetime(2026, 11, 2, 2, 0, tzinfo=UTC)
 
 
 def item(**overrides) -> Item:
-    values = dict(
+    """Repaired at the station and returned, signed off with the voucher."""
+    returned = dict(
         id=7,
         voucher_no="FX-20261102-0001",
-        token="tok",
-        customer_id=1,
         customer_name="税务局",
-        customer_class="industry",
-        customer_kind="",
-        customer_telegram_id=None,
-        ticket_id=None,
-        item_kind="machine",
         product="联想台式机",
-        specification="",
-        serial="",
         purchase_date=None,
-        fault="不开机",
-        accessories=(),
-        packaging="none",
-        inside_region=True,
         taken_in_by=1,
         taken_in_at=TAKEN_IN,
         holder_id=1,
         holder_name="张伟",
         state="returned",
         expected_back=None,
-        answer="",
-        answered_at=None,
-        sent_up_at=None,
-        sent_by=None,
-        shipment="",
-        accessories_sent=(),
-        upstream_confirmed_at=None,
         back_at=TAKEN_IN,
         outcome="repaired",
         signoff="voucher",
-        signature_file_id=None,
-        explained_at=None,
-        spare_settled_at=None,
         finished_at=TAKEN_IN,
-        warranty_in=None,
-        warranty_note="",
     )
-    values.update(overrides)
-    return Item(**values)
+    return repair_item(**{**returned, **overrides})
 
 
 def fee(item_id: int, tech: str, fee_fen: int, parts_fen: int, day: int = 20) -> rr.RepairFee:
