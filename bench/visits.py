@@ -286,10 +286,14 @@ async def bench_fieldbot(folder: Path) -> tuple[dict[str, float], float]:
             await wait_polling(emu)
             cards = await _send_cards(emu, plan)
             first = {tech: tickets[:SATURATED_VISITS] for tech, tickets in plan.items()}
+            bot_cpu = process_cpu_s(proc.pid)
             started, own_cpu = time.perf_counter(), time.process_time()
+            calls_from = emu.mark()
             lat = await run_visits(emu, first, cards, Latencies())
             elapsed, own_cpu = time.perf_counter() - started, time.process_time() - own_cpu
-            detail = _detail(proc.pid, own_cpu, elapsed, emu, lat)
+            calls = sum(call.method != "getUpdates" for call in emu.sent[calls_from:])
+            bot_cpu = process_cpu_s(proc.pid) - bot_cpu
+            detail = _detail(bot_cpu, own_cpu, elapsed, emu, lat)
             then = {tech: tickets[SATURATED_VISITS:] for tech, tickets in plan.items()}
             paced_started = time.perf_counter()
             paced = await run_visits(emu, then, cards, Latencies(TECHNICIANS / PACED_RATE))
@@ -306,6 +310,7 @@ async def bench_fieldbot(folder: Path) -> tuple[dict[str, float], float]:
     return {
         "updates": lat.updates,
         "updates_per_s": lat.updates / elapsed,
+        "calls_per_update": calls / lat.updates,
         "saturated_p50_ms": saturated["p50_ms"],
         "saturated_p99_ms": saturated["p99_ms"],
         "paced_updates_per_s": paced.updates / paced_elapsed,
@@ -325,18 +330,24 @@ def _by_step(lat: Latencies) -> str:
     return "\n".join(lines)
 
 
-def _detail(pid: int, own_cpu: float, elapsed: float, emu: BotApiEmulator, lat: Latencies) -> str:
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far."""
+    with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _detail(
+    bot_cpu: float, own_cpu: float, elapsed: float, emu: BotApiEmulator, lat: Latencies
+) -> str:
     """With BENCH_DETAIL set: CPU of both sides, the bot's calls by method, latency by step."""
     if not os.environ.get("BENCH_DETAIL"):
         return ""
     from collections import Counter
 
-    import psutil
-
-    cpu = psutil.Process(pid).cpu_times()
     lines = [
-        f"bot cpu {cpu.user + cpu.system:.1f}s, emulator and technicians {own_cpu:.1f}s,"
-        f" over {elapsed:.1f}s",
+        f"bot cpu {bot_cpu:.1f}s ({bot_cpu / lat.updates * 1000:.2f} ms an update),"
+        f" emulator and technicians {own_cpu:.1f}s, over {elapsed:.1f}s",
         f"bot calls: {dict(Counter(call.method for call in emu.sent).most_common())}",
     ]
     lines.append(_by_step(lat))
@@ -418,7 +429,31 @@ ECHO_SAME_STACK_BOT = textwrap.dedent(
 )
 
 
-async def bench_echo(folder: Path, per_user: int, source: str = ECHO_BOT) -> dict[str, float]:
+# The same-stack echo making the Bot API calls FieldBot's visit makes per update: each
+# update is answered with calls_per_update calls on average (a reply, then edits of it: a
+# visit's steps are mostly a callback answer plus an edit or a new message). No storage, no
+# rules: what the conversation alone costs on this stack, to compare the bot's own work with.
+ECHO_SAME_CALLS_BOT = ECHO_SAME_STACK_BOT.replace(
+    """async def echo(update, context):
+    await update.effective_message.reply_text(update.effective_message.text or "ok")
+""",
+    """calls_per_update = float(sys.argv[4])
+owed = [0.0]
+
+async def echo(update, context):
+    sent = await update.effective_message.reply_text(update.effective_message.text or "ok")
+    owed[0] += calls_per_update - 1
+    while owed[0] >= 1:
+        owed[0] -= 1
+        sent = await sent.edit_text(f"{sent.text} ✓")
+""",
+)
+assert ECHO_SAME_CALLS_BOT != ECHO_SAME_STACK_BOT
+
+
+async def bench_echo(
+    folder: Path, per_user: int, label: str, source: str = ECHO_BOT, args: tuple[str, ...] = ()
+) -> dict[str, float]:
     async with BotApiEmulator() as emu:
         users = [FIRST_TECH + i for i in range(TECHNICIANS)]
         for user in users:
@@ -426,7 +461,8 @@ async def bench_echo(folder: Path, per_user: int, source: str = ECHO_BOT) -> dic
         script = folder / "echo_bot.py"
         script.write_text(source, encoding="utf-8")
         proc = start_process(
-            [sys.executable, str(script), emu.token, emu.base_url, emu.base_file_url], folder
+            [sys.executable, str(script), emu.token, emu.base_url, emu.base_file_url, *args],
+            folder,
         )
         lat = Latencies()
         try:
@@ -436,9 +472,19 @@ async def bench_echo(folder: Path, per_user: int, source: str = ECHO_BOT) -> dic
                 for n in range(per_user):
                     await step(emu, lat, user, lambda n=n: emu.send_text(user, f"hello {n}"))
 
-            started = time.perf_counter()
+            echo_cpu, calls_from = process_cpu_s(proc.pid), emu.mark()
+            started, own_cpu = time.perf_counter(), time.process_time()
             await asyncio.gather(*(user_loop(user) for user in users))
-            elapsed = time.perf_counter() - started
+            elapsed, own_cpu = time.perf_counter() - started, time.process_time() - own_cpu
+            echo_cpu = process_cpu_s(proc.pid) - echo_cpu
+            if os.environ.get("BENCH_DETAIL"):
+                calls = sum(call.method != "getUpdates" for call in emu.sent[calls_from:])
+                print(
+                    f"{label}: echo cpu {echo_cpu:.1f}s ({echo_cpu / lat.updates * 1000:.2f} ms"
+                    f" an update, {calls / lat.updates:.2f} calls an update),"
+                    f" emulator and users {own_cpu:.1f}s, over {elapsed:.1f}s",
+                    file=sys.stderr,
+                )
         finally:
             proc.terminate()
             await asyncio.to_thread(proc.wait, 20)  # the emulator keeps answering meanwhile
@@ -450,8 +496,12 @@ async def main() -> None:
         folder = Path(tmp)
         result, rss = await bench_fieldbot(folder)
         per_user = max(1, round(result["updates"] / TECHNICIANS))
-        echo = await bench_echo(folder, per_user)
-        same_stack = await bench_echo(folder, per_user, ECHO_SAME_STACK_BOT)
+        echo = await bench_echo(folder, per_user, "echo")
+        same_stack = await bench_echo(folder, per_user, "echo_same_stack", ECHO_SAME_STACK_BOT)
+        calls = round(result["calls_per_update"], 2)
+        same_calls = await bench_echo(
+            folder, per_user, "echo_same_calls", ECHO_SAME_CALLS_BOT, (str(calls),)
+        )
     print(
         json.dumps(
             {
@@ -476,6 +526,13 @@ async def main() -> None:
                 "echo_same_stack_p99_ms": round(same_stack["p99_ms"], 1),
                 "ratio_to_same_stack_echo": round(
                     result["updates_per_s"] / same_stack["updates_per_s"], 2
+                ),
+                # the same-stack echo making the bot's Bot API calls per update (no storage,
+                # no rules): the share of the bot's cost that is its own work
+                "calls_per_update": calls,
+                "echo_same_calls_updates_per_s": round(same_calls["updates_per_s"], 1),
+                "ratio_to_same_calls_echo": round(
+                    result["updates_per_s"] / same_calls["updates_per_s"], 2
                 ),
                 "peak_rss_mb": round(rss, 1),
                 "rate_limiter": "off (config telegram.rate_limiter = false)",
