@@ -29,6 +29,7 @@ from handlers import (
 from handlers.common import add_command
 from handlers.errors import on_error, stale_button
 from handlers.gate import gate
+from handlers.routing import route_buttons
 
 GATE_GROUP = -1
 
@@ -73,5 +74,6 @@ def register(app: Application) -> None:
     # Last in group 0: a typed message no feature handler above claimed goes to the forms.
     app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, forms.route_text))
     app.add_handler(CallbackQueryHandler(stale_button))  # a button nobody above recognised
+    route_buttons(app)  # the handlers above, looked up by the pressed button's key
     app.add_error_handler(on_error)
     jobs.schedule(app)
