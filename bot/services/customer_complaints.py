@@ -18,7 +18,7 @@ import aiosqlite
 
 from bot.domain import cards
 from bot.domain.models import Role
-from bot.domain.repair_timers import ComplaintClock, complaint_promises
+from bot.domain.repair_timers import ComplaintClock
 from bot.services import Services, notices, repair_service
 from bot.services.repair_service import COMPLAINT_CLASSES, MAX_TEXT, RepairError
 from storage import complaints, customer_desk, people, tickets
@@ -150,12 +150,11 @@ async def file(
             ticket_id,
             by_customer=True,
         )
-        await repair_service.arm_complaint(services, conn, ComplaintClock(complaint_id, now))
+        ack, verify = (
+            await repair_service.arm_complaint(services, conn, ComplaintClock(complaint_id, now))
+        )[:2]
         found = await complaints.get(conn, complaint_id)
         assert found is not None
-        ack, verify = complaint_promises(
-            ComplaintClock(complaint_id, now), services.config, repair_service.calendar_of(services)
-        )[:2]
         values = {
             "id": complaint_id,
             "customer": found.customer_name,

@@ -470,12 +470,19 @@ async def register_complaint(
         return complaint_id
 
 
-async def arm_complaint(services: Services, conn, clock: ComplaintClock) -> None:  # noqa: ANN001
-    """CMP-ACK and CMP-VERIFY as deadline rows (restart-safe, each alert fired once)."""
+async def arm_complaint(
+    services: Services,
+    conn,  # noqa: ANN001
+    clock: ComplaintClock,
+) -> list[Promise]:
+    """CMP-ACK and CMP-VERIFY as deadline rows (restart-safe, each alert fired once); returns
+    the promises armed, acknowledge first."""
     now = services.now()
-    for promise in complaint_promises(clock, services.config, calendar_of(services)):
+    promises = complaint_promises(clock, services.config, calendar_of(services))
+    for promise in promises:
         warn = promise.warn_at if promise.warn_at is not None and promise.warn_at > now else None
         await deadlines.upsert(conn, promise.rule, promise.ref_id, promise.due_at, warn)
+    return promises
 
 
 async def _complaint(conn, complaint_id: int) -> complaints.Complaint:  # noqa: ANN001
