@@ -20,14 +20,13 @@ from bot.domain import cards
 from bot.domain.models import Role
 from bot.domain.repair_timers import ComplaintClock
 from bot.services import Services, notices, repair_service
-from bot.services.repair_service import COMPLAINT_CLASSES, MAX_TEXT, RepairError
+from bot.services.repair_service import COMPLAINT_CLASSES, RepairError
 from storage import complaints, customer_desk, people, tickets
 from storage import identities as identity_store
 from storage import repairs as repair_store
 
 # Classes about what happens at the customer's site: the visit's technician is concerned.
 ON_SITE_CLASSES = ("service", "conduct", "charges")
-MIN_CONTENT = 2
 SUBJECTS_SHOWN = 3  # of each kind: the newest tickets and the newest repair items
 
 Subject = customer_desk.Subject
@@ -72,16 +71,6 @@ async def check_subject(services: Services, customer_id: int, kind: str, number:
         raise RepairError("custdesk.cmp.not_yours")
 
 
-def check_content(text: str) -> str:
-    """The complaint's text tidied, or RepairError when too short or too long."""
-    text = " ".join(text.split())
-    if len(text) < MIN_CONTENT:
-        raise RepairError("repairs.error.complaint_required", minimum=MIN_CONTENT)
-    if len(text) > MAX_TEXT:
-        raise RepairError("repairs.error.too_long", limit=MAX_TEXT)
-    return text
-
-
 async def desk_recipients(
     services: Services, conn: aiosqlite.Connection
 ) -> list[notices.Recipient]:
@@ -105,7 +94,9 @@ async def file(
     subject: tuple[str, int] | None = None,
 ) -> Filed:
     """Register the complaint of the customer this sender speaks for; tell the desk."""
-    content = check_content(content)
+    content = repair_service.tidy_text(
+        content, "repairs.error.complaint_required", repair_service.MIN_COMPLAINT
+    )
     if category not in COMPLAINT_CLASSES:
         raise RepairError("repairs.error.complaint_class", choices=", ".join(COMPLAINT_CLASSES))
     limit = services.config.repairs.customer_open_complaints

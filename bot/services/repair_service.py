@@ -45,6 +45,7 @@ from storage import repairs as store
 
 MAX_TEXT = 1000
 MIN_REASON = 2
+MIN_COMPLAINT = 2  # characters of a complaint's content, staff or customer
 COMPLAINT_CLASSES = ("service", "conduct", "delay", "quality", "charges", "other")
 COMPLAINT_RULE = "DED-COMPLAINT"
 
@@ -58,7 +59,9 @@ class RepairError(Exception):
         self.values = values
 
 
-def _text(text: str, key: str, minimum: int = 1) -> str:
+def tidy_text(text: str, key: str, minimum: int = 1) -> str:
+    """Text typed for the desk with its spaces tidied; RepairError(key) when shorter than
+    minimum, or when over MAX_TEXT."""
     text = " ".join(text.split())
     if len(text) < minimum:
         raise RepairError(key, minimum=minimum)
@@ -80,8 +83,8 @@ def expected_back(services: Services, taken_in: datetime, inside_region: bool) -
 
 def check_new_item(item: NewItem, today: date) -> NewItem:
     """The item with its text tidied, or RepairError for what is missing (RMA-REGISTER)."""
-    product = _text(item.product, "repairs.error.product_required")
-    fault = _text(item.fault, "repairs.error.fault_required")
+    product = tidy_text(item.product, "repairs.error.product_required")
+    fault = tidy_text(item.fault, "repairs.error.fault_required")
     if item.packaging not in PACKAGING:
         raise RepairError("repairs.error.packaging", choices=", ".join(PACKAGING))
     if item.item_kind not in ITEM_KINDS:
@@ -196,7 +199,7 @@ async def move_item(
 
 async def record_answer(services: Services, item_id: int, text: str, by: int | None) -> bool:
     """SLA-TAKEBACK: what the customer was told (what happens, by when); True if it met it."""
-    answer = _text(text, "repairs.error.answer_required", 4)
+    answer = tidy_text(text, "repairs.error.answer_required", 4)
     async with services.db.transaction() as conn:
         item = await _open_item(conn, item_id)
         if repairs.is_final(item.state):
@@ -234,7 +237,7 @@ async def record_explanation(
     by: int | None,
 ) -> Explained:
     """RMA-10DAY / RMA-AGENT: why the item is late, the new expected date, customer told?"""
-    reason = _text(reason, "repairs.error.reason_required", MIN_REASON)
+    reason = tidy_text(reason, "repairs.error.reason_required", MIN_REASON)
     if new_date < services.local_now().date():
         raise RepairError("repairs.error.date_past", date=new_date.isoformat())
     async with services.db.transaction() as conn:
@@ -346,7 +349,7 @@ async def override_warranty(
     services: Services, item_id: int, in_warranty: bool, note: str, by: int | None
 ) -> warranty.Verdict:
     """A technician's verdict on the warranty, with the note saying why."""
-    note = _text(note, "repairs.error.reason_required", MIN_REASON)
+    note = tidy_text(note, "repairs.error.reason_required", MIN_REASON)
     async with services.db.transaction() as conn:
         await _open_item(conn, item_id)
         await store.set_warranty(conn, item_id, in_warranty, note)
@@ -359,7 +362,7 @@ async def add_spare(
     services: Services, name: str, kind: str = "machine", serial: str = "", note: str = ""
 ) -> int:
     """Put a spare machine or part on the list."""
-    name = _text(name, "repairs.error.spare_name_required")
+    name = tidy_text(name, "repairs.error.spare_name_required")
     if kind not in ITEM_KINDS:
         raise RepairError("repairs.error.item_kind", choices=", ".join(ITEM_KINDS))
     async with services.db.transaction() as conn:
@@ -412,7 +415,7 @@ async def lend_spare_to_customer(
 
 async def decline_spare(services: Services, item_id: int, reason: str, by: int | None) -> None:
     """SLA-SPARE: why no spare is lent."""
-    reason = _text(reason, "repairs.error.reason_required", MIN_REASON)
+    reason = tidy_text(reason, "repairs.error.reason_required", MIN_REASON)
     async with services.db.transaction() as conn:
         await _open_item(conn, item_id)
         await store.settle_spare(conn, item_id, services.now(), reason)
@@ -445,7 +448,7 @@ async def register_complaint(
     ticket_id: int | None = None,
 ) -> int:
     """Register a complaint with its customer, content, time and class."""
-    content = _text(content, "repairs.error.complaint_required", 2)
+    content = tidy_text(content, "repairs.error.complaint_required", MIN_COMPLAINT)
     if category not in COMPLAINT_CLASSES:
         raise RepairError("repairs.error.complaint_class", choices=", ".join(COMPLAINT_CLASSES))
     async with services.db.transaction() as conn:
@@ -517,7 +520,7 @@ async def acknowledge_complaint(services: Services, complaint_id: int, by: int |
 async def verify_complaint(
     services: Services, complaint_id: int, finding: str, by: int | None
 ) -> None:
-    finding = _text(finding, "repairs.error.reason_required", MIN_REASON)
+    finding = tidy_text(finding, "repairs.error.reason_required", MIN_REASON)
     async with services.db.transaction() as conn:
         found = await _complaint(conn, complaint_id)
         if found.acknowledged_at is None:
@@ -542,7 +545,7 @@ async def decide_complaint(
     event's source key makes it once only, and deciding the same result again finishes an
     event that a crash left unrecorded.
     """
-    note = _text(note, "repairs.error.reason_required", MIN_REASON)
+    note = tidy_text(note, "repairs.error.reason_required", MIN_REASON)
     result = "upheld" if upheld else "rejected"
     async with services.db.transaction() as conn:
         found = await _complaint(conn, complaint_id)

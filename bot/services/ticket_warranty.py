@@ -11,7 +11,7 @@ from bot.domain import access, repairs, warranty
 from bot.domain.dispatch_models import TicketView
 from bot.domain.models import Role
 from bot.services import Services, notices
-from bot.services.repair_service import MAX_TEXT, MIN_REASON, RepairError
+from bot.services.repair_service import MIN_REASON, RepairError, tidy_text
 from storage import repairs as repair_store
 from storage import ticket_warranty as store
 from storage import tickets
@@ -51,15 +51,6 @@ async def ticket_verdict(services: Services, ticket_id: int) -> TicketVerdict:
     return TicketVerdict(ticket_id, verdict, override)
 
 
-def _note(note: str) -> str:
-    note = " ".join(note.split())
-    if len(note) < MIN_REASON:
-        raise RepairError("repairs.error.reason_required", minimum=MIN_REASON)
-    if len(note) > MAX_TEXT:
-        raise RepairError("repairs.error.too_long", limit=MAX_TEXT)
-    return note
-
-
 async def override(
     services: Services,
     ticket_id: int,
@@ -69,7 +60,7 @@ async def override(
     person_id: int | None,
 ) -> TicketVerdict:
     """Override the ticket's verdict with a note (managers; the ticket's own technician)."""
-    note = _note(note)
+    note = tidy_text(note, "repairs.error.reason_required", MIN_REASON)
     async with services.db.transaction() as conn:
         view = await tickets.ticket_for_visit(conn, ticket_id)
         if view is None:
