@@ -71,6 +71,13 @@ async def check_subject(services: Services, customer_id: int, kind: str, number:
         raise RepairError("custdesk.cmp.not_yours")
 
 
+def check_content(text: str) -> str:
+    """The complaint's text tidied, or RepairError when too short or too long."""
+    return repair_service.tidy_text(
+        text, "repairs.error.complaint_required", repair_service.MIN_COMPLAINT
+    )
+
+
 async def desk_recipients(
     services: Services, conn: aiosqlite.Connection
 ) -> list[notices.Recipient]:
@@ -94,9 +101,7 @@ async def file(
     subject: tuple[str, int] | None = None,
 ) -> Filed:
     """Register the complaint of the customer this sender speaks for; tell the desk."""
-    content = repair_service.tidy_text(
-        content, "repairs.error.complaint_required", repair_service.MIN_COMPLAINT
-    )
+    content = check_content(content)
     if category not in COMPLAINT_CLASSES:
         raise RepairError("repairs.error.complaint_class", choices=", ".join(COMPLAINT_CLASSES))
     limit = services.config.repairs.customer_open_complaints
