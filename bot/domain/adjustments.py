@@ -89,7 +89,8 @@ def differences(
 def with_adjustments(
     statement: MonthStatement, lines: Iterable[tuple[str, StatementLine]]
 ) -> MonthStatement:
-    """The statement with adjustment lines carried into it, added after each person's own."""
+    """The statement with these lines (adjustments carried in, repair revenue) added after each
+    person's own; a person with none of their own gets a statement of these alone."""
     extra: dict[str, list[StatementLine]] = {}
     for technician, line in lines:
         extra.setdefault(technician, []).append(line)

@@ -10,17 +10,16 @@ nothing either. No I/O here: storage selects the month's fees, the services writ
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable
-from dataclasses import replace
 from datetime import datetime, tzinfo
 from typing import NamedTuple
 
 from bot.config import Rules
 from bot.domain import payroll, repairs
+from bot.domain.adjustments import with_adjustments
 from bot.domain.models import (
     MonthStatement,
     Reason,
     StatementLine,
-    TechnicianStatement,
     line_note,
 )
 from bot.domain.repair_models import Item
@@ -120,10 +119,6 @@ def with_repair_revenue(
     """The statement with each paid repair's line after its technician's own lines (a
     technician with no slips or events gets a statement of these lines alone)."""
     extra = lines_of((fee for fee in fees if among is None or fee.technician in among), rules, zone)
-    if not extra:
-        return statement
-    people = {tech.technician: tech for tech in statement.technicians}
-    for name, added in extra.items():
-        own = people.get(name) or TechnicianStatement(name, 0, 0, ())
-        people[name] = replace(own, lines=own.lines + tuple(added))
-    return MonthStatement(statement.month, tuple(people[name] for name in sorted(people)))
+    return with_adjustments(
+        statement, ((name, line) for name, added in extra.items() for line in added)
+    )
