@@ -20,6 +20,29 @@ async def rows(services) -> dict[str, str]:  # noqa: ANN001
     return {row[0]: row[1] for row in found}
 
 
+async def item_past_takeback(services, phase: str, **late: int) -> tuple[int, int]:  # noqa: ANN001
+    """An item registered, then `late` later its SLA-TAKEBACK `phase` claimed; (item, technician)."""
+    tax = await customer(services, "税务局")
+    tech = await person(services, "张伟")
+    item = await desk.register_item(services, new_item(tax), tech)
+    advance(services, **late)
+    claimed = await timers.claim_due(services)
+    assert ("repair:SLA-TAKEBACK", phase) in [(a.kind, a.phase) for a in claimed]
+    return item.id, tech
+
+
+async def change_fires_no_takeback(services, item_id: int, tech: int) -> None:  # noqa: ANN001
+    """The item changes (its promises sync again); no SLA-TAKEBACK stage is claimed again."""
+    await desk.move_item(services, item_id, repairs.Event.REPAIR_HERE, "technician", tech)
+    assert [a for a in await timers.claim_due(services) if "TAKEBACK" in a.kind] == []
+
+
+def warn_earlier(services) -> None:  # noqa: ANN001
+    """The station restarts with another warning lead."""
+    sla = replace(services.config.sla, warn_before_minutes=90)
+    services.config = replace(services.config, sla=sla)
+
+
 async def test_register_arms_each_open_promise(services) -> None:  # noqa: ANN001
     tax = await customer(services, "税务局")  # industry: SLA-SPARE too
     tech = await person(services, "张伟")
@@ -36,15 +59,9 @@ async def test_register_arms_each_open_promise(services) -> None:  # noqa: ANN00
 
 
 async def test_a_fired_stage_stays_fired_when_the_item_changes(services) -> None:  # noqa: ANN001
-    tax = await customer(services, "税务局")
-    tech = await person(services, "张伟")
-    item = await desk.register_item(services, new_item(tax), tech)
-    advance(services, hours=25)
-    fired = await timers.claim_due(services)
-    assert ("repair:SLA-TAKEBACK", "breach") in [(a.kind, a.phase) for a in fired]
+    item_id, tech = await item_past_takeback(services, "breach", hours=25)
     # An unrelated change syncs again: nothing is re-armed, nothing fires twice.
-    await desk.move_item(services, item.id, repairs.Event.REPAIR_HERE, "technician", tech)
-    assert [a for a in await timers.claim_due(services) if "TAKEBACK" in a.kind] == []
+    await change_fires_no_takeback(services, item_id, tech)
     assert (await rows(services))["repair:SLA-TAKEBACK"] == "fired"
 
 
@@ -74,30 +91,17 @@ def test_only_repair_kinds_are_the_repair_desks() -> None:
 async def test_a_fired_stage_stays_fired_when_the_config_moves_its_times(services) -> None:  # noqa: ANN001
     """The station restarts with another warning lead: a promise broken before is not broken
     (and told) again when its item next changes."""
-    tax = await customer(services, "税务局")
-    tech = await person(services, "张伟")
-    item = await desk.register_item(services, new_item(tax), tech)
-    advance(services, hours=25)
-    fired = await timers.claim_due(services)
-    assert ("repair:SLA-TAKEBACK", "breach") in [(a.kind, a.phase) for a in fired]
-    sla = replace(services.config.sla, warn_before_minutes=90)
-    services.config = replace(services.config, sla=sla)
-    await desk.move_item(services, item.id, repairs.Event.REPAIR_HERE, "technician", tech)
-    assert [a for a in await timers.claim_due(services) if "TAKEBACK" in a.kind] == []
+    item_id, tech = await item_past_takeback(services, "breach", hours=25)
+    warn_earlier(services)
+    await change_fires_no_takeback(services, item_id, tech)
     assert (await rows(services))["repair:SLA-TAKEBACK"] == "fired"
 
 
 async def test_a_warning_given_is_not_given_again_when_the_config_moves_it(services) -> None:  # noqa: ANN001
-    tax = await customer(services, "税务局")
-    tech = await person(services, "张伟")
-    item = await desk.register_item(services, new_item(tax), tech)
-    advance(services, hours=23, minutes=45)  # inside the 30 minutes before SLA-TAKEBACK
-    warned = await timers.claim_due(services)
-    assert ("repair:SLA-TAKEBACK", "warning") in [(a.kind, a.phase) for a in warned]
-    sla = replace(services.config.sla, warn_before_minutes=90)
-    services.config = replace(services.config, sla=sla)
-    await desk.move_item(services, item.id, repairs.Event.REPAIR_HERE, "technician", tech)
-    assert [a for a in await timers.claim_due(services) if "TAKEBACK" in a.kind] == []
+    # 23 h 45 min: inside the 30 minutes before SLA-TAKEBACK
+    item_id, tech = await item_past_takeback(services, "warning", hours=23, minutes=45)
+    warn_earlier(services)
+    await change_fires_no_takeback(services, item_id, tech)
     advance(services, hours=1)
     fired = [(a.kind, a.phase) for a in await timers.claim_due(services)]
     assert ("repair:SLA-TAKEBACK", "breach") in fired  # the breach still comes, once
