@@ -108,6 +108,7 @@ async def serve(services: Services, stop: asyncio.Event | None = None) -> None:
     from handlers.loop_monitor import start_from_env
 
     lag_monitor = start_from_env()
+    await services.db.checkpoint_in_background()  # no COMMIT on the loop's thread syncs the disk
     async with app:
         if app.post_init:  # run_polling would call it; we own the loop, so we do
             await app.post_init(app)

@@ -14,6 +14,7 @@ from typing import Protocol, TypeVar
 
 import aiosqlite
 
+from storage.checkpoints import Checkpointer
 from storage.direct import DirectConnection
 from storage.writer_lock import WriterLock
 
@@ -153,6 +154,7 @@ class Database:
         self._mark_writers: set[asyncio.Future[None]] = set()
         self._update_work: dict[int, list[UpdateWork]] = {}
         self.outbox_ready = asyncio.Event()  # a committed transaction queued a notice
+        self._checkpointer: Checkpointer | None = None
 
     @classmethod
     async def open(cls, path: str | Path, busy_timeout_ms: int = 5000) -> Database:
@@ -168,7 +170,19 @@ class Database:
             db._readers.put_nowait(reader)
         return db
 
+    async def checkpoint_in_background(self, checkpointer: Checkpointer | None = None) -> None:
+        """Checkpoint the WAL on a worker thread from now on, never inside the writer's COMMIT
+        (see storage.checkpoints); for a long-running process such as the bot."""
+        if self._checkpointer is not None:
+            return
+        self._checkpointer = checkpointer or Checkpointer(self.path)
+        await self.conn.execute("PRAGMA wal_autocheckpoint=0")
+        self._checkpointer.start()
+
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            await self._checkpointer.stop()
+            self._checkpointer = None
         if self._mark_writers:
             await asyncio.gather(*self._mark_writers, return_exceptions=True)
         for reader in self._all_readers:
