@@ -15,6 +15,9 @@ made (`calls_per_update`), which leaves the bot's own work (storage, rules, text
 difference: `ratio_to_same_calls_echo`. The bot and the two echoes run alternately,
 BENCH_ROUNDS times (3), and the figures are medians. Last, a bare python-telegram-bot echo
 (httpx, sequential) once, for comparison. Prints one JSON line.
+
+BENCH_DETAIL=1 adds CPU per update and latency per step (on stderr); BENCH_PYSPY=<file> samples
+the bot's stacks with py-spy during the saturated phase (collapsed stacks, one line each).
 """
 
 import sys
@@ -28,6 +31,7 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -291,6 +295,7 @@ async def bench_fieldbot(folder: Path) -> tuple[dict[str, float], float]:
             await wait_polling(emu)
             cards = await _send_cards(emu, plan)
             first = {tech: tickets[:SATURATED_VISITS] for tech, tickets in plan.items()}
+            spy = _start_py_spy(proc.pid, folder)
             bot_cpu = process_cpu_s(proc.pid)
             started, own_cpu = time.perf_counter(), time.process_time()
             calls_from = emu.mark()
@@ -298,6 +303,7 @@ async def bench_fieldbot(folder: Path) -> tuple[dict[str, float], float]:
             elapsed, own_cpu = time.perf_counter() - started, time.process_time() - own_cpu
             calls = sum(call.method != "getUpdates" for call in emu.sent[calls_from:])
             bot_cpu = process_cpu_s(proc.pid) - bot_cpu
+            _stop_py_spy(spy)
             detail = _detail(bot_cpu, own_cpu, elapsed, emu, lat)
             then = {tech: tickets[SATURATED_VISITS:] for tech, tickets in plan.items()}
             paced_started = time.perf_counter()
@@ -321,6 +327,32 @@ async def bench_fieldbot(folder: Path) -> tuple[dict[str, float], float]:
         "paced_updates_per_s": paced.updates / paced_elapsed,
         **paced.percentiles(),
     }, rss
+
+
+def _start_py_spy(pid: int, folder: Path) -> subprocess.Popen | None:
+    """With BENCH_PYSPY set to a file: sample the bot's stacks (collapsed) while it is measured."""
+    out = os.environ.get("BENCH_PYSPY")
+    if not out:
+        return None
+    args = [
+        str(Path(sys.executable).with_name("py-spy")),
+        "record",
+        "--pid",
+        str(pid),
+        "--rate",
+        "400",
+        "--format",
+        "raw",
+        "-o",
+        out,
+    ]
+    return start_process(args, folder)
+
+
+def _stop_py_spy(spy: subprocess.Popen | None) -> None:
+    if spy is not None:
+        spy.send_signal(signal.SIGINT)  # py-spy writes its file on SIGINT
+        spy.wait(30)
 
 
 def _by_step(lat: Latencies) -> str:
