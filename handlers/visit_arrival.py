@@ -282,7 +282,6 @@ async def _check_in(
             evidence=t(language, f"evidence.grade.{check.evidence.value}"),
             reasons="\n".join(flag_sentences(check.flags, language)),
         )
-    await refresh_card(context, result.ticket.id if result.ticket else None)
 
 
 async def on_live_edit(update: Update, context: FieldContext) -> None:

@@ -23,7 +23,6 @@ from handlers.visit_common import (
     inline_buttons,
     location_keyboard,
     person_id,
-    refresh_card,
     refuse_unusable,
     tell_group,
     tell_problem,
@@ -241,8 +240,7 @@ async def _finish_checkout(update: Update, context: FieldContext, form: dict) ->
                 name=name,
                 hours=f"{context.services.config.sla.takeback_hours:g}",
             )
-    await _send_handover(update, context, result)
-    await refresh_card(context, ticket_id)
+    await _send_handover(update, context, result)  # the check-out queued the group card
 
 
 async def _send_handover(

@@ -235,7 +235,6 @@ async def on_signature_photo(update: Update, context: FieldContext) -> None:
             others=", ".join(f"#{i}" for i in result.duplicates),
         )
     await _tell_technician_missing(context, result.slip, chat_id=update.effective_chat.id)
-    await refresh_card(context, await _ticket_of_slip(context, result.slip))
 
 
 async def _tell_technician_missing(

@@ -13,7 +13,7 @@ from bot.domain.dispatch_models import SLA_TAKEBACK, VISIT_UNREPORTED
 from bot.domain.geo import geodesic_m
 from bot.domain.note_codes import coded
 from bot.domain.visits import LocationReport, SiteCheck, SlipState
-from bot.services import Services, repair_service, timers
+from bot.services import Services, notices, repair_service, timers
 from storage import identities as identity_store
 from storage import ledger, people, tickets
 from storage import visits as visit_store
@@ -157,6 +157,8 @@ async def check_in(
             await tickets.transition(
                 conn, ticket.id, "check_in", "technician", technician_id, at=now
             )
+            # The group card shows the arrival; queued in this transaction, it cannot be lost.
+            await notices.post(conn, notices.ticket_card(ticket.id))
             announced = current.late_new_time if current is not None else None  # "I'll be late"
             if visits.is_late(
                 now, ticket.appointment_start, config.sla.late_grace_minutes, announced
@@ -294,6 +296,7 @@ async def check_out(
                 details.reason,
                 at=now,
             )
+            await notices.post(conn, notices.ticket_card(ticket.id))
             if details.outcome == "taken_back":
                 await timers.create_deadline(
                     services,
@@ -329,6 +332,12 @@ async def check_out(
             ),
         )
     return CheckOutResult(visit_id, slip_id, token, ticket, check, flags)
+
+
+async def _ticket_of(conn, slip: visit_store.SlipRow) -> int | None:  # noqa: ANN001
+    """The ticket the slip's visit served, if any."""
+    visit = await visit_store.by_id(conn, slip.visit_id) if slip.visit_id else None
+    return visit.ticket_id if visit else None
 
 
 async def _walk_in_customer(conn) -> int:  # noqa: ANN001
@@ -405,6 +414,10 @@ async def attach_signature(
         await visit_store.set_signature(conn, slip_id, file_id, digest)
         duplicates = await visit_store.slips_with_signature(conn, digest, slip_id)
         slip = await _refresh(conn, slip_id)
+        # The card shows the slip's satisfaction, answered since the check-out's card.
+        ticket_id = await _ticket_of(conn, slip)
+        if ticket_id is not None:
+            await notices.post(conn, notices.ticket_card(ticket_id))
     return SignatureResult(slip, digest, duplicates)
 
 

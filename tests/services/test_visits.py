@@ -237,3 +237,31 @@ async def test_taking_the_machine_back_arms_the_takeback_promise(station: Statio
         is None
     )
     assert station.channel.replies_to(TECH) == ["visit.not_open"]
+
+
+async def card_waiting(station: Station, ticket_id: int) -> bool:
+    """Whether the ticket's group card waits in the outbox; then it counts as sent."""
+    async with station.services.db.transaction() as conn:
+        cur = await conn.execute(
+            "UPDATE outbox SET state = 'sent' WHERE target = ? AND state = 'pending'",
+            (f"ticket_card:{ticket_id}",),
+        )
+    return cur.rowcount == 1
+
+
+async def test_arrival_departure_and_signature_queue_the_card_with_their_change(
+    station: Station,
+) -> None:
+    services = station.services
+    ticket_id = await accepted_ticket(station)
+    await card_waiting(station, ticket_id)  # the assignment's card
+    visit_id = (await check_in(station, ticket_id)).visit_id
+    assert await card_waiting(station, ticket_id)
+    done = await visit_service.check_out(
+        services, station.tech, visit_id, at_site(station), RESOLVED, station.clock()
+    )
+    assert await card_waiting(station, ticket_id)
+    await visit_service.give_satisfaction(services, done.slip_id, "neutral", "handed_over", False)
+    assert not await card_waiting(station, ticket_id)
+    await visit_service.attach_signature(services, done.slip_id, "file-1", b"signed slip")
+    assert await card_waiting(station, ticket_id)  # now showing the satisfaction
