@@ -21,6 +21,13 @@ class FormRow:
     data: dict[str, Any]
     started_at: datetime
     updated_at: datetime
+    # data as stored (encode_data's text): what the form is compared with to see a change
+    stored_data: str = ""
+
+
+def encode_data(data: dict[str, Any]) -> str:
+    """A form's answers as stored; equal answers give equal text."""
+    return json.dumps(data, ensure_ascii=False, sort_keys=True)
 
 
 async def get(conn: DirectConnection, channel: str, chat: str, person: str) -> FormRow | None:
@@ -42,6 +49,7 @@ async def get(conn: DirectConnection, channel: str, chat: str, person: str) -> F
         data=json.loads(row[6]),
         started_at=datetime.fromisoformat(row[7]),
         updated_at=datetime.fromisoformat(row[8]),
+        stored_data=row[6],
     )
 
 
@@ -60,7 +68,7 @@ async def put(conn: DirectConnection, row: FormRow) -> None:
             row.kind,
             row.step,
             row.token,
-            json.dumps(row.data, ensure_ascii=False, sort_keys=True),
+            row.stored_data or encode_data(row.data),
             row.started_at.isoformat(),
             row.updated_at.isoformat(),
         ),

@@ -10,7 +10,6 @@ twice; one that was not handled finds the form as it was before it.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -106,7 +105,8 @@ class Form:
         return timeout is not None and now - self.started_at > timeout
 
     def snapshot(self) -> tuple[str, ...]:
-        return (self.kind, self.token, json.dumps(self.data, sort_keys=True, default=str))
+        """What is stored of the form (kind, token, encoded answers), to tell a change."""
+        return (self.kind, self.token, store.encode_data(self.data))
 
 
 class FormSession:
@@ -122,7 +122,9 @@ class FormSession:
         self.expired: Form | None = None  # the form found expired (and dropped) on loading
         if row is not None and spec_of(row.kind) is not None:
             self.form = Form(row.kind, row.token, row.data, row.started_at)
-        self._persisted = self._snapshot() if row is not None else None
+        # As stored, so an unchanged form is not encoded again to be compared.
+        self._persisted = (row.kind, row.token, row.stored_data) if row is not None else None
+        self._writing: tuple[str, ...] | None = None  # what write() stored, until committed
         if self.form is not None and self.form.expired(now):
             self.expired, self.form = self.form, None
         elif row is not None and self.form is None:  # a kind this version does not know
@@ -173,7 +175,8 @@ class FormSession:
         return self._snapshot() != self._persisted
 
     async def write(self, conn: DirectConnection) -> None:
-        if not self.pending:
+        snapshot = self._writing = self._snapshot()
+        if snapshot == self._persisted:
             return
         key = self.key
         if self.form is None:
@@ -194,11 +197,13 @@ class FormSession:
                 data=form.data,
                 started_at=form.started_at,
                 updated_at=self.now,
+                stored_data=snapshot[2],
             ),
         )
 
     def committed(self) -> None:
-        self._persisted = self._snapshot()
+        self._persisted = self._writing if self._writing is not None else self._snapshot()
+        self._writing = None
 
     async def save(self) -> None:
         """Write the form now, in its own transaction (outside an update's handling)."""
