@@ -186,3 +186,23 @@ async def test_one_session_per_key_and_update(db: Database) -> None:
     finally:
         current_update_id.reset(token)
         db.drop_update_work(5)
+
+
+async def test_an_unchanged_form_writes_nothing_and_a_changed_one_is_stored_as_compared(
+    db: Database,
+) -> None:
+    await _handle(db, 1, T0, lambda s: s.open("test-order", {"basket": ["键盘"], "n": 1.5}))
+    before = await _row(db)
+    # Read back as stored (Chinese as is, keys sorted): nothing to write when nothing changed.
+    session = await _handle(db, 2, T0 + timedelta(minutes=1), lambda s: None)
+    assert not session.pending
+    assert (await _row(db)).updated_at == before.updated_at
+
+    def add(session: forms.FormSession) -> None:
+        session.current().data["basket"].append("鼠标")
+
+    session = await _handle(db, 3, T0 + timedelta(minutes=2), add)
+    after = await _row(db)
+    assert after.data["basket"] == ["键盘", "鼠标"] and after.updated_at > before.updated_at
+    assert after.stored_data == store.encode_data(after.data)
+    assert not session.pending  # what was stored is what it is now compared with
