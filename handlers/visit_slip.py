@@ -24,7 +24,6 @@ from handlers.visit_common import (
     inline_buttons,
     local_time,
     person_id,
-    refresh_card,
     tell_managers,
     tell_problem,
 )
@@ -104,9 +103,7 @@ async def _answer_slip(
             f"{recorded}\n{t(language, 'visit.ask_shoes')}",
             reply_markup=conduct_buttons(language, kind, key, "shoes"),
         )
-        if value == "dissatisfied":
-            await refresh_card(context, await _ticket_of_slip(context, slip))
-        return
+        return  # a dissatisfied answer queued the group card with itself
     if step == "cd":
         item, _, ok = value.partition(":")
         if item not in ("shoes", "eating") or ok not in ("0", "1"):
@@ -135,7 +132,11 @@ async def _answer_slip(
                 slip.conduct_shoe_covers,
                 slip.conduct_no_eating,
             )
-            ticket_id = await _ticket_of_slip(context, slip) if via == "customer" else None
+            ticket_id = (
+                await visit_service.ticket_of_slip(context.services, slip)
+                if via == "customer"
+                else None
+            )
             # In their own chat, an unhappy customer may go on to a complaint about this visit.
             await query.edit_message_text(
                 closing,
@@ -159,14 +160,6 @@ async def _answer_slip(
             await _tell_technician_missing(context, slip)
         return
     await query.answer(t(language, "form.expired"), show_alert=True)
-
-
-async def _ticket_of_slip(context: FieldContext, slip: visit_store.SlipRow) -> int | None:
-    if slip.visit_id is None:
-        return None
-    async with context.services.db.lookup() as conn:
-        visit = await visit_store.by_id(conn, slip.visit_id)
-    return visit.ticket_id if visit else None
 
 
 async def slip_button(update: Update, context: FieldContext) -> None:

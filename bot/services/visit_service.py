@@ -340,6 +340,12 @@ async def _ticket_of(conn, slip: visit_store.SlipRow) -> int | None:  # noqa: AN
     return visit.ticket_id if visit else None
 
 
+async def ticket_of_slip(services: Services, slip: visit_store.SlipRow) -> int | None:
+    """The ticket the slip's visit served, if any (committed data)."""
+    async with services.db.lookup() as conn:
+        return await _ticket_of(conn, slip)
+
+
 async def _walk_in_customer(conn) -> int:  # noqa: ANN001
     """The placeholder customer for a visit with no dispatch behind it (GO-OUT)."""
     from storage import customers
@@ -385,7 +391,13 @@ async def give_satisfaction(
     async with services.db.transaction() as conn:
         if not await visit_store.set_satisfaction(conn, slip_id, satisfaction, via, verified):
             raise VisitError(VisitProblem.ANSWERED)
-        return await _refresh(conn, slip_id)
+        slip = await _refresh(conn, slip_id)
+        # The dispatchers see an unhappy customer on the card at once; other answers show
+        # with the signature.
+        ticket_id = await _ticket_of(conn, slip) if satisfaction == "dissatisfied" else None
+        if ticket_id is not None:
+            await notices.post(conn, notices.ticket_card(ticket_id))
+        return slip
 
 
 async def confirm_conduct(

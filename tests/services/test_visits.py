@@ -265,3 +265,16 @@ async def test_arrival_departure_and_signature_queue_the_card_with_their_change(
     assert not await card_waiting(station, ticket_id)
     await visit_service.attach_signature(services, done.slip_id, "file-1", b"signed slip")
     assert await card_waiting(station, ticket_id)  # now showing the satisfaction
+
+    # An unhappy customer shows on the card at once.
+    second = await accepted_ticket(station)
+    await card_waiting(station, second)
+    visit2 = (await check_in(station, second)).visit_id
+    out2 = await visit_service.check_out(
+        services, station.tech, visit2, at_site(station), RESOLVED, station.clock()
+    )
+    await card_waiting(station, second)
+    await visit_service.give_satisfaction(
+        services, out2.slip_id, "dissatisfied", "handed_over", False
+    )
+    assert await card_waiting(station, second)
